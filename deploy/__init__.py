@@ -1,0 +1,1 @@
+"""How Tongban is started: the host process, the `tongban` command, example configs."""

@@ -1,0 +1,135 @@
+"""The `tongban` command."""
+import warnings
+
+warnings.filterwarnings("ignore", message=".*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import click  # noqa: E402
+import requests  # noqa: E402
+
+from deploy.settings import SAMPLE_CATALOGUE, HostSettings  # noqa: E402
+
+
+def _settings(ctx):
+    return ctx.obj
+
+
+@click.group()
+@click.option("--network", "network_path", envvar="TONGBAN_NETWORK", default=None,
+              help="The district's YAML description (default: the sample Jiedong district).")
+@click.option("--data", "data_dir", envvar="TONGBAN_DATA", default=None,
+              help="Folder for the stations' SQLite databases.")
+@click.option("--amqp", "amqp_uri", envvar="TONGBAN_AMQP_URI", default=None, help="RabbitMQ URI.")
+@click.option("--base-port", type=int, envvar="TONGBAN_BASE_PORT", default=None,
+              help="HTTP port of the district; the other stations follow in network order.")
+@click.option("--database-url", envvar="TONGBAN_DATABASE_URL", default=None,
+              help="Database URL template with {station}, e.g. postgresql+pg8000://postgres@127.0.0.1/tongban_{station}")
+@click.option("-v", "--verbose", is_flag=True)
+@click.pass_context
+def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, verbose):
+    """Tongban (通办): a district's government service counters, handled anywhere."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = HostSettings()
+    if network_path:
+        settings.network_path = os.path.abspath(network_path)
+    if data_dir:
+        settings.data_dir = os.path.abspath(data_dir)
+    if amqp_uri:
+        settings.amqp_uri = amqp_uri
+    if base_port:
+        settings.base_port = base_port
+    if database_url:
+        settings.database_url = database_url
+    ctx.obj = settings
+
+
+@main.group()
+def station():
+    """Run stations in this process."""
+
+
+@station.command("run")
+@click.argument("codes", nargs=-1, required=True)
+@click.option("--sync-seconds", type=float, default=30.0, show_default=True,
+              help="How often a replica asks the district for catalogue changes.")
+@click.pass_context
+def station_run(ctx, codes, sync_seconds):
+    """Run the services of the stations CODES (one or many) until stopped."""
+    from deploy.host import Host
+    settings = _settings(ctx)
+    settings.sync_seconds = sync_seconds
+    Host(settings, codes).run_until_signalled()
+
+
+@main.group()
+def network():
+    """The broker side of the network."""
+
+
+@network.command("declare")
+@click.pass_context
+def network_declare(ctx):
+    """Declare the exchanges and every station's queues."""
+    from services.config import load_network
+    from services.topology import declare_network
+    settings = _settings(ctx)
+    net = load_network(settings.network_path)
+    declare_network(settings.amqp_uri, net)
+    click.echo(f"declared queues for {len(net.stations)} stations")
+
+
+@main.group()
+def catalogue():
+    """The district's item catalogue."""
+
+
+@catalogue.command("seed")
+@click.option("--file", "catalogue_path", default=str(SAMPLE_CATALOGUE), show_default=True)
+@click.pass_context
+def catalogue_seed(ctx, catalogue_path):
+    """Load the sample catalogue into an empty district catalogue."""
+    from deploy.seeding import seed_catalogue
+    from services.config import load_network
+    settings = _settings(ctx)
+    net = load_network(settings.network_path)
+    added = seed_catalogue(settings.database_for(net.district_code), net, catalogue_path)
+    click.echo(f"{added} items added" if added else "the district catalogue already has items")
+
+
+@main.command()
+@click.argument("codes", nargs=-1)
+@click.option("--per-process", type=int, default=0,
+              help="Stations per host process (default: one process per township with its villages).")
+@click.option("--wait/--no-wait", default=True, help="Wait until every station answers /api/health.")
+@click.option("--timeout", type=float, default=120.0, show_default=True)
+@click.pass_context
+def up(ctx, codes, per_process, wait, timeout):
+    """Start the district network (every station, or CODES and their parents)."""
+    from deploy.launcher import Launcher
+    launcher = Launcher(_settings(ctx), codes, per_process)
+    launcher.prepare()
+    launcher.spawn()
+    try:
+        if wait:
+            elapsed = launcher.wait_healthy(timeout)
+            click.echo(f"{len(launcher.stations)} stations up in {elapsed:.1f} s "
+                       f"({len(launcher.processes)} host processes)")
+        launcher.print_table(click.echo)
+        click.echo("Ctrl-C stops the network.")
+        launcher.watch()
+    finally:
+        launcher.stop()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,82 @@
+"""A host process: runs the services of one station or of many, each station with its
+own configuration (station code, database, HTTP port) in its own nameko containers."""
+import logging
+import signal
+
+import eventlet
+from nameko.containers import ServiceContainer
+
+from services.config import load_network
+from shared.stations import DISTRICT, TOWNSHIP, VILLAGE
+
+log = logging.getLogger(__name__)
+
+
+def services_for(tier):
+    # imported here so a host only loads the tiers it runs
+    if tier == DISTRICT:
+        from district.services import SERVICES
+    elif tier == TOWNSHIP:
+        from township.services import SERVICES
+    elif tier == VILLAGE:
+        from village.services import SERVICES
+    else:
+        raise ValueError(tier)
+    return SERVICES
+
+
+class Host:
+    def __init__(self, settings, station_codes):
+        self.settings = settings
+        self.network = load_network(settings.network_path)
+        self.stations = [self.network.station(code) for code in station_codes]
+        self.containers = []
+
+    def start(self):
+        for station in self.stations:
+            config = self.settings.container_config(self.network, station.code)
+            for service_cls in services_for(station.tier):
+                self.containers.append(ServiceContainer(service_cls, config))
+        pool = eventlet.GreenPool(size=32)
+        for container in self.containers:
+            pool.spawn(container.start)
+        pool.waitall()
+        log.info("host started %d station(s), %d containers", len(self.stations), len(self.containers))
+
+    def stop(self):
+        pool = eventlet.GreenPool(size=64)
+        for container in self.containers:
+            pool.spawn(container.stop)
+        pool.waitall()
+
+    def kill(self):
+        for container in self.containers:
+            container.kill()
+
+    def run_until_signalled(self):
+        stopping = eventlet.event.Event()
+
+        def on_signal(signum, frame):
+            if not stopping.ready():
+                stopping.send(signum)
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        self.start()
+        watchers = [eventlet.spawn(c.wait) for c in self.containers]
+
+        def first_failure():
+            for watcher in watchers:
+                try:
+                    watcher.wait()
+                except Exception as exc:  # a container crashed: take the host down
+                    if not stopping.ready():
+                        stopping.send(exc)
+                    return
+
+        eventlet.spawn(first_failure)
+        reason = stopping.wait()
+        log.info("host stopping (%s)", reason)
+        with eventlet.Timeout(20, False):
+            self.stop()
+        self.kill()

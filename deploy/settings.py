@@ -1,0 +1,49 @@
+"""Where a host finds the broker, the network description and the station databases."""
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.config import DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, STATION_KEY, SYNC_INTERVAL_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_NETWORK = ROOT / "district" / "data" / "jiedong.yaml"
+SAMPLE_CATALOGUE = ROOT / "district" / "data" / "catalogue.yaml"
+
+
+@dataclass
+class HostSettings:
+    network_path: str = str(SAMPLE_NETWORK)
+    amqp_uri: str = os.environ.get("TONGBAN_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+    data_dir: str = os.environ.get("TONGBAN_DATA", str(ROOT / "var" / "data"))
+    # "{station}" is replaced by the station code; the default is one SQLite file each
+    database_url: str = os.environ.get("TONGBAN_DATABASE_URL", "")
+    http_host: str = "127.0.0.1"
+    base_port: int = int(os.environ.get("TONGBAN_BASE_PORT", "8800"))
+    sync_seconds: float = 30.0
+    sweep_seconds: float = 1.0
+    max_workers: int = 10
+    extra: dict = field(default_factory=dict)
+
+    def database_for(self, station_code):
+        if self.database_url:
+            return self.database_url.format(station=station_code)
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{Path(self.data_dir) / station_code}.sqlite3"
+
+    def port_for(self, network, station_code):
+        return self.base_port + list(network.stations).index(station_code)
+
+    def container_config(self, network, station_code):
+        config = {
+            "AMQP_URI": self.amqp_uri,
+            "WEB_SERVER_ADDRESS": f"{self.http_host}:{self.port_for(network, station_code)}",
+            "max_workers": self.max_workers,
+            "HEARTBEAT": 60,
+            STATION_KEY: station_code,
+            NETWORK_KEY: self.network_path,
+            DATABASE_KEY: self.database_for(station_code),
+            SYNC_INTERVAL_KEY: self.sync_seconds,
+            RELAY_SWEEP_KEY: self.sweep_seconds,
+        }
+        config.update(self.extra)
+        return config

@@ -1,0 +1,1 @@
+"""What only the district centre runs: the catalogue master and its editing desk."""

@@ -1,0 +1,65 @@
+"""Dependency provider for the district administrator's catalogue edits.
+
+Each edit is one transaction: validate, record the new version, put the change event in
+the outbox; after commit the relay publishes it to every replica's queue."""
+import datetime as dt
+
+from nameko.extensions import DependencyProvider
+
+from services.config import DATABASE_KEY, NETWORK_KEY, load_network
+from services.relay import make_relay
+from shared.catalogue.editing import CatalogueEditor
+from shared.catalogue.store import CatalogueStore
+from shared.db import outbox
+from shared.db.database import get_database
+from shared.messages import CATALOGUE_CHANGE, CATALOGUE_EXCHANGE
+
+
+def _now():
+    return dt.datetime.now().astimezone()
+
+
+class CatalogueDesk:
+    def __init__(self, database, relay, departments, district_code):
+        self.database = database
+        self.relay = relay
+        self.departments = departments
+        self.district_code = district_code
+
+    def _change(self, operation, *args):
+        with self.database.transaction() as session:
+            editor = CatalogueEditor(CatalogueStore(session), self.departments, _now)
+            change = getattr(editor, operation)(*args)
+            message_id = outbox.add_message(session, CATALOGUE_EXCHANGE, "", CATALOGUE_CHANGE,
+                                            change, self.district_code)
+        self.relay.flush([message_id])
+        return change
+
+    def add(self, data, made_by):
+        return self._change("add", data, made_by)
+
+    def edit(self, code, data, made_by):
+        return self._change("edit", code, data, made_by)
+
+    def delegate(self, code, data, made_by):
+        return self._change("delegate", code, data, made_by)
+
+    def retire(self, code, made_by):
+        return self._change("retire", code, made_by)
+
+    def publish_schedule(self, data, made_by):
+        return self._change("publish_schedule", data, made_by)
+
+
+class CatalogueEditing(DependencyProvider):
+    """Injects the CatalogueDesk (district only)."""
+
+    def setup(self):
+        config = self.container.config
+        self.database = get_database(config[DATABASE_KEY])
+        self.network = load_network(config[NETWORK_KEY])
+        self.relay = make_relay(config)
+
+    def get_dependency(self, worker_ctx):
+        return CatalogueDesk(self.database, self.relay,
+                             set(self.network.departments), self.network.district_code)

@@ -1,0 +1,1 @@
+"""The nameko services every station runs, and the extensions they share."""

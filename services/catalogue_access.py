@@ -1,0 +1,76 @@
+"""Dependency providers over a station's copy of the catalogue."""
+import logging
+
+from nameko.extensions import DependencyProvider
+
+from services.config import DATABASE_KEY
+from shared.calendar import Schedule, WorkingDayCalendar
+from shared.catalogue.store import CatalogueGap, CatalogueStore
+from shared.db.database import get_database
+
+log = logging.getLogger(__name__)
+
+
+class CatalogueReader:
+    """What the counters ask of the catalogue; answered from this station's copy only,
+    so it keeps working while the broker is unreachable."""
+
+    def __init__(self, database):
+        self.database = database
+
+    def summary(self):
+        with self.database.reading() as session:
+            store = CatalogueStore(session)
+            return {"version": store.version(), "content_hash": store.content_hash()}
+
+    def version(self):
+        with self.database.reading() as session:
+            return CatalogueStore(session).version()
+
+    def search(self, **filters):
+        with self.database.reading() as session:
+            return CatalogueStore(session).search(**filters)
+
+    def get(self, code):
+        with self.database.reading() as session:
+            return CatalogueStore(session).get(code)
+
+    def calendar(self):
+        with self.database.reading() as session:
+            schedules = CatalogueStore(session).schedules()
+        return WorkingDayCalendar(Schedule.from_dict(s) for s in schedules)
+
+
+class CatalogueReplica(CatalogueReader):
+    """A replica applies the master's changes strictly in version order."""
+
+    def apply(self, change):
+        """True if applied, False if already had; CatalogueGap if earlier ones are missing."""
+        with self.database.transaction() as session:
+            return CatalogueStore(session).apply(change)
+
+    def apply_in_order(self, changes):
+        applied = 0
+        for change in sorted(changes, key=lambda c: c["version"]):
+            try:
+                applied += self.apply(change)
+            except CatalogueGap as gap:
+                log.warning("catalogue sync: %s; stopping this round", gap)
+                break
+        return applied
+
+
+class Catalogue(DependencyProvider):
+    """Read access to the station's catalogue."""
+
+    wrapper = CatalogueReader
+
+    def setup(self):
+        self.database = get_database(self.container.config[DATABASE_KEY])
+
+    def get_dependency(self, worker_ctx):
+        return self.wrapper(self.database)
+
+
+class ReplicaCatalogue(Catalogue):
+    wrapper = CatalogueReplica

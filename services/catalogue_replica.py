@@ -1,0 +1,58 @@
+"""The catalogue replica every township and village runs.
+
+It applies the district's change events from the station's own durable queue, and asks
+the district for "changes since my version" when it starts, every sync interval, and
+whenever an event shows a gap, so a station that was down or lost events converges by
+itself.
+"""
+import logging
+
+import eventlet
+from nameko.rpc import RpcProxy
+
+from services.catalogue_access import ReplicaCatalogue
+from services.config import SYNC_INTERVAL_KEY, Station
+from services.handoff import handoff
+from services.timers import configured_timer
+from services.topology import station_catalogue_feed
+from shared.catalogue.store import CatalogueGap
+
+log = logging.getLogger(__name__)
+
+SYNC_PAGE = 1000
+RPC_TIMEOUT_SECONDS = 10
+
+
+class CatalogueReplicaService:
+    name = "catalogue_replica"
+
+    station = Station()
+    catalogue = ReplicaCatalogue()
+    district_catalogue = RpcProxy("district_catalogue")
+
+    @handoff(queue_for_station=station_catalogue_feed)
+    def on_catalogue_change(self, message):
+        change = message["body"]
+        try:
+            self.catalogue.apply(change)
+        except CatalogueGap as gap:
+            log.info("station %s: %s; asking the district for what is missing",
+                     self.station.code, gap)
+            self._catch_up()
+
+    @configured_timer(SYNC_INTERVAL_KEY, 30, eager=True)
+    def sync_with_district(self):
+        self._catch_up()
+
+    def _catch_up(self):
+        try:
+            while True:
+                with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+                    answer = self.district_catalogue.changes_since(
+                        self.catalogue.version(), SYNC_PAGE)
+                applied = self.catalogue.apply_in_order(answer["changes"])
+                if len(answer["changes"]) < SYNC_PAGE or not applied:
+                    return
+        except (eventlet.Timeout, Exception) as exc:  # the district may be unreachable
+            log.warning("station %s: catalogue sync failed (%s); will retry",
+                        self.station.code, exc)

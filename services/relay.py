@@ -1,0 +1,80 @@
+"""The outbox relay: publishes committed outbox messages with publisher confirms.
+
+A worker that committed messages calls `flush(ids)` right after its commit, so hand-offs
+leave at once; a timer in each station sweeps whatever is still unsent (a crash between
+commit and publish, a broker that was down), so nothing committed stays behind. A
+message may be published twice (crash after publish, before it is marked sent); every
+consumer is idempotent on the message id, so that is harmless.
+"""
+import datetime as dt
+import logging
+
+from kombu import Exchange
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.constants import PERSISTENT
+from nameko.extensions import DependencyProvider
+
+from services.topology import catalogue_exchange, cases_exchange, dead_letter_exchange
+from shared.db import outbox
+from shared.db.database import get_database
+from shared.db.models import utcnow
+from services.config import DATABASE_KEY, STATION_KEY
+
+log = logging.getLogger(__name__)
+
+_EXCHANGES = {e.name: e for e in (cases_exchange, catalogue_exchange, dead_letter_exchange)}
+
+
+class Relay:
+    def __init__(self, database, publisher, station_code):
+        self.database = database
+        self.publisher = publisher
+        self.station_code = station_code
+
+    def flush(self, message_ids=None, older_than_seconds=None):
+        """Publish unsent messages (those named, or all older than the given age).
+        Returns how many were published; a broker failure leaves them for the sweep."""
+        older_than = None
+        if older_than_seconds is not None:
+            older_than = utcnow() - dt.timedelta(seconds=older_than_seconds)
+        with self.database.reading() as session:
+            pending = [(m.message_id, m.exchange, m.routing_key, m.body)
+                       for m in outbox.unsent(session, message_ids, older_than)]
+        sent = []
+        try:
+            for message_id, exchange, routing_key, body in pending:
+                # a case hand-off must reach a queue or stay in the outbox; catalogue
+                # changes fan out to whichever replicas exist (the rest catch up by sync)
+                self.publisher.publish(
+                    body, exchange=_EXCHANGES.get(exchange) or Exchange(exchange),
+                    routing_key=routing_key, message_id=message_id,
+                    mandatory=exchange != catalogue_exchange.name)
+                sent.append(message_id)
+        except UndeliverableMessage:
+            log.error("station %s: message %s has no queue to go to (routing key %s); "
+                      "it stays in the outbox", self.station_code, message_id, routing_key)
+        except Exception as exc:  # broker unreachable: the sweep will try again
+            log.warning("station %s: publishing failed (%s); %d message(s) wait in the outbox",
+                        self.station_code, exc, len(pending) - len(sent))
+        if sent:
+            with self.database.transaction() as session:
+                outbox.mark_sent(session, sent)
+        return len(sent)
+
+
+def make_relay(config):
+    publisher = Publisher(
+        config["AMQP_URI"], use_confirms=True, delivery_mode=PERSISTENT, retry=True,
+        retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
+                      "interval_max": 1})
+    return Relay(get_database(config[DATABASE_KEY]), publisher, config[STATION_KEY])
+
+
+class OutboxRelay(DependencyProvider):
+    """Injects the station's outbox relay."""
+
+    def setup(self):
+        self.relay = make_relay(self.container.config)
+
+    def get_dependency(self, worker_ctx):
+        return self.relay

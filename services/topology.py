@@ -1,0 +1,63 @@
+"""Exchanges and queues of a district network.
+
+Every station's queues are declared when the network is set up (`tongban up`, or
+`declare_network` in tests), not only when a consumer starts: the broker drops a message
+published to an exchange with no queue bound, so a station that has never run must
+still have its inbox. Each station also re-declares its own queues when it starts.
+Queues are durable and messages persistent; a queue that gives up on a message routes
+it to its dead-letter queue.
+"""
+from kombu import Connection, Exchange, Queue
+
+from shared.messages import (
+    CASES_EXCHANGE, CATALOGUE_EXCHANGE, DEAD_LETTER_EXCHANGE, catalogue_queue,
+    dead_letter_queue, inbox_queue,
+)
+
+cases_exchange = Exchange(CASES_EXCHANGE, type="direct", durable=True)
+catalogue_exchange = Exchange(CATALOGUE_EXCHANGE, type="fanout", durable=True)
+dead_letter_exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
+
+
+def _with_dead_letters(name, exchange, routing_key):
+    return Queue(
+        name, exchange=exchange, routing_key=routing_key, durable=True,
+        queue_arguments={"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                         "x-dead-letter-routing-key": name})
+
+
+def station_inbox(station_code):
+    """Case hand-offs for a station: bound to the cases exchange by its code."""
+    return _with_dead_letters(inbox_queue(station_code), cases_exchange, station_code)
+
+
+def station_catalogue_feed(station_code):
+    """A replica's own durable copy of every catalogue change."""
+    return _with_dead_letters(catalogue_queue(station_code), catalogue_exchange, "")
+
+
+def dead_letters_of(queue_name):
+    return Queue(dead_letter_queue(queue_name), exchange=dead_letter_exchange,
+                 routing_key=queue_name, durable=True)
+
+
+def station_queues(station_code, is_district):
+    queues = [station_inbox(station_code)]
+    if not is_district:
+        queues.append(station_catalogue_feed(station_code))
+    return queues + [dead_letters_of(q.name) for q in queues]
+
+
+def declare_station(connection, station_code, is_district):
+    channel = connection.default_channel
+    for exchange in (cases_exchange, catalogue_exchange, dead_letter_exchange):
+        exchange(channel).declare()
+    for queue in station_queues(station_code, is_district):
+        queue(channel).declare()
+
+
+def declare_network(amqp_uri, network):
+    """Declare the exchanges and every station's queues of `network`."""
+    with Connection(amqp_uri) as connection:
+        for station in network.stations.values():
+            declare_station(connection, station.code, station.code == network.district_code)

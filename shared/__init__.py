@@ -1,0 +1,1 @@
+"""Domain code shared by every station: no nameko and no broker client here."""

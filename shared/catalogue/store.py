@@ -1,0 +1,138 @@
+"""Reading and writing a station's copy of the catalogue.
+
+The district's copy is the master; every other copy is a replica that applies the
+master's changes in version order. Both keep the same tables, so the same search and
+the same content hash work everywhere.
+"""
+from sqlalchemy import func, or_, select
+
+from shared.catalogue.content import content_hash
+from shared.db.models import CalendarSchedule, CatalogueChange, Item
+from shared.exceptions import NotFound
+
+
+class CatalogueGap(Exception):
+    """A change arrived whose predecessors this replica has not seen yet."""
+
+    def __init__(self, have, got):
+        super().__init__(f"replica at version {have} received version {got}")
+        self.have, self.got = have, got
+
+
+class CatalogueStore:
+    def __init__(self, session):
+        self.session = session
+
+    # -- reading -------------------------------------------------------------------
+    def version(self):
+        return self.session.scalar(select(func.max(CatalogueChange.version))) or 0
+
+    def get(self, code):
+        item = self.session.get(Item, code)
+        if item is None:
+            raise NotFound(f"no item with code '{code}' in the catalogue")
+        return item.payload
+
+    def item_at_version(self, code, version):
+        change = self.session.scalars(
+            select(CatalogueChange)
+            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version)
+            .order_by(CatalogueChange.version.desc()).limit(1)).first()
+        if change is None:
+            raise NotFound(f"item '{code}' did not exist at catalogue version {version}")
+        return change.payload
+
+    def search(self, text=None, department=None, category=None, processing_type=None,
+               authority_tier=None, include_retired=False, limit=50, offset=0):
+        query = select(Item)
+        if not include_retired:
+            query = query.where(Item.status == "current")
+        if text:
+            for word in text.split():
+                pattern = f"%{_escape_like(word)}%"
+                query = query.where(or_(Item.search_text.like(pattern, escape="\\"),
+                                        Item.code.like(pattern, escape="\\")))
+        if department:
+            query = query.where(Item.department == department)
+        if category:
+            query = query.where(Item.category == category)
+        if processing_type:
+            query = query.where(Item.processing_type == processing_type)
+        if authority_tier:
+            query = query.where(Item.authority_tier == authority_tier)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = self.session.scalars(query.order_by(Item.code).limit(limit).offset(offset)).all()
+        return total, [row.payload for row in rows]
+
+    def schedules(self):
+        return [s.payload for s in self.session.scalars(
+            select(CalendarSchedule).order_by(CalendarSchedule.year))]
+
+    def content_hash(self):
+        items = [row.payload for row in self.session.scalars(select(Item))]
+        return content_hash(items, self.schedules())
+
+    def changes_since(self, version, limit=1000):
+        rows = self.session.scalars(
+            select(CatalogueChange).where(CatalogueChange.version > version)
+            .order_by(CatalogueChange.version).limit(limit))
+        return [change_to_dict(row) for row in rows]
+
+    # -- writing -------------------------------------------------------------------
+    def record(self, kind, item_code, payload, made_at, made_by):
+        """Master only: append the next version (the caller holds the write lock)."""
+        version = self.version() + 1
+        if item_code is not None:
+            payload = dict(payload, version=version)
+        change = {"version": version, "kind": kind, "item_code": item_code,
+                  "payload": payload, "made_at": made_at, "made_by": made_by}
+        self._store(change)
+        return change
+
+    def apply(self, change):
+        """Replica: apply a master change. Returns False for a change already applied;
+        raises CatalogueGap when earlier changes are missing."""
+        have = self.version()
+        if change["version"] <= have:
+            return False
+        if change["version"] != have + 1:
+            raise CatalogueGap(have, change["version"])
+        self._store(change)
+        return True
+
+    def _store(self, change):
+        self.session.add(CatalogueChange(
+            version=change["version"], kind=change["kind"], item_code=change["item_code"],
+            payload=change["payload"], made_at=change["made_at"], made_by=change["made_by"]))
+        payload = change["payload"]
+        if change["kind"] == "calendar":
+            row = self.session.get(CalendarSchedule, payload["year"])
+            if row is None:
+                self.session.add(CalendarSchedule(year=payload["year"], version=change["version"],
+                                                  payload=payload))
+            else:
+                row.version, row.payload = change["version"], payload
+        else:
+            row = self.session.get(Item, change["item_code"])
+            if row is None:
+                row = Item(code=change["item_code"])
+                self.session.add(row)
+            row.version = change["version"]
+            row.status = payload["status"]
+            row.name = payload["name"]
+            row.department = payload["department"]
+            row.category = payload["category"]
+            row.processing_type = payload["processing_type"]
+            row.authority_tier = payload["authority_tier"]
+            row.search_text = " ".join([payload["name"], *payload.get("keywords", [])])
+            row.payload = payload
+        self.session.flush()
+
+
+def change_to_dict(row):
+    return {"version": row.version, "kind": row.kind, "item_code": row.item_code,
+            "payload": row.payload, "made_at": row.made_at, "made_by": row.made_by}
+
+
+def _escape_like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

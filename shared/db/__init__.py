@@ -1,0 +1,1 @@
+"""Station databases: one SQLAlchemy code path for SQLite (default) and PostgreSQL."""

@@ -1,0 +1,149 @@
+"""Tables of a station database. Every station has the same schema; a village simply
+leaves the district-only tables empty."""
+import datetime as dt
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow():
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CatalogueChange(Base):
+    """Every catalogue version, in order: the master's log, copied by each replica."""
+
+    __tablename__ = "catalogue_changes"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON)
+    made_at: Mapped[str] = mapped_column(String(40))
+    made_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Item(Base):
+    """The current state of each item (retired ones included)."""
+
+    __tablename__ = "items"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    processing_type: Mapped[str] = mapped_column(String(20))
+    authority_tier: Mapped[str] = mapped_column(String(10))
+    search_text: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSON)
+
+
+class CalendarSchedule(Base):
+    __tablename__ = "calendar_schedules"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict] = mapped_column(JSON)
+
+
+class Case(Base):
+    """This station's copy of a case. `snapshot` is the whole case as CaseSchema dumps it;
+    the columns beside it are what lists and statistics filter on."""
+
+    __tablename__ = "cases"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    item_code: Mapped[str] = mapped_column(String(16), index=True)
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    filing_station: Mapped[str] = mapped_column(String(12), index=True)
+    deciding_station: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    holder_station: Mapped[str] = mapped_column(String(12), index=True)
+    held_here: Mapped[bool] = mapped_column(Boolean, default=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    filed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    snapshot: Mapped[dict] = mapped_column(JSON)
+
+
+class CaseHistoryEntry(Base):
+    """Append-only: one row per transition. Rows are never updated or deleted."""
+
+    __tablename__ = "case_history"
+    entry_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(40), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(40))
+    station: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseSequence(Base):
+    """The last case number handed out per station and day."""
+
+    __tablename__ = "case_sequences"
+    station: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PendingCaseUpdate(Base):
+    """An update (e.g. a supplement) that reached this station before the case did."""
+
+    __tablename__ = "pending_case_updates"
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to publish, written in the same transaction as the change it reports."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    exchange: Mapped[str] = mapped_column(String(100))
+    routing_key: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+
+
+class ProcessedMessage(Base):
+    """Ids of messages already handled here: the consumers' idempotency record."""
+
+    __tablename__ = "processed_messages"
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    processed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DeadLetter(Base):
+    """A message a consumer could not handle, kept with the reason until retried."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(64))
+    queue: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[dict] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    retried_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (UniqueConstraint("message_id", "queue", name="uq_dead_letter"),)

@@ -1,0 +1,34 @@
+"""Domain errors. The HTTP layer maps each class to one status code."""
+
+
+class TongbanError(Exception):
+    """Base class: a request the domain refuses, with a message for the user."""
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class InvalidInput(TongbanError):
+    """The request is malformed or fails validation (HTTP 400)."""
+
+
+class NotFound(TongbanError):
+    """The thing asked for does not exist here (HTTP 404)."""
+
+
+class Conflict(TongbanError):
+    """The request is well formed but the current state forbids it (HTTP 409)."""
+
+
+class TransitionForbidden(Conflict):
+    """A case may not move from its current state by this action."""
+
+
+class Forbidden(TongbanError):
+    """The user may not do this (HTTP 403)."""
+
+
+class Unauthorized(TongbanError):
+    """No valid session (HTTP 401)."""

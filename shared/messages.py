@@ -1,0 +1,33 @@
+"""Names and envelopes of the messages stations exchange. Plain data: the broker client
+that carries them lives in services/."""
+import uuid
+
+CASES_EXCHANGE = "tongban.cases"          # direct: routing key = the receiving station's code
+CATALOGUE_EXCHANGE = "tongban.catalogue"  # fanout: every replica has its own queue
+DEAD_LETTER_EXCHANGE = "tongban.dead"     # direct: routing key = the queue that gave up
+
+# kinds of case messages
+CASE_HANDOVER = "case.handover"      # the receiver becomes the case's holder
+CASE_RECORD = "case.record"          # a copy for the district's complete record
+CASE_SUPPLEMENT = "case.supplement"  # materials handed in at the filing counter
+CATALOGUE_CHANGE = "catalogue.change"
+
+
+def inbox_queue(station_code):
+    return f"tongban.station.{station_code}.inbox"
+
+
+def catalogue_queue(station_code):
+    return f"tongban.station.{station_code}.catalogue"
+
+
+def dead_letter_queue(queue_name):
+    return f"{queue_name}.dead"
+
+
+def new_message_id():
+    return uuid.uuid4().hex
+
+
+def envelope(kind, body, sender, message_id=None):
+    return {"message_id": message_id or new_message_id(), "kind": kind, "sender": sender, "body": body}

@@ -1,0 +1,1 @@
+"""What a township public service centre runs."""

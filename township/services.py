@@ -1,0 +1,6 @@
+"""The nameko services a township centre runs."""
+from services.catalogue_replica import CatalogueReplicaService
+from services.gateway.service import GatewayService
+from services.outbox_sweeper import OutboxSweeperService
+
+SERVICES = [GatewayService, CatalogueReplicaService, OutboxSweeperService]

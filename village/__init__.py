@@ -1,0 +1,1 @@
+"""What a village convenience station runs."""

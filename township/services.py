@@ -1,6 +1,7 @@
 """The nameko services a township centre runs."""
+from services.cases.service import CaseInboxService
 from services.catalogue_replica import CatalogueReplicaService
 from services.gateway.service import GatewayService
 from services.outbox_sweeper import OutboxSweeperService
 
-SERVICES = [GatewayService, CatalogueReplicaService, OutboxSweeperService]
+SERVICES = [GatewayService, CatalogueReplicaService, CaseInboxService, OutboxSweeperService]

@@ -1,10 +1,13 @@
 """The HTTP API every station serves. Handlers parse, delegate and answer JSON."""
+from services.cases.desk import CaseDeskProvider
 from services.catalogue_access import Catalogue
 from services.config import Station
 from services.gateway.broker import BrokerProbe
-from services.http import http, json_response, query_int
-from shared.catalogue.schemas import PROCESSING_TYPES, CATEGORIES
-from shared.exceptions import InvalidInput
+from services.gateway.records import DistrictRecords
+from services.http import http, json_body, json_response, query_int
+from shared.cases import schemas, states
+from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
+from shared.exceptions import InvalidInput, NotFound
 from shared.stations import TIERS
 
 
@@ -15,12 +18,8 @@ def _choice(request, name, allowed):
     return value
 
 
-class GatewayService:
-    name = "gateway"
-
-    station = Station()
-    catalogue = Catalogue()
-    broker = BrokerProbe()
+class CatalogueEndpoints:
+    """The catalogue API of a station, answered from its own copy."""
 
     @http("GET", "/api/health")
     def health(self, request):
@@ -58,3 +57,82 @@ class GatewayService:
     @http("GET", "/api/items/<string:code>")
     def get_item(self, request, code):
         return json_response(self.catalogue.get(code))
+
+
+class CaseEndpoints:
+    """The case API of a station."""
+
+    @http("POST", "/api/cases")
+    def file_case(self, request):
+        case = self.desk.file(json_body(request))
+        return json_response(_case_view(case, self.station.code), 201)
+
+    @http("GET", "/api/cases")
+    def list_cases(self, request):
+        limit = query_int(request, "limit", 50, 1, 500)
+        offset = query_int(request, "offset", 0, 0, 10_000_000)
+        scope = _choice(request, "scope", ("held", "filed", "deciding", "all")) or "held"
+        status = request.args.get("status")
+        if status is not None and status not in states.LABELS:
+            raise InvalidInput(f"query parameter 'status': unknown status '{status}'")
+        department = request.args.get("department")
+        total, cases = self.desk.list(
+            status=status, department=department, limit=limit, offset=offset,
+            held_here=True if scope == "held" else None,
+            filed_here=scope == "filed", deciding_here=scope == "deciding")
+        return json_response({"total": total, "limit": limit, "offset": offset,
+                              "cases": [schemas.summary(c) for c in cases]})
+
+    @http("GET", "/api/cases/<string:case_no>")
+    def get_case(self, request, case_no):
+        case = self.desk.get(case_no)
+        view = _case_view(case, self.station.code)
+        view["history"] = self.desk.history(case_no)
+        return json_response(view)
+
+    @http("POST", "/api/cases/<string:case_no>/supplement")
+    def supplement_case(self, request, case_no):
+        case = self.desk.supplement(case_no, json_body(request))
+        return json_response(_case_view(case, self.station.code))
+
+    @http("POST", "/api/cases/<string:case_no>/return")
+    def return_case(self, request, case_no):
+        return json_response(_case_view(self.desk.return_case(case_no, json_body(request)), self.station.code))
+
+    @http("POST", "/api/cases/<string:case_no>/decisions")
+    def decide_case(self, request, case_no):
+        return json_response(_case_view(self.desk.decide(case_no, json_body(request)), self.station.code))
+
+    @http("POST", "/api/cases/<string:case_no>/deliver")
+    def deliver_case(self, request, case_no):
+        return json_response(_case_view(self.desk.deliver(case_no, json_body(request)), self.station.code))
+
+    @http("GET", "/api/status")
+    def resident_status(self, request):
+        case_no = request.args.get("case_no", "")
+        last4 = request.args.get("id_last4", "").upper()
+        if not case_no or len(last4) != 4:
+            raise InvalidInput("give case_no and id_last4 (the last 4 characters of the ID number)")
+        case = self.desk.find(case_no)
+        if case is None or case["holder_station"] != self.station.code:
+            case = self.district_records.lookup(case_no) or case
+        if case is None or case["applicant"]["id_number"][-4:] != last4:
+            # the same answer for "no such case" and "wrong digits": nothing leaks
+            raise NotFound("no case matches this number and these ID digits")
+        return json_response(schemas.public_status(case))
+
+
+def _case_view(case, station_code):
+    """The whole case; the ID number is shown in full only where the case is held (the
+    counter or office acting on it), masked everywhere else."""
+    return case if case["holder_station"] == station_code else schemas.masked(case)
+
+
+class GatewayService(CatalogueEndpoints, CaseEndpoints):
+    name = "gateway"
+
+    station = Station()
+    catalogue = Catalogue()
+    broker = BrokerProbe()
+    desk = CaseDeskProvider()
+    district_records = DistrictRecords()

@@ -1,0 +1,169 @@
+"""The case desk: runs a workflow operation in one transaction with its outgoing messages,
+then hands the messages to the relay."""
+import logging
+
+from nameko.extensions import DependencyProvider
+
+from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
+from services.relay import make_relay
+from shared.calendar import Schedule, WorkingDayCalendar
+from shared.cases import schemas
+from shared.cases.store import CaseRepository
+from shared.cases.workflow import CaseWorkflow, local_now
+from shared.catalogue.store import CatalogueStore
+from shared.db import outbox
+from shared.db.database import get_database
+from shared.db.inbox import first_time
+from shared.exceptions import InvalidInput
+from shared.messages import (
+    CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
+)
+
+log = logging.getLogger(__name__)
+
+
+class CaseDesk:
+    def __init__(self, database, relay, station_info, clock=local_now):
+        self.database = database
+        self.relay = relay
+        self.info = station_info
+        self.clock = clock
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _workflow(self, session):
+        store = CatalogueStore(session)
+        calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in store.schedules())
+        return CaseWorkflow(self.info.station, self.info.network, store, calendar, self.clock)
+
+    def _commit(self, session, repo, result):
+        """Save the case and queue its messages; outside the district, also send the
+        district a copy unless a hand-off to the district already carries it."""
+        repo.save(result.case)
+        ids = []
+        for message in result.messages:
+            ids.append(outbox.add_message(session, CASES_EXCHANGE, message.to, message.kind,
+                                          message.body, self.info.code))
+        district = self.info.network.district_code
+        if not self.info.is_district and not any(m.to == district for m in result.messages):
+            ids.append(outbox.add_message(session, CASES_EXCHANGE, district, CASE_RECORD,
+                                          {"case": result.case}, self.info.code))
+        return ids
+
+    def _run(self, operation):
+        """operation(session, repo, workflow) -> Result; commits, then publishes."""
+        with self.database.transaction() as session:
+            repo = CaseRepository(session, self.info.code)
+            result = operation(session, repo, self._workflow(session))
+            ids = self._commit(session, repo, result)
+        if ids:
+            self.relay.flush(ids)
+        return result.case
+
+    # -- counter operations -------------------------------------------------------------
+    def file(self, data):
+        request = schemas.load(schemas.FilingSchema(), data)
+
+        def operation(session, repo, workflow):
+            case_no = repo.next_case_no(self.clock().date())
+            return workflow.file(case_no, request)
+        return self._run(operation)
+
+    def supplement(self, case_no, data):
+        request = schemas.load(schemas.SupplementSchema(), data)
+        return self._run(lambda s, repo, wf: wf.supplement(repo.load(case_no), request["materials"],
+                                                          request["operator"]))
+
+    def return_case(self, case_no, data):
+        request = schemas.load(schemas.ReturnSchema(), data)
+        return self._run(lambda s, repo, wf: wf.return_case(repo.load(case_no), request["reason"],
+                                                           request["operator"]))
+
+    def decide(self, case_no, data):
+        request = schemas.load(schemas.DecisionSchema(), data)
+        if request["department"] not in self.info.network.departments:
+            raise InvalidInput(f"department: unknown department '{request['department']}'")
+        return self._run(lambda s, repo, wf: wf.decide(repo.load(case_no), request))
+
+    def deliver(self, case_no, data):
+        request = schemas.load(schemas.DeliverySchema(), data)
+        return self._run(lambda s, repo, wf: wf.deliver(repo.load(case_no), request["operator"]))
+
+    # -- reading --------------------------------------------------------------------------
+    def get(self, case_no):
+        with self.database.reading() as session:
+            return CaseRepository(session, self.info.code).load(case_no)
+
+    def find(self, case_no):
+        with self.database.reading() as session:
+            return CaseRepository(session, self.info.code).find(case_no)
+
+    def history(self, case_no):
+        with self.database.reading() as session:
+            repo = CaseRepository(session, self.info.code)
+            repo.load(case_no)
+            return repo.history(case_no)
+
+    def list(self, **filters):
+        with self.database.reading() as session:
+            return CaseRepository(session, self.info.code).list(**filters)
+
+    # -- messages from other stations ----------------------------------------------------
+    def receive(self, message):
+        """Handle one inbox message exactly once (by its message id)."""
+        kind = message["kind"]
+        handlers = {CASE_HANDOVER: self._on_handover, CASE_RECORD: self._on_record,
+                    CASE_SUPPLEMENT: self._on_supplement}
+        if kind not in handlers:
+            raise ValueError(f"unknown message kind '{kind}'")
+        ids = []
+        with self.database.transaction() as session:
+            if not first_time(session, message["message_id"], kind):
+                log.info("station %s: message %s already handled", self.info.code, message["message_id"])
+                return
+            repo = CaseRepository(session, self.info.code)
+            ids = handlers[kind](session, repo, message)
+        if ids:
+            self.relay.flush(ids)
+
+    def _on_handover(self, session, repo, message):
+        incoming = message["body"]["case"]
+        workflow = self._workflow(session)
+        result = workflow.receive_handover(incoming, repo.find(incoming["case_no"]))
+        if result is None:
+            return []
+        for update in repo.parked(incoming["case_no"]):
+            body = update.body
+            workflow.apply_supplement(result.case, body["materials"], body["operator"], body["station"])
+            repo.unpark(update)
+        return self._commit(session, repo, result)
+
+    def _on_record(self, session, repo, message):
+        incoming = message["body"]["case"]
+        known = repo.find(incoming["case_no"])
+        if known is None or incoming["revision"] > known["revision"]:
+            repo.save(incoming)
+        return []
+
+    def _on_supplement(self, session, repo, message):
+        body = message["body"]
+        case = repo.find(body["case_no"])
+        if case is None or case["holder_station"] != self.info.code:
+            repo.park(message["message_id"], body["case_no"], message["kind"], body)
+            return []
+        workflow = self._workflow(session)
+        from shared.cases.workflow import Result
+        if workflow.apply_supplement(case, body["materials"], body["operator"], body["station"]):
+            return self._commit(session, repo, Result(case, []))
+        return []
+
+
+class CaseDeskProvider(DependencyProvider):
+    def setup(self):
+        config = self.container.config
+        network = load_network(config[NETWORK_KEY])
+        self.info = StationInfo(network.station(config[STATION_KEY]), network)
+        self.database = get_database(config[DATABASE_KEY])
+        self.relay = make_relay(config)
+
+    def get_dependency(self, worker_ctx):
+        return CaseDesk(self.database, self.relay, self.info)

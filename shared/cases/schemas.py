@@ -1,0 +1,136 @@
+"""Schemas of the case API: what a counter submits, and what it is shown."""
+import copy
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+
+from shared.cases import citizen_id
+from shared.exceptions import InvalidInput
+
+
+class ApplicantSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    id_number = fields.String(required=True)
+    phone = fields.String(required=True, validate=validate.Regexp(
+        r"^(1\d{10}|0\d{2,3}-?\d{7,8})$", error="must be a mobile (11 digits) or landline number"))
+    residence = fields.String(required=True, validate=validate.Regexp(
+        r"^\d{9}(\d{3})?$", error="must be the code of the applicant's township (9 digits) or village (12 digits)"))
+
+    @validates("id_number")
+    def check_id(self, value, **kwargs):
+        try:
+            citizen_id.validate(value)
+        except InvalidInput as err:
+            raise ValidationError(err.message.split(": ", 1)[-1]) from None
+
+
+class FilingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    item_code = fields.String(required=True, validate=validate.Length(min=1, max=16))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    materials = fields.List(fields.String(validate=validate.Length(max=8)), load_default=list,
+                            validate=validate.Length(max=50))
+    agent = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    commitment = fields.Boolean(load_default=False)          # 告知承诺书 signed
+    deficiency_promise = fields.Boolean(load_default=False)  # 容缺 promise signed
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class SupplementSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    materials = fields.List(fields.String(validate=validate.Length(max=8)), required=True,
+                            validate=validate.Length(min=1, max=50))
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class DecisionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    step = fields.String(required=True, validate=validate.OneOf(("review", "approve")))
+    outcome = fields.String(required=True, validate=validate.OneOf(("pass", "reject")))
+    department = fields.String(required=True)
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    reason = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ReturnSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class DeliverySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+def load(schema, data):
+    try:
+        return schema.load(data)
+    except ValidationError as err:
+        raise InvalidInput(_summary(err.messages), details=err.messages) from None
+
+
+def _summary(messages, prefix=""):
+    parts = []
+    for key, value in messages.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            parts.append(_summary(value, prefix=f"{name}."))
+        else:
+            parts.append(f"{name}: {' '.join(str(v) for v in value)}")
+    return "; ".join(parts)
+
+
+def masked(case):
+    """A copy of the case with the applicant's ID number masked."""
+    view = copy.deepcopy(case)
+    view["applicant"]["id_number"] = citizen_id.mask(view["applicant"]["id_number"])
+    return view
+
+
+def summary(case):
+    """The line a list shows (ID masked)."""
+    return {
+        "case_no": case["case_no"],
+        "item_code": case["item"]["code"],
+        "item_name": case["item"]["name"],
+        "department": case["item"]["department"],
+        "applicant_name": case["applicant"]["name"],
+        "applicant_id": citizen_id.mask(case["applicant"]["id_number"]),
+        "status": case["status"],
+        "acceptance": case.get("acceptance"),
+        "filing_station": case["filing_station"],
+        "holder_station": case["holder_station"],
+        "deciding_station": case.get("deciding_station"),
+        "filed_at": case["filed_at"],
+        "due_date": case.get("due_date"),
+    }
+
+
+def public_status(case):
+    """What a resident sees when asking with their case number and ID digits."""
+    from shared.cases.states import LABELS
+    return {
+        "case_no": case["case_no"],
+        "item_name": case["item"]["name"],
+        "applicant_name": case["applicant"]["name"][:1] + "*" * (len(case["applicant"]["name"]) - 1),
+        "status": case["status"],
+        "status_label": LABELS.get(case["status"], case["status"]),
+        "filing_station": case["filing_station"],
+        "due_date": case.get("due_date"),
+        "result": case.get("result"),
+        "notice": case.get("notice"),
+        "updated_at": case["history"][-1]["at"] if case.get("history") else case["filed_at"],
+    }

@@ -1,0 +1,110 @@
+"""A station's cases in its database: the case rows, their history, numbering."""
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm.attributes import flag_modified
+
+from shared.db.models import Case, CaseHistoryEntry, CaseSequence, PendingCaseUpdate, utcnow
+from shared.exceptions import NotFound
+
+
+class CaseRepository:
+    def __init__(self, session, station_code):
+        self.session = session
+        self.station_code = station_code
+
+    def next_case_no(self, day):
+        """station code + date + sequence: unique in the district without asking anyone."""
+        key = day.strftime("%Y%m%d")
+        row = self.session.get(CaseSequence, (self.station_code, key))
+        if row is None:
+            row = CaseSequence(station=self.station_code, day=key, last=0)
+            self.session.add(row)
+        row.last += 1
+        self.session.flush()
+        return f"{self.station_code}-{key}-{row.last:05d}"
+
+    def find(self, case_no):
+        row = self.session.get(Case, case_no)
+        return None if row is None else row.snapshot
+
+    def load(self, case_no):
+        case = self.find(case_no)
+        if case is None:
+            raise NotFound(f"no case {case_no} at this station")
+        return case
+
+    def save(self, case):
+        row = self.session.get(Case, case["case_no"])
+        if row is None:
+            row = Case(case_no=case["case_no"])
+            self.session.add(row)
+        row.item_code = case["item"]["code"]
+        row.department = case["item"]["department"]
+        row.status = case["status"]
+        row.filing_station = case["filing_station"]
+        row.deciding_station = case.get("deciding_station")
+        row.holder_station = case["holder_station"]
+        row.held_here = case["holder_station"] == self.station_code
+        row.revision = case["revision"]
+        row.filed_at = dt.datetime.fromisoformat(case["filed_at"]).replace(tzinfo=None)
+        row.due_date = dt.date.fromisoformat(case["due_date"]) if case.get("due_date") else None
+        row.updated_at = utcnow()
+        row.snapshot = case
+        flag_modified(row, "snapshot")
+        self._append_history(case)
+        self.session.flush()
+
+    def _append_history(self, case):
+        ids = [e["entry_id"] for e in case["history"]]
+        if not ids:
+            return
+        have = set(self.session.scalars(
+            select(CaseHistoryEntry.entry_id).where(CaseHistoryEntry.case_no == case["case_no"])))
+        for entry in case["history"]:
+            if entry["entry_id"] in have:
+                continue
+            self.session.add(CaseHistoryEntry(
+                entry_id=entry["entry_id"], case_no=case["case_no"], seq=entry["seq"], at=entry["at"],
+                station=entry["station"], actor=entry["actor"], action=entry["action"],
+                from_status=entry["from_status"], to_status=entry["to_status"], reason=entry["reason"]))
+
+    def history(self, case_no):
+        rows = self.session.scalars(select(CaseHistoryEntry).where(CaseHistoryEntry.case_no == case_no)
+                                    .order_by(CaseHistoryEntry.seq, CaseHistoryEntry.at))
+        return [{"entry_id": r.entry_id, "seq": r.seq, "at": r.at, "station": r.station, "actor": r.actor,
+                 "action": r.action, "from_status": r.from_status, "to_status": r.to_status,
+                 "reason": r.reason} for r in rows]
+
+    def list(self, status=None, held_here=None, filed_here=None, department=None, deciding_here=None,
+             limit=50, offset=0):
+        query = select(Case)
+        if status:
+            query = query.where(Case.status.in_(status if isinstance(status, (list, tuple)) else [status]))
+        if held_here is not None:
+            query = query.where(Case.held_here.is_(held_here))
+        if filed_here:
+            query = query.where(Case.filing_station == self.station_code)
+        if deciding_here:
+            query = query.where(Case.deciding_station == self.station_code)
+        if department:
+            query = query.where(Case.department == department)
+        total = self.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = self.session.scalars(query.order_by(Case.filed_at.desc(), Case.case_no.desc())
+                                    .limit(limit).offset(offset))
+        return total, [r.snapshot for r in rows]
+
+    def count(self):
+        return self.session.scalar(select(func.count()).select_from(Case))
+
+    # updates that arrived before their case
+    def park(self, message_id, case_no, kind, body):
+        if self.session.get(PendingCaseUpdate, message_id) is None:
+            self.session.add(PendingCaseUpdate(message_id=message_id, case_no=case_no, kind=kind, body=body))
+
+    def parked(self, case_no):
+        return self.session.scalars(select(PendingCaseUpdate).where(PendingCaseUpdate.case_no == case_no)
+                                    .order_by(PendingCaseUpdate.received_at)).all()
+
+    def unpark(self, update):
+        self.session.delete(update)

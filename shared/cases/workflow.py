@@ -1,0 +1,312 @@
+"""What a station does with a case: the rules of the case's life, as plain Python.
+
+Every operation works on the case as a dict (the snapshot that travels between
+stations), appends to its history and returns the messages to send. Only the station
+holding a case changes it; other stations send it a message instead.
+"""
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+from shared.cases import notices, states
+from shared.cases.materials import DEFICIENCY_DAYS, check_materials
+from shared.cases.routing import deciding_station, next_hop
+from shared.exceptions import Conflict, InvalidInput, NotFound
+from shared.messages import CASE_HANDOVER, CASE_SUPPLEMENT
+
+ITEM_FIELDS = ("code", "name", "version", "department", "category", "processing_type",
+               "joint_departments", "decision_steps", "promised_limit_days", "legal_limit_days",
+               "authority_tier", "allows_commitment", "allows_deficiency", "materials", "fee",
+               "min_applicant_age")
+
+
+@dataclass
+class Outgoing:
+    to: str
+    kind: str
+    body: dict
+
+
+@dataclass
+class Result:
+    case: dict
+    messages: list = field(default_factory=list)
+
+
+class CaseWorkflow:
+    def __init__(self, station, network, catalogue, calendar, now):
+        """`station` is this station's Station, `catalogue` answers get(code), `now()`
+        gives an aware datetime in the district's time zone."""
+        self.station = station
+        self.network = network
+        self.catalogue = catalogue
+        self.calendar = calendar
+        self.now = now
+
+    # -- filing --------------------------------------------------------------------
+    def file(self, case_no, request):
+        item = self.catalogue.get(request["item_code"])
+        if item["status"] == "retired":
+            raise Conflict(f"item '{item['code']}' ({item['name']}) is retired and can no longer be filed")
+        if self.station.tier not in item["accepting_tiers"]:
+            raise Conflict(f"“{item['name']}” cannot be accepted at a {self.station.tier} station; "
+                           f"it is accepted at: {', '.join(item['accepting_tiers'])}")
+        applicant = dict(request["applicant"])
+        applicant["id_number"] = applicant["id_number"].strip().upper()
+        if applicant["residence"] not in self.network.stations:
+            raise InvalidInput(f"applicant.residence: {applicant['residence']} is not a township or "
+                               f"village of this district")
+        unknown = sorted(set(request["materials"]) - {m["code"] for m in item["materials"]})
+        if unknown:
+            raise InvalidInput(f"materials: {', '.join(unknown)} are not materials of item {item['code']}")
+        now = self.now()
+        case = {
+            "case_no": case_no,
+            "item": {k: item.get(k) for k in ITEM_FIELDS},
+            "applicant": applicant,
+            "agent": request["agent"],
+            "note": request.get("note", ""),
+            "filing_station": self.station.code,
+            "holder_station": self.station.code,
+            "deciding_station": None,
+            "status": None,
+            "acceptance": None,
+            "commitment": bool(request.get("commitment")),
+            "deficiency_promise": bool(request.get("deficiency_promise")),
+            "materials_submitted": sorted(set(request["materials"])),
+            "filed_at": now.isoformat(),
+            "accepted_at": None, "due_date": None, "legal_due_date": None,
+            "deficiency": None, "notice": None, "decisions": [], "result": None,
+            "revision": 0, "history": [],
+        }
+        messages = []
+        self._materials_check(case, request["agent"], "file", messages)
+        return Result(case, messages)
+
+    def _materials_check(self, case, actor, action, messages):
+        item = case["item"]
+        today = self.now().date()
+        outcome = check_materials(item, case["materials_submitted"], case["commitment"],
+                                  case["deficiency_promise"], case["applicant"]["id_number"], today)
+        self._move(case, outcome.outcome, action, actor, outcome.reason)
+        if outcome.outcome == states.RETURNED:
+            case["notice"] = notices.return_notice(case, self.station.name, outcome.reason)
+            return
+        if outcome.outcome == states.NEEDS_SUPPLEMENT:
+            case["notice"] = notices.supplement_notice(case, self.station.name, outcome.missing)
+            return
+        self._accept(case, outcome, today)
+        case["notice"] = notices.receipt(case, self.station.name)
+        self._route_onward(case, actor, messages)
+
+    def _accept(self, case, outcome, today):
+        item = case["item"]
+        case["acceptance"] = outcome.outcome
+        case["accepted_at"] = self.now().isoformat()
+        case["due_date"] = self.calendar.add_working_days(today, item["promised_limit_days"]).isoformat()
+        case["legal_due_date"] = self.calendar.add_working_days(today, item["legal_limit_days"]).isoformat()
+        if outcome.outcome == states.ACCEPTED_WITH_DEFICIENCY:
+            case["deficiency"] = {
+                "missing": outcome.missing,
+                "due_date": self.calendar.add_working_days(today, DEFICIENCY_DAYS).isoformat(),
+            }
+        case["deciding_station"] = deciding_station(
+            item["authority_tier"], case["filing_station"], case["applicant"]["residence"])
+
+    # -- moving between stations ---------------------------------------------------
+    def _route_onward(self, case, actor, messages):
+        target = case["deciding_station"]
+        if target == self.station.code:
+            item = case["item"]
+            if item["processing_type"] == "joint":
+                self._move(case, states.JOINT_REVIEW, "start_decision", actor,
+                           "并联审批：" + "、".join(self._dept_name(d) for d in item["joint_departments"]))
+            elif item["decision_steps"][0] == "review":
+                self._move(case, states.PENDING_REVIEW, "start_decision", actor, "")
+            else:
+                self._move(case, states.PENDING_APPROVAL, "start_decision", actor, "")
+            return
+        hop = next_hop(self.station.code, target)
+        direction = "route_down" if hop.startswith(self.station.code) else "forward"
+        hop_station = self.network.station(hop)
+        self._move(case, states.FORWARDED, direction, actor,
+                   f"{'下转' if direction == 'route_down' else '上报'}至{hop_station.name}（{hop}）")
+        case["holder_station"] = hop
+        messages.append(Outgoing(hop, CASE_HANDOVER, {"case": case}))
+
+    def receive_handover(self, incoming, known):
+        """`known` is this station's copy (or None). Returns None for a stale copy."""
+        if known is not None and known["revision"] >= incoming["revision"]:
+            return None
+        case = incoming
+        case["holder_station"] = self.station.code
+        sender = case["history"][-1]["station"] if case["history"] else "?"
+        messages = []
+        if case["status"] == states.RESULT_SENT:
+            self._move(case, states.RESULT_READY, "receive_result", "system",
+                       f"审批结果已从{self._station_name(sender)}回传，待申请人领取")
+        else:
+            self._move(case, states.RECEIVED, "receive", "system", f"收到{self._station_name(sender)}转来的办件")
+            self._route_onward(case, "system", messages)
+        return Result(case, messages)
+
+    # -- supplements ----------------------------------------------------------------
+    def supplement(self, case, materials, operator):
+        codes = {m["code"] for m in case["item"]["materials"]}
+        unknown = sorted(set(materials) - codes)
+        if unknown:
+            raise InvalidInput(f"materials: {', '.join(unknown)} are not materials of item {case['item']['code']}")
+        messages = []
+        if case["status"] == states.NEEDS_SUPPLEMENT:
+            self._require_held(case, "supplement")
+            case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
+            self._materials_check(case, operator, "supplement", messages)
+            return Result(case, messages)
+        outstanding = {m["code"] for m in (case.get("deficiency") or {}).get("missing", [])}
+        if not outstanding or case["status"] in states.FINAL:
+            raise Conflict(f"case {case['case_no']} is {case['status']} and needs no supplement")
+        supplied = outstanding & set(materials)
+        if not supplied:
+            raise Conflict(f"none of {', '.join(sorted(materials))} is outstanding; "
+                           f"still missing: {', '.join(sorted(outstanding))}")
+        if case["holder_station"] != self.station.code:
+            # the case is elsewhere: the materials travel to the station that decides
+            messages.append(Outgoing(case["deciding_station"], CASE_SUPPLEMENT, {
+                "case_no": case["case_no"], "materials": sorted(supplied), "operator": operator,
+                "station": self.station.code, "at": self.now().isoformat()}))
+            return Result(case, messages)
+        self.apply_supplement(case, sorted(supplied), operator, self.station.code)
+        return Result(case, messages)
+
+    def apply_supplement(self, case, materials, operator, received_at_station):
+        deficiency = case.get("deficiency")
+        if not deficiency:
+            return False
+        still = [m for m in deficiency["missing"] if m["code"] not in set(materials)]
+        if len(still) == len(deficiency["missing"]):
+            return False
+        deficiency["missing"] = still
+        case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
+        names = "、".join(m["name"] for m in case["item"]["materials"] if m["code"] in set(materials))
+        self._move(case, case["status"], "supplement", operator,
+                   f"容缺材料已补交（{names}，收件于{self._station_name(received_at_station)}）"
+                   + ("，材料已齐全" if not still else ""))
+        return True
+
+    def return_case(self, case, reason, operator):
+        self._require_held(case, "return")
+        self._move(case, states.RETURNED, "return", operator, reason)
+        case["notice"] = notices.return_notice(case, self.station.name, reason)
+        return Result(case, [])
+
+    # -- decisions ---------------------------------------------------------------------
+    def decide(self, case, decision):
+        self._require_held(case, "decide")
+        item = case["item"]
+        status = case["status"]
+        step, outcome, dept = decision["step"], decision["outcome"], decision["department"]
+        if status not in states.DECIDING:
+            raise Conflict(f"case {case['case_no']} is {status} ({states.LABELS.get(status, status)}): "
+                           f"it is not waiting for a decision")
+        if outcome == "reject" and not decision.get("reason", "").strip():
+            raise InvalidInput("reason: a rejection must give its reason in writing")
+        if status == states.JOINT_REVIEW:
+            if step != "approve":
+                raise Conflict("joint departments each give one approval decision (step 'approve')")
+            if dept not in item["joint_departments"]:
+                raise Conflict(f"department '{dept}' is not one of this joint item's departments")
+            if any(d["department"] == dept for d in case["decisions"]):
+                raise Conflict(f"department '{dept}' has already decided this case")
+        else:
+            expected = "review" if status == states.PENDING_REVIEW else "approve"
+            if step != expected:
+                raise Conflict(f"the case is waiting for '{expected}', not '{step}'")
+            if dept != item["department"]:
+                raise Conflict(f"only the item's department ({item['department']}) decides this case")
+        if step == "approve" and outcome == "pass" and (case.get("deficiency") or {}).get("missing"):
+            raise Conflict("容缺受理的材料尚未补齐（" + "、".join(m["name"] for m in case["deficiency"]["missing"])
+                           + "）：补齐前不能作出批准决定")
+        record = {"step": step, "outcome": outcome, "department": dept, "operator": decision["operator"],
+                  "reason": decision.get("reason", ""), "at": self.now().isoformat(),
+                  "station": self.station.code}
+        case["decisions"].append(record)
+        messages = []
+        label = f"{self._dept_name(dept)} {'审查' if step == 'review' else '审批'}"
+        if outcome == "reject":
+            self._move(case, states.REJECTED, step, decision["operator"], f"{label}不通过：{record['reason']}")
+            case["result"] = self._result(case, "rejected", f"{self._dept_name(dept)}：{record['reason']}")
+        elif status == states.PENDING_REVIEW:
+            self._move(case, states.PENDING_APPROVAL, step, decision["operator"], f"{label}通过")
+        elif status == states.JOINT_REVIEW:
+            passed = {d["department"] for d in case["decisions"] if d["outcome"] == "pass"}
+            if passed >= set(item["joint_departments"]):
+                self._move(case, states.APPROVED, step, decision["operator"], f"{label}通过，并联审批全部通过")
+                case["result"] = self._result(case, "approved", "")
+            else:
+                waiting = [d for d in item["joint_departments"] if d not in passed]
+                self._move(case, status, step, decision["operator"],
+                           f"{label}通过；待{'、'.join(self._dept_name(d) for d in waiting)}审批")
+        else:
+            self._move(case, states.APPROVED, step, decision["operator"], f"{label}通过，予以批准")
+            case["result"] = self._result(case, "approved", "")
+        if case["status"] in (states.APPROVED, states.REJECTED):
+            self._send_result(case, messages)
+        return Result(case, messages)
+
+    def _result(self, case, outcome, reason):
+        return {"outcome": outcome, "reason": reason, "decided_at": self.now().isoformat(),
+                "decided_by": self.station.code}
+
+    def _send_result(self, case, messages):
+        filing = case["filing_station"]
+        if filing == self.station.code:
+            self._move(case, states.RESULT_READY, "result_ready", "system", "审批结果已出，待申请人领取")
+            return
+        self._move(case, states.RESULT_SENT, "send_result", "system",
+                   f"审批结果回传至受理窗口{self._station_name(filing)}")
+        case["holder_station"] = filing
+        messages.append(Outgoing(filing, CASE_HANDOVER, {"case": case}))
+
+    def deliver(self, case, operator):
+        self._require_held(case, "deliver the result of")
+        states.check(case["status"], states.COMPLETED, "deliver the result")
+        self._move(case, states.COMPLETED, "deliver", operator, "审批结果已交付申请人，办结")
+        return Result(case, [])
+
+    # -- helpers ---------------------------------------------------------------------
+    def _require_held(self, case, action):
+        if case["holder_station"] != self.station.code:
+            raise Conflict(f"cannot {action} case {case['case_no']} here: it is held by station "
+                           f"{case['holder_station']}")
+
+    def _move(self, case, to_status, action, actor, reason):
+        current = case["status"]
+        if to_status != current:
+            states.check(current, to_status, action)
+        entry = {
+            "entry_id": uuid.uuid4().hex,
+            "seq": len(case["history"]) + 1,
+            "at": self.now().isoformat(),
+            "station": self.station.code,
+            "actor": actor,
+            "action": action,
+            "from_status": current,
+            "to_status": to_status,
+            "reason": reason,
+        }
+        case["history"].append(entry)
+        case["status"] = to_status
+        case["revision"] = len(case["history"])
+
+    def _dept_name(self, code):
+        dept = self.network.departments.get(code)
+        return dept.name if dept else code
+
+    def _station_name(self, code):
+        station = self.network.stations.get(code)
+        return station.name if station else code
+
+
+def local_now(tz="Asia/Shanghai"):
+    from zoneinfo import ZoneInfo
+    return dt.datetime.now(ZoneInfo(tz))

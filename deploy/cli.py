@@ -1,7 +1,7 @@
 """The `tongban` command."""
 import warnings
 
-warnings.filterwarnings("ignore", message=".*Eventlet is deprecated")
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
 
@@ -129,6 +129,21 @@ def up(ctx, codes, per_process, wait, timeout):
         launcher.watch()
     finally:
         launcher.stop()
+
+
+@main.group()
+def bench():
+    """Benchmarks whose figures go in the README."""
+
+
+@bench.command("network")
+@click.option("--per-process", type=int, default=0, help="Stations per host process (default: by township).")
+@click.option("--rounds", type=int, default=5, show_default=True, help="Catalogue changes to time.")
+@click.pass_context
+def bench_network(ctx, per_process, rounds):
+    """Start the whole sample district; time start-up and catalogue propagation; measure memory."""
+    from deploy import bench_network as b
+    b.run(_settings(ctx), per_process, rounds, click.echo)
 
 
 if __name__ == "__main__":  # pragma: no cover

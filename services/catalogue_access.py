@@ -21,7 +21,9 @@ class CatalogueReader:
     def summary(self):
         with self.database.reading() as session:
             store = CatalogueStore(session)
-            return {"version": store.version(), "content_hash": store.content_hash()}
+            applied = store.last_applied_at()
+            return {"version": store.version(), "content_hash": store.content_hash(),
+                    "last_applied_at": applied.isoformat() + "Z" if applied else None}
 
     def version(self):
         with self.database.reading() as session:

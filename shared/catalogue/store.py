@@ -27,6 +27,11 @@ class CatalogueStore:
     def version(self):
         return self.session.scalar(select(func.max(CatalogueChange.version))) or 0
 
+    def last_applied_at(self):
+        """When this station stored its newest change (UTC, naive)."""
+        return self.session.scalar(select(CatalogueChange.applied_at)
+                                   .order_by(CatalogueChange.version.desc()).limit(1))
+
     def get(self, code):
         item = self.session.get(Item, code)
         if item is None:

@@ -26,6 +26,7 @@ class CatalogueChange(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     made_at: Mapped[str] = mapped_column(String(40))
     made_by: Mapped[str] = mapped_column(String(100), default="")
+    applied_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)  # at this station
 
 
 class Item(Base):

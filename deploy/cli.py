@@ -146,5 +146,17 @@ def bench_network(ctx, per_process, rounds):
     b.run(_settings(ctx), per_process, rounds, click.echo)
 
 
+@bench.command("cases")
+@click.option("--cases", "count", type=int, default=2000, show_default=True, help="Cases in the throughput phase.")
+@click.option("--concurrency", type=int, default=16, show_default=True, help="Counter clerks filing at once.")
+@click.option("--rate", type=float, default=0, help="Cases/s in the latency phase (default: a fifth of phase 1).")
+@click.option("--villages", type=int, default=0, help="Villages to file at (default: all 120).")
+@click.pass_context
+def bench_cases(ctx, count, concurrency, rate, villages):
+    """File cases at villages and drive them to completed; throughput and latency."""
+    from deploy import bench_cases as b
+    b.run(_settings(ctx), count, concurrency, rate, villages, click.echo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

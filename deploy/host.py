@@ -7,9 +7,13 @@ import eventlet
 from nameko.containers import ServiceContainer
 
 from services.config import load_network
+from services.district_rpc import district_service
 from shared.stations import DISTRICT, TOWNSHIP, VILLAGE
 
 log = logging.getLogger(__name__)
+
+# RPC services the district serves under a name carrying its code
+DISTRICT_RPC_SERVICES = ("catalogue", "cases")
 
 
 def services_for(tier):
@@ -36,6 +40,8 @@ class Host:
         for station in self.stations:
             config = self.settings.container_config(self.network, station.code)
             for service_cls in services_for(station.tier):
+                if station.tier == DISTRICT and service_cls.name in DISTRICT_RPC_SERVICES:
+                    service_cls = district_service(service_cls, service_cls.name, station.code)
                 self.containers.append(ServiceContainer(service_cls, config))
         pool = eventlet.GreenPool(size=32)
         for container in self.containers:

@@ -7,7 +7,7 @@ from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import get_database
-from shared.messages import CATALOGUE_CHANGE, CATALOGUE_EXCHANGE
+from shared.messages import CATALOGUE_CHANGE, catalogue_exchange_name
 import datetime as dt
 
 
@@ -27,7 +27,7 @@ def seed_catalogue(database_url, network, catalogue_path, made_by="样例数据�
             editor = CatalogueEditor(CatalogueStore(session), set(network.departments),
                                      lambda: dt.datetime.now().astimezone())
             change = editor.add(item, made_by)
-            outbox.add_message(session, CATALOGUE_EXCHANGE, "", CATALOGUE_CHANGE, change,
+            outbox.add_message(session, catalogue_exchange_name(network.district_code), "", CATALOGUE_CHANGE, change,
                                network.district_code)
         added += 1
     return added

@@ -5,7 +5,7 @@ from services.cases.desk import CaseDeskProvider
 
 
 class CaseRecordsService:
-    name = "district_cases"
+    name = "cases"  # served as cases_<district code>
 
     desk = CaseDeskProvider()
 

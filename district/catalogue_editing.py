@@ -12,7 +12,7 @@ from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import get_database
-from shared.messages import CATALOGUE_CHANGE, CATALOGUE_EXCHANGE
+from shared.messages import CATALOGUE_CHANGE, catalogue_exchange_name
 
 
 def _now():
@@ -30,7 +30,7 @@ class CatalogueDesk:
         with self.database.transaction() as session:
             editor = CatalogueEditor(CatalogueStore(session), self.departments, _now)
             change = getattr(editor, operation)(*args)
-            message_id = outbox.add_message(session, CATALOGUE_EXCHANGE, "", CATALOGUE_CHANGE,
+            message_id = outbox.add_message(session, catalogue_exchange_name(self.district_code), "", CATALOGUE_CHANGE,
                                             change, self.district_code)
         self.relay.flush([message_id])
         return change

@@ -9,7 +9,7 @@ MAX_PAGE = 1000
 
 
 class CatalogueMasterService:
-    name = "district_catalogue"
+    name = "catalogue"  # served as catalogue_<district code>
 
     database = StationDatabase()
     catalogue = Catalogue()

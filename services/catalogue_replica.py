@@ -8,10 +8,10 @@ itself.
 import logging
 
 import eventlet
-from nameko.rpc import RpcProxy
 
 from services.catalogue_access import ReplicaCatalogue
 from services.config import SYNC_INTERVAL_KEY, Station
+from services.district_rpc import DistrictRpcProxy
 from services.handoff import handoff
 from services.timers import configured_timer
 from services.topology import station_catalogue_feed
@@ -28,7 +28,7 @@ class CatalogueReplicaService:
 
     station = Station()
     catalogue = ReplicaCatalogue()
-    district_catalogue = RpcProxy("district_catalogue")
+    district_catalogue = DistrictRpcProxy("catalogue")
 
     @handoff(queue_for_station=station_catalogue_feed)
     def on_catalogue_change(self, message):

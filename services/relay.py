@@ -14,7 +14,8 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 
-from services.topology import catalogue_exchange, cases_exchange, dead_letter_exchange
+from services.topology import cases_exchange, dead_letter_exchange
+from shared.messages import CATALOGUE_EXCHANGE_PREFIX
 from shared.db import outbox
 from shared.db.database import get_database
 from shared.db.models import utcnow
@@ -22,7 +23,7 @@ from services.config import DATABASE_KEY, STATION_KEY
 
 log = logging.getLogger(__name__)
 
-_EXCHANGES = {e.name: e for e in (cases_exchange, catalogue_exchange, dead_letter_exchange)}
+_EXCHANGES = {e.name: e for e in (cases_exchange, dead_letter_exchange)}
 
 
 class Relay:
@@ -48,7 +49,7 @@ class Relay:
                 self.publisher.publish(
                     body, exchange=_EXCHANGES.get(exchange) or Exchange(exchange),
                     routing_key=routing_key, message_id=message_id,
-                    mandatory=exchange != catalogue_exchange.name)
+                    mandatory=not exchange.startswith(CATALOGUE_EXCHANGE_PREFIX))
                 sent.append(message_id)
         except UndeliverableMessage:
             log.error("station %s: message %s has no queue to go to (routing key %s); "

@@ -10,12 +10,17 @@ it to its dead-letter queue.
 from kombu import Connection, Exchange, Queue
 
 from shared.messages import (
-    CASES_EXCHANGE, CATALOGUE_EXCHANGE, DEAD_LETTER_EXCHANGE, catalogue_queue,
+    CASES_EXCHANGE, DEAD_LETTER_EXCHANGE, catalogue_exchange_name, catalogue_queue,
     dead_letter_queue, inbox_queue,
 )
+from shared.stations import ancestor_at
 
 cases_exchange = Exchange(CASES_EXCHANGE, type="direct", durable=True)
-catalogue_exchange = Exchange(CATALOGUE_EXCHANGE, type="fanout", durable=True)
+
+
+def catalogue_exchange(district_code):
+    return Exchange(catalogue_exchange_name(district_code), type="fanout", durable=True)
+
 dead_letter_exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
 
 
@@ -33,7 +38,8 @@ def station_inbox(station_code):
 
 def station_catalogue_feed(station_code):
     """A replica's own durable copy of every catalogue change."""
-    return _with_dead_letters(catalogue_queue(station_code), catalogue_exchange, "")
+    district = ancestor_at(station_code, "district")
+    return _with_dead_letters(catalogue_queue(station_code), catalogue_exchange(district), "")
 
 
 def dead_letters_of(queue_name):
@@ -50,7 +56,8 @@ def station_queues(station_code, is_district):
 
 def declare_station(connection, station_code, is_district):
     channel = connection.default_channel
-    for exchange in (cases_exchange, catalogue_exchange, dead_letter_exchange):
+    district = ancestor_at(station_code, "district")
+    for exchange in (cases_exchange, catalogue_exchange(district), dead_letter_exchange):
         exchange(channel).declare()
     for queue in station_queues(station_code, is_district):
         queue(channel).declare()

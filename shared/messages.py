@@ -3,7 +3,7 @@ that carries them lives in services/."""
 import uuid
 
 CASES_EXCHANGE = "tongban.cases"          # direct: routing key = the receiving station's code
-CATALOGUE_EXCHANGE = "tongban.catalogue"  # fanout: every replica has its own queue
+CATALOGUE_EXCHANGE_PREFIX = "tongban.catalogue."  # + district code; fanout to every replica
 DEAD_LETTER_EXCHANGE = "tongban.dead"     # direct: routing key = the queue that gave up
 
 # kinds of case messages
@@ -11,6 +11,16 @@ CASE_HANDOVER = "case.handover"      # the receiver becomes the case's holder
 CASE_RECORD = "case.record"          # a copy for the district's complete record
 CASE_SUPPLEMENT = "case.supplement"  # materials handed in at the filing counter
 CATALOGUE_CHANGE = "catalogue.change"
+
+
+def catalogue_exchange_name(district_code):
+    """Each district has its own catalogue fan-out, so districts can share a broker."""
+    return CATALOGUE_EXCHANGE_PREFIX + district_code
+
+
+def district_service_name(kind, district_code):
+    """RPC service names are per district too: 'catalogue_445203', 'cases_445203'."""
+    return f"{kind}_{district_code}"
 
 
 def inbox_queue(station_code):

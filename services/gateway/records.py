@@ -6,18 +6,24 @@ import eventlet
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 
+from services.config import STATION_KEY
+from shared.messages import district_service_name
+from shared.stations import ancestor_at
+
 log = logging.getLogger(__name__)
 
 
 class RecordsClient:
     def __init__(self, config):
         self.config = config
+        district = ancestor_at(config[STATION_KEY], "district")
+        self.service = district_service_name("cases", district)
 
     def lookup(self, case_no):
         try:
             with eventlet.Timeout(5):
                 with ClusterRpcProxy({"AMQP_URI": self.config["AMQP_URI"]}) as cluster:
-                    return cluster.district_cases.find(case_no)
+                    return getattr(cluster, self.service).find(case_no)
         except (eventlet.Timeout, Exception) as exc:
             log.warning("could not ask the district about case %s: %s", case_no, exc)
             return None

@@ -36,9 +36,12 @@ class CaseRepository:
 
     def save(self, case):
         row = self.session.get(Case, case["case_no"])
+        stored_revision = 0
         if row is None:
             row = Case(case_no=case["case_no"])
             self.session.add(row)
+        else:
+            stored_revision = row.revision
         row.item_code = case["item"]["code"]
         row.department = case["item"]["department"]
         row.status = case["status"]
@@ -52,18 +55,14 @@ class CaseRepository:
         row.updated_at = utcnow()
         row.snapshot = case
         flag_modified(row, "snapshot")
-        self._append_history(case)
+        self._append_history(case, stored_revision)
         self.session.flush()
 
-    def _append_history(self, case):
-        ids = [e["entry_id"] for e in case["history"]]
-        if not ids:
-            return
-        have = set(self.session.scalars(
-            select(CaseHistoryEntry.entry_id).where(CaseHistoryEntry.case_no == case["case_no"])))
-        for entry in case["history"]:
-            if entry["entry_id"] in have:
-                continue
+    def _append_history(self, case, stored_revision):
+        """Store the entries this station has not stored yet. A case's history is linear
+        (only its holder appends), so what is stored is exactly the first
+        `stored_revision` entries; a stale copy (lower revision) adds nothing."""
+        for entry in case["history"][stored_revision:]:
             self.session.add(CaseHistoryEntry(
                 entry_id=entry["entry_id"], case_no=case["case_no"], seq=entry["seq"], at=entry["at"],
                 station=entry["station"], actor=entry["actor"], action=entry["action"],

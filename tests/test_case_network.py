@@ -1,0 +1,402 @@
+"""The case flow across stations, each station in its own OS process, over the real
+RabbitMQ: the materials-check outcomes, the trip village → township → district and back,
+joint and delegated items, redelivered messages, and a township killed mid-load."""
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from kombu import Connection
+from sqlalchemy import create_engine, text
+
+from deploy.launcher import Launcher
+from deploy.settings import HostSettings
+from services.topology import cases_exchange, station_queues
+from shared.cases.citizen_id import make as make_id
+
+NETWORK = Path(__file__).parent / "cases_data" / "network_cases.yaml"
+AMQP = os.environ.get("TONGBAN_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
+DISTRICT, SOUTH, NORTH = "449902", "449902001", "449902100"
+SOUTH_VILLAGE, SOUTH_COMMUNITY, NORTH_VILLAGE = "449902001201", "449902001001", "449902100201"
+
+
+def free_base_port(count):
+    for base in range(21000, 40000, 50):
+        try:
+            sockets = []
+            for port in range(base, base + count):
+                s = socket.socket()
+                s.bind(("127.0.0.1", port))
+                sockets.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise RuntimeError("no free ports")
+
+
+def wait_until(predicate, timeout=20, interval=0.1, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+
+
+class CaseNetwork:
+    def __init__(self):
+        self.settings = HostSettings(network_path=str(NETWORK), amqp_uri=AMQP,
+                                     data_dir=tempfile.mkdtemp(prefix="tongban-cases-"))
+        self.launcher = Launcher(self.settings, (), per_process=1)
+        self.settings.base_port = free_base_port(len(self.launcher.stations))
+        self.http = requests.Session()
+
+    def purge_queues(self):
+        with Connection(AMQP) as conn:
+            channel = conn.default_channel
+            for station in self.launcher.stations:
+                for queue in station_queues(station.code, station.code == DISTRICT):
+                    queue(channel).delete()
+
+    def start(self):
+        self.purge_queues()
+        self.launcher.prepare()
+        self.launcher.spawn()
+        self.launcher.wait_healthy(60)
+        version = self.get(DISTRICT, "/api/catalogue")["version"]
+        for station in self.launcher.stations:
+            wait_until(lambda: self.get(station.code, "/api/catalogue")["version"] == version, 30,
+                       message=f"catalogue at {station.code}")
+
+    def stop(self):
+        self.launcher.stop()
+
+    def process_of(self, code):
+        return next(i for i, (_, group, _) in enumerate(self.launcher.processes) if group[0].code == code)
+
+    def kill(self, code):
+        process, _, _ = self.launcher.processes[self.process_of(code)]
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def restart(self, code):
+        index = self.process_of(code)
+        _, group, log_path = self.launcher.processes[index]
+        process = subprocess.Popen(self.launcher.command_for(group), stdout=open(log_path, "ab"),
+                                   stderr=subprocess.STDOUT)
+        self.launcher.processes[index] = (process, group, log_path)
+        wait_until(lambda: self._healthy(code), 30, message=f"{code} back up")
+
+    def _healthy(self, code):
+        try:
+            return self.http.get(self.launcher.url_of(code) + "/api/health", timeout=2).ok
+        except requests.RequestException:
+            return False
+
+    def get(self, code, path, **params):
+        response = self.http.get(self.launcher.url_of(code) + path, params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def call(self, method, code, path, body=None):
+        return self.http.request(method, self.launcher.url_of(code) + path, json=body, timeout=30)
+
+    def post(self, code, path, body):
+        response = self.call("POST", code, path, body)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def case(self, code, case_no):
+        response = self.http.get(self.launcher.url_of(code) + f"/api/cases/{case_no}", timeout=10)
+        return response.json() if response.ok else None
+
+    def wait_status(self, code, case_no, status, timeout=20):
+        return wait_until(lambda: (c := self.case(code, case_no)) and c["status"] == status and c,
+                          timeout, message=f"{case_no} {status} at {code}")
+
+    def database(self, code):
+        return create_engine(self.settings.database_for(code))
+
+
+@pytest.fixture(scope="module")
+def net():
+    network = CaseNetwork()
+    try:
+        network.start()
+        yield network
+    finally:
+        network.stop()
+
+
+_serial = iter(range(1, 10**6))
+
+
+def applicant(residence=SOUTH_VILLAGE, born=dt.date(1962, 3, 14)):
+    return {"name": "黄秀英", "id_number": make_id("449902", born, next(_serial) % 1000),
+            "phone": "13800138000", "residence": residence}
+
+
+def filing(item_code, materials, residence=SOUTH_VILLAGE, **extra):
+    return {"item_code": item_code, "applicant": applicant(residence), "materials": materials,
+            "agent": "林代办", **extra}
+
+
+def actions(case):
+    return [(h["station"], h["action"], h["to_status"]) for h in case["history"]]
+
+
+# -- the materials check ------------------------------------------------------------------------
+def test_accepted_case_gets_a_receipt_and_is_forwarded(net):
+    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"]))
+    assert case["acceptance"] == "accepted" and case["status"] == "forwarded"
+    assert case["notice"]["title"] == "受理通知书" and case["due_date"]
+    assert case["case_no"].startswith(f"{SOUTH_VILLAGE}-")
+    assert actions(case) == [(SOUTH_VILLAGE, "file", "accepted"), (SOUTH_VILLAGE, "forward", "forwarded")]
+
+
+def test_missing_materials_give_one_notice_listing_all_and_supplement_accepts(net):
+    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("SJ-001", ["M01"]))
+    assert case["status"] == "needs_supplement" and case["acceptance"] is None
+    assert case["notice"]["title"] == "一次性告知书" and case["notice"]["missing"] == ["M02", "M03"]
+    assert case["due_date"] is None  # the clock has not started
+    supplemented = net.post(SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/supplement",
+                            {"materials": ["M02", "M03"], "operator": "林代办"})
+    assert supplemented["acceptance"] == "accepted" and supplemented["status"] == "forwarded"
+    assert [a[2] for a in actions(supplemented)] == ["needs_supplement", "accepted", "forwarded"]
+    again = net.call("POST", SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/supplement",
+                     {"materials": ["M03"], "operator": "林代办"})
+    assert again.status_code == 409 and "needs no supplement" in again.json()["message"]
+
+
+def test_acceptance_with_deficiency_sets_a_due_date_for_the_missing_materials(net):
+    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("SJ-001", ["M01", "M02"], deficiency_promise=True))
+    assert case["acceptance"] == "accepted_with_deficiency"
+    assert [m["code"] for m in case["deficiency"]["missing"]] == ["M03"] and case["deficiency"]["due_date"]
+    assert any("容缺受理" in line for line in case["notice"]["lines"])
+    assert actions(case)[0] == (SOUTH_VILLAGE, "file", "accepted_with_deficiency")
+
+
+def test_acceptance_by_commitment(net):
+    case = net.post(SOUTH, "/api/cases", filing("SJ-002", [], commitment=True))  # a licence taken at townships
+    assert case["acceptance"] == "accepted_by_commitment" and case["status"] == "forwarded"
+    assert any("告知承诺" in line for line in case["notice"]["lines"])
+
+
+def test_ineligible_applicant_is_returned_with_a_written_reason(net):
+    body = filing("MZ-005", ["M01", "M02", "M03"])  # 高龄津贴 needs 80 years of age
+    case = net.post(SOUTH_VILLAGE, "/api/cases", body)
+    assert case["status"] == "returned" and case["notice"]["title"].startswith("退回")
+    assert "未满80周岁" in case["notice"]["reason"]
+    refused = net.call("POST", SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/decisions",
+                       {"step": "approve", "outcome": "pass", "department": "civil_affairs", "operator": "x"})
+    assert refused.status_code == 409
+    assert net.case(SOUTH_VILLAGE, case["case_no"])["status"] == "returned"
+
+
+def test_counter_returns_a_case_waiting_for_materials(net):
+    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("SJ-001", ["M01"]))
+    returned = net.post(SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/return",
+                        {"reason": "申请人不再办理，撤回申请", "operator": "林代办"})
+    assert returned["status"] == "returned" and returned["notice"]["reason"] == "申请人不再办理，撤回申请"
+
+
+@pytest.mark.parametrize("body,status,fragment", [
+    ({"item_code": "XX-999"}, 404, "XX-999"),
+    ({"applicant": {"id_number": "449902196203140000"}}, 400, "check digit"),
+    ({"materials": ["M01", "M77"]}, 400, "M77"),
+    ({"surprise": 1}, 400, "surprise"),
+])
+def test_bad_filings_are_refused_and_nothing_is_stored(net, body, status, fragment):
+    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
+    request = filing("MZ-002", ["M01"])
+    for key, value in body.items():
+        request[key] = {**request[key], **value} if isinstance(value, dict) and key in request else value
+    response = net.call("POST", SOUTH_VILLAGE, "/api/cases", request)
+    assert response.status_code == status and fragment in response.json()["message"]
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
+
+
+def test_retired_item_cannot_be_filed(net):
+    net.post(DISTRICT, "/api/catalogue/items/MZ-007/retire", {})
+    wait_until(lambda: net.get(NORTH_VILLAGE, "/api/items/MZ-007")["status"] == "retired", 10)
+    response = net.call("POST", NORTH_VILLAGE, "/api/cases",
+                        filing("MZ-007", ["M01", "M02", "M03", "M04"], residence=NORTH_VILLAGE))
+    assert response.status_code == 409 and "retired" in response.json()["message"]
+
+
+# -- the whole trip ------------------------------------------------------------------------------
+def test_village_filed_district_item_travels_up_is_decided_and_returns_to_the_village(net):
+    body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"])
+    case_no = net.post(SOUTH_VILLAGE, "/api/cases", body)["case_no"]
+    net.wait_status(DISTRICT, case_no, "pending_review")
+    net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
+             {"step": "review", "outcome": "pass", "department": "civil_affairs", "operator": "陈审查"})
+    net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
+             {"step": "approve", "outcome": "pass", "department": "civil_affairs", "operator": "李审批"})
+    ready = net.wait_status(SOUTH_VILLAGE, case_no, "result_ready")
+    assert ready["result"]["outcome"] == "approved"
+    net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {"operator": "林代办"})
+    record = net.wait_status(DISTRICT, case_no, "completed")
+    assert actions(record) == [
+        (SOUTH_VILLAGE, "file", "accepted"), (SOUTH_VILLAGE, "forward", "forwarded"),
+        (SOUTH, "receive", "received"), (SOUTH, "forward", "forwarded"),
+        (DISTRICT, "receive", "received"), (DISTRICT, "start_decision", "pending_review"),
+        (DISTRICT, "review", "pending_approval"), (DISTRICT, "approve", "approved"),
+        (DISTRICT, "send_result", "result_sent"), (SOUTH_VILLAGE, "receive_result", "result_ready"),
+        (SOUTH_VILLAGE, "deliver", "completed")]
+    assert [h["seq"] for h in record["history"]] == list(range(1, 12))
+    # the township kept its own copy with the history up to where it passed the case on
+    assert actions(net.case(SOUTH, case_no))[-1] == (SOUTH, "forward", "forwarded")
+    # a resident asks at a counter that never saw the case; the ID digits must match
+    status = net.get(NORTH_VILLAGE, "/api/status", case_no=case_no, id_last4=body["applicant"]["id_number"][-4:])
+    assert status["status"] == "completed" and "id_number" not in str(status)
+    wrong = net.call("GET", NORTH_VILLAGE, f"/api/status?case_no={case_no}&id_last4=0000")
+    assert wrong.status_code == 404
+
+
+def test_joint_item_is_decided_in_parallel_and_one_rejection_rejects(net):
+    materials = ["M01", "M02", "M03", "M04", "M05", "M06"]
+    approved_no = net.post(SOUTH, "/api/cases", filing("WL-001", materials))["case_no"]
+    rejected_no = net.post(SOUTH, "/api/cases", filing("WL-001", materials))["case_no"]
+    for case_no in (approved_no, rejected_no):
+        case = net.wait_status(DISTRICT, case_no, "joint_review")
+    departments = case["item"]["joint_departments"]
+    assert len(departments) == 3
+
+    def decide(case_no, department, outcome):
+        body = {"step": "approve", "outcome": outcome, "department": department, "operator": f"{department}审批员"}
+        if outcome == "reject":
+            body["reason"] = "消防安全检查不合格"
+        return net.call("POST", DISTRICT, f"/api/cases/{case_no}/decisions", body)
+
+    answers = []
+    threads = [threading.Thread(target=lambda d=d: answers.append(decide(approved_no, d, "pass")))
+               for d in departments]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(a.status_code for a in answers) == [200, 200, 200]
+    approved = net.wait_status(SOUTH, approved_no, "result_ready")
+    assert approved["result"]["outcome"] == "approved"
+    assert sorted(d["department"] for d in approved["decisions"]) == sorted(departments)
+
+    assert decide(rejected_no, departments[0], "pass").status_code == 200
+    assert decide(rejected_no, "emergency", "reject").status_code == 200
+    rejected = net.wait_status(SOUTH, rejected_no, "result_ready")
+    assert rejected["result"]["outcome"] == "rejected"
+    assert "消防安全检查不合格" in rejected["result"]["reason"] and "应急管理局" in rejected["result"]["reason"]
+    late = decide(rejected_no, departments[1], "pass")
+    assert late.status_code == 409
+
+
+def test_item_delegated_to_townships_filed_at_the_district_goes_to_the_applicants_township(net):
+    body = filing("MZ-004", ["M01", "M02", "M03", "M04"], residence=NORTH_VILLAGE)
+    case = net.post(DISTRICT, "/api/cases", body)
+    assert case["deciding_station"] == NORTH and case["holder_station"] == NORTH
+    at_township = net.wait_status(NORTH, case["case_no"], "pending_review")
+    assert actions(at_township)[1] == (DISTRICT, "route_down", "forwarded")
+    net.post(NORTH, f"/api/cases/{case['case_no']}/decisions",
+             {"step": "review", "outcome": "pass", "department": "civil_affairs", "operator": "镇民政办"})
+    net.post(NORTH, f"/api/cases/{case['case_no']}/decisions",
+             {"step": "approve", "outcome": "pass", "department": "civil_affairs", "operator": "镇分管领导"})
+    back = net.wait_status(DISTRICT, case["case_no"], "result_ready")
+    assert back["result"]["decided_by"] == NORTH
+
+
+# -- delivery guarantees ----------------------------------------------------------------------------
+def outbox_messages(net, station, kind, to, case_no):
+    with net.database(station).connect() as conn:
+        rows = conn.execute(text("SELECT message_id, body FROM outbox WHERE kind = :kind AND routing_key = :to"),
+                            {"kind": kind, "to": to}).all()
+    import json
+    found = []
+    for message_id, body in rows:
+        body = json.loads(body) if isinstance(body, str) else body
+        if body["body"]["case"]["case_no"] == case_no:
+            found.append((message_id, body))
+    return found
+
+
+def republish(message_id, body, routing_key, times=2):
+    with Connection(AMQP, transport_options={"confirm_publish": True}) as conn:
+        producer = conn.Producer()
+        for _ in range(times):
+            producer.publish(body, exchange=cases_exchange, routing_key=routing_key, message_id=message_id,
+                             delivery_mode=2)
+
+
+def test_redelivered_forward_and_result_change_nothing(net):
+    case_no = net.post(SOUTH_VILLAGE, "/api/cases", filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"]))["case_no"]
+    net.wait_status(DISTRICT, case_no, "pending_review")
+    [(message_id, forward)] = outbox_messages(net, SOUTH_VILLAGE, "case.handover", SOUTH, case_no)
+    republish(message_id, forward, SOUTH)
+    # and the same forward under a new message id (e.g. re-sent by hand): the newer copy wins
+    republish("another-" + message_id, forward, SOUTH, times=1)
+    for step in ("review", "approve"):
+        net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
+                 {"step": step, "outcome": "pass", "department": "civil_affairs", "operator": "审批员"})
+    net.wait_status(SOUTH_VILLAGE, case_no, "result_ready")
+    [(result_id, result)] = outbox_messages(net, DISTRICT, "case.handover", SOUTH_VILLAGE, case_no)
+    republish(result_id, result, SOUTH_VILLAGE)
+    time.sleep(1.5)  # give the duplicates time to be (not) applied
+    village = net.case(SOUTH_VILLAGE, case_no)
+    assert [a[1] for a in actions(village)].count("receive_result") == 1
+    assert len(village["decisions"]) == 2
+    township = net.case(SOUTH, case_no)
+    assert [a[1] for a in actions(township)].count("receive") == 1
+    district = net.case(DISTRICT, case_no)
+    assert [a[1] for a in actions(district)].count("receive") == 2  # township and district, once each
+    assert len(district["decisions"]) == 2
+    assert net.get(DISTRICT, "/api/cases", scope="all", limit=500)["cases"].count  # listable
+    with net.database(DISTRICT).connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM cases WHERE case_no = :n"), {"n": case_no}).scalar() == 1
+        entries = conn.execute(text("SELECT count(*) FROM case_history WHERE case_no = :n"), {"n": case_no}).scalar()
+    assert entries == len(district["history"])
+
+
+def test_township_killed_mid_load_loses_and_duplicates_nothing(net):
+    total = 200
+    filed = []
+    villages = [SOUTH_VILLAGE, SOUTH_COMMUNITY]
+
+    def file_many(start, count):
+        for n in range(start, start + count):
+            filed.append(net.post(villages[n % 2], "/api/cases",
+                                  filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"],
+                                         residence=villages[n % 2]))["case_no"])
+
+    file_many(0, 60)
+    net.kill(SOUTH)                     # SIGKILL while cases are in flight through it
+    file_many(60, 100)                  # the villages keep filing while the township is down
+    net.restart(SOUTH)
+    file_many(160, 40)
+    assert len(set(filed)) == total
+
+    def arrived():
+        listed = net.get(DISTRICT, "/api/cases", scope="held", status="pending_review", limit=500)["cases"]
+        return {c["case_no"] for c in listed} >= set(filed)
+    wait_until(arrived, timeout=90, interval=0.5, message="all 200 cases at the district")
+    with net.database(DISTRICT).connect() as conn:
+        rows = conn.execute(text(
+            "SELECT case_no, count(*) FROM case_history WHERE action = 'receive' AND station = :d "
+            "GROUP BY case_no"), {"d": DISTRICT}).all()
+        received = {no: n for no, n in rows if no in set(filed)}
+        cases = conn.execute(text("SELECT count(*) FROM cases WHERE case_no LIKE :p OR case_no LIKE :q"),
+                             {"p": f"{SOUTH_VILLAGE}-%", "q": f"{SOUTH_COMMUNITY}-%"}).scalar()
+    assert len(received) == total and set(received.values()) == {1}, "each case received exactly once"
+    for case_no in filed[55:70]:  # those around the kill: one pass through the township each
+        township_steps = [a for a in actions(net.case(DISTRICT, case_no)) if a[0] == SOUTH]
+        assert [a[1] for a in township_steps] == ["receive", "forward"]
+    assert cases >= total

@@ -10,6 +10,8 @@ DEAD_LETTER_EXCHANGE = "tongban.dead"     # direct: routing key = the queue that
 CASE_HANDOVER = "case.handover"      # the receiver becomes the case's holder
 CASE_RECORD = "case.record"          # a copy for the district's complete record
 CASE_SUPPLEMENT = "case.supplement"  # materials handed in at the filing counter
+CASE_EXTENSION_DECISION = "case.extension_decision"  # the district's answer to 延期
+CASE_ALERT = "case.alert"            # a supervision warning or card for the holding station
 CATALOGUE_CHANGE = "catalogue.change"
 
 

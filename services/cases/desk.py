@@ -14,9 +14,11 @@ from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import get_database
 from shared.db.inbox import first_time
-from shared.exceptions import InvalidInput
+from shared.cases.workflow import Result
+from shared.db.models import StationAlert
+from shared.exceptions import Forbidden, InvalidInput
 from shared.messages import (
-    CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
+    CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
 )
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,28 @@ class CaseDesk:
             raise InvalidInput(f"department: unknown department '{request['department']}'")
         return self._run(lambda s, repo, wf: wf.decide(repo.load(case_no), request))
 
+    def suspend(self, case_no, data):
+        request = schemas.load(schemas.SuspendSchema(), data)
+        return self._run(lambda s, repo, wf: wf.suspend(repo.load(case_no), request["materials"],
+                                                       request["reason"], request["operator"]))
+
+    def request_extension(self, case_no, data):
+        request = schemas.load(schemas.ExtensionRequestSchema(), data)
+        return self._run(lambda s, repo, wf: wf.request_extension(
+            repo.load(case_no), request["days"], request["reason"], request["operator"]))
+
+    def decide_extension(self, case_no, data):
+        if not self.info.is_district:
+            raise Forbidden("extensions are granted or refused by the district")
+        request = schemas.load(schemas.ExtensionDecisionSchema(), data)
+        return self._run(lambda s, repo, wf: wf.decide_extension(
+            repo.load(case_no), request["granted"], request["reason"], request["operator"]))
+
+    def rate(self, case_no, data):
+        request = schemas.load(schemas.RatingSchema(), data)
+        return self._run(lambda s, repo, wf: wf.rate(repo.load(case_no), request["score"],
+                                                    request["comment"], request["by"]))
+
     def deliver(self, case_no, data):
         request = schemas.load(schemas.DeliverySchema(), data)
         return self._run(lambda s, repo, wf: wf.deliver(repo.load(case_no), request["operator"]))
@@ -112,7 +136,8 @@ class CaseDesk:
         """Handle one inbox message exactly once (by its message id)."""
         kind = message["kind"]
         handlers = {CASE_HANDOVER: self._on_handover, CASE_RECORD: self._on_record,
-                    CASE_SUPPLEMENT: self._on_supplement}
+                    CASE_SUPPLEMENT: self._on_supplement,
+                    CASE_EXTENSION_DECISION: self._on_extension_decision, CASE_ALERT: self._on_alert}
         if kind not in handlers:
             raise ValueError(f"unknown message kind '{kind}'")
         ids = []
@@ -151,10 +176,33 @@ class CaseDesk:
             repo.park(message["message_id"], body["case_no"], message["kind"], body)
             return []
         workflow = self._workflow(session)
-        from shared.cases.workflow import Result
         if workflow.apply_supplement(case, body["materials"], body["operator"], body["station"]):
             return self._commit(session, repo, Result(case, []))
         return []
+
+    def _on_extension_decision(self, session, repo, message):
+        body = message["body"]
+        case = repo.find(body["case_no"])
+        if case is None or case["holder_station"] != self.info.code:
+            log.warning("station %s: extension decision for case %s, which is not held here",
+                        self.info.code, body["case_no"])
+            return []
+        if self._workflow(session).apply_extension_decision(case, body):
+            return self._commit(session, repo, Result(case, []))
+        return []
+
+    def _on_alert(self, session, repo, message):
+        body = message["body"]
+        session.add(StationAlert(message_id=message["message_id"], case_no=body["case_no"], kind=body["kind"],
+                                 text=body["text"], raised_at=body["at"], department=body["department"]))
+        return []
+
+    def alerts(self, limit=100):
+        from sqlalchemy import select
+        with self.database.reading() as session:
+            rows = session.scalars(select(StationAlert).order_by(StationAlert.raised_at.desc()).limit(limit))
+            return [{"case_no": r.case_no, "kind": r.kind, "text": r.text, "at": r.raised_at,
+                     "department": r.department} for r in rows]
 
 
 class CaseDeskProvider(DependencyProvider):

@@ -107,6 +107,29 @@ class CaseEndpoints:
     def deliver_case(self, request, case_no):
         return json_response(_case_view(self.desk.deliver(case_no, json_body(request)), self.station.code))
 
+    @http("POST", "/api/cases/<string:case_no>/suspend")
+    def suspend_case(self, request, case_no):
+        return json_response(_case_view(self.desk.suspend(case_no, json_body(request)), self.station.code))
+
+    @http("POST", "/api/cases/<string:case_no>/extension")
+    def request_extension(self, request, case_no):
+        return json_response(_case_view(self.desk.request_extension(case_no, json_body(request)),
+                                        self.station.code))
+
+    @http("POST", "/api/cases/<string:case_no>/extension/decision")
+    def decide_extension(self, request, case_no):
+        return json_response(_case_view(self.desk.decide_extension(case_no, json_body(request)),
+                                        self.station.code))
+
+    @http("POST", "/api/cases/<string:case_no>/rating")
+    def rate_case(self, request, case_no):
+        return json_response(_case_view(self.desk.rate(case_no, json_body(request)), self.station.code))
+
+    @http("GET", "/api/alerts")
+    def station_alerts(self, request):
+        """Warnings and cards the district raised about cases held here."""
+        return json_response({"alerts": self.desk.alerts(query_int(request, "limit", 100, 1, 1000))})
+
     @http("GET", "/api/status")
     def resident_status(self, request):
         case_no = request.args.get("case_no", "")

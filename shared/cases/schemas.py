@@ -75,6 +75,43 @@ class DeliverySchema(Schema):
     operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
 
 
+class SuspendSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    materials = fields.List(fields.String(validate=validate.Length(max=8)), required=True,
+                            validate=validate.Length(min=1, max=50))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class ExtensionRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=60))
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class ExtensionDecisionSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    granted = fields.Boolean(required=True, truthy={True}, falsy={False})
+    reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+
+
+class RatingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default="", validate=validate.Length(max=1000))
+    by = fields.String(load_default="申请人", validate=validate.Length(min=1, max=50))
+
+
 def load(schema, data):
     try:
         return schema.load(data)

@@ -12,7 +12,7 @@ from shared.cases import notices, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput, NotFound
-from shared.messages import CASE_HANDOVER, CASE_SUPPLEMENT
+from shared.messages import CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT
 
 ITEM_FIELDS = ("code", "name", "version", "department", "category", "processing_type",
                "joint_departments", "decision_steps", "promised_limit_days", "legal_limit_days",
@@ -162,7 +162,7 @@ class CaseWorkflow:
             case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
             self._materials_check(case, operator, "supplement", messages)
             return Result(case, messages)
-        outstanding = {m["code"] for m in (case.get("deficiency") or {}).get("missing", [])}
+        outstanding = {m["code"] for m in _outstanding(case)}
         if not outstanding or case["status"] in states.FINAL:
             raise Conflict(f"case {case['case_no']} is {case['status']} and needs no supplement")
         supplied = outstanding & set(materials)
@@ -179,19 +179,120 @@ class CaseWorkflow:
         return Result(case, messages)
 
     def apply_supplement(self, case, materials, operator, received_at_station):
+        """Apply materials handed in for a deficiency (容缺) or a suspension (补正); a
+        suspension whose materials are all in resumes the clock. False if nothing applied."""
+        supplied = set(materials)
+        applied = False
+        where = f"收件于{self._station_name(received_at_station)}"
         deficiency = case.get("deficiency")
-        if not deficiency:
+        if deficiency and supplied & {m["code"] for m in deficiency["missing"]}:
+            deficiency["missing"] = [m for m in deficiency["missing"] if m["code"] not in supplied]
+            names = "、".join(m["name"] for m in case["item"]["materials"] if m["code"] in supplied)
+            self._move(case, case["status"], "supplement", operator,
+                       f"容缺材料已补交（{names}，{where}）" + ("，材料已齐全" if not deficiency["missing"] else ""))
+            applied = True
+        suspension = case.get("suspension")
+        if case["status"] == states.SUSPENDED and suspension and supplied & {m["code"] for m in suspension["missing"]}:
+            suspension["missing"] = [m for m in suspension["missing"] if m["code"] not in supplied]
+            if suspension["missing"]:
+                self._move(case, case["status"], "supplement", operator, f"部分补正材料已收（{where}）")
+            else:
+                self._resume(case, operator, where)
+            applied = True
+        if applied:
+            case["materials_submitted"] = sorted(set(case["materials_submitted"]) | supplied)
+        return applied
+
+    # -- suspension (补正, clock paused) -------------------------------------------------
+    def suspend(self, case, materials, reason, operator):
+        """The deciding office needs more materials: the clock stops until they arrive."""
+        self._require_held(case, "suspend")
+        if case["status"] not in states.DECIDING:
+            raise Conflict(f"case {case['case_no']} is {case['status']}: only a case being decided can be suspended")
+        by_code = {m["code"]: m for m in case["item"]["materials"]}
+        unknown = sorted(set(materials) - set(by_code))
+        if unknown or not materials:
+            raise InvalidInput(f"materials: name the item's materials to supplement"
+                               + (f" ({', '.join(unknown)} are not materials of this item)" if unknown else ""))
+        missing = [by_code[c] for c in sorted(set(materials))]
+        case["suspension"] = {"resume_status": case["status"], "missing": missing,
+                              "since": self.now().date().isoformat(), "reason": reason}
+        self._move(case, states.SUSPENDED, "suspend", operator,
+                   f"要求补正（{'、'.join(m['name'] for m in missing)}）：{reason}；暂停计时")
+        case["notice"] = notices.supplement_notice(case, self._station_name(case["filing_station"]), missing)
+        messages = []
+        if case["filing_station"] != self.station.code:
+            # the filing counter gets a copy, so it can print the notice and take the materials
+            messages.append(Outgoing(case["filing_station"], CASE_RECORD, {"case": case}))
+        return Result(case, messages)
+
+    def _resume(self, case, operator, where):
+        suspension = case.pop("suspension")
+        today = self.now().date()
+        paused = self.calendar.working_days_between(dt.date.fromisoformat(suspension["since"]), today)
+        case["paused_working_days"] = case.get("paused_working_days", 0) + paused
+        case["pauses"] = [*case.get("pauses", []), {"from": suspension["since"], "to": today.isoformat(),
+                                                    "working_days": paused}]
+        if case.get("due_date"):
+            case["due_date"] = self.calendar.add_working_days(dt.date.fromisoformat(case["due_date"]),
+                                                              paused).isoformat()
+        if case.get("legal_due_date"):
+            case["legal_due_date"] = self.calendar.add_working_days(
+                dt.date.fromisoformat(case["legal_due_date"]), paused).isoformat()
+        self._move(case, suspension["resume_status"], "resume", operator,
+                   f"补正材料已齐（{where}），恢复计时；暂停{paused}个工作日，办结期限顺延至{case['due_date']}")
+
+    # -- extension (延期) --------------------------------------------------------------------
+    def request_extension(self, case, days, reason, operator):
+        self._require_held(case, "request an extension for")
+        if case["status"] not in (*states.DECIDING, states.SUSPENDED):
+            raise Conflict(f"case {case['case_no']} is {case['status']}: only a case being decided can be extended")
+        if case.get("extension"):
+            raise Conflict(f"case {case['case_no']} has already asked for its one extension")
+        case["extension"] = {"days": days, "reason": reason, "requested_by": operator,
+                             "requested_at": self.now().isoformat(), "station": self.station.code,
+                             "status": "requested"}
+        self._move(case, case["status"], "request_extension", operator, f"申请延期{days}个工作日：{reason}")
+        return Result(case, [])
+
+    def decide_extension(self, case, granted, reason, operator):
+        """At the district: grant or refuse a requested extension."""
+        extension = case.get("extension")
+        if not extension or extension["status"] != "requested":
+            raise Conflict(f"case {case['case_no']} has no extension waiting for a decision")
+        body = {"case_no": case["case_no"], "granted": granted, "reason": reason, "operator": operator,
+                "station": self.station.code, "at": self.now().isoformat()}
+        if case["holder_station"] != self.station.code:
+            return Result(case, [Outgoing(case["holder_station"], CASE_EXTENSION_DECISION, body)])
+        self.apply_extension_decision(case, body)
+        return Result(case, [])
+
+    def apply_extension_decision(self, case, body):
+        extension = case.get("extension")
+        if not extension or extension["status"] != "requested":
             return False
-        still = [m for m in deficiency["missing"] if m["code"] not in set(materials)]
-        if len(still) == len(deficiency["missing"]):
-            return False
-        deficiency["missing"] = still
-        case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
-        names = "、".join(m["name"] for m in case["item"]["materials"] if m["code"] in set(materials))
-        self._move(case, case["status"], "supplement", operator,
-                   f"容缺材料已补交（{names}，收件于{self._station_name(received_at_station)}）"
-                   + ("，材料已齐全" if not still else ""))
+        extension.update(status="granted" if body["granted"] else "refused", decided_by=body["operator"],
+                         decided_at=body["at"], decision_reason=body["reason"])
+        if body["granted"] and case.get("due_date"):
+            case["due_date"] = self.calendar.add_working_days(dt.date.fromisoformat(case["due_date"]),
+                                                              extension["days"]).isoformat()
+            text = f"准予延期{extension['days']}个工作日，办结期限调整为{case['due_date']}"
+        else:
+            text = "不予延期"
+        self._move(case, case["status"], "extension_" + extension["status"], body["operator"],
+                   f"{text}：{body['reason']}")
         return True
+
+    # -- rating (好差评) ---------------------------------------------------------------------
+    def rate(self, case, score, comment, by):
+        self._require_held(case, "rate")
+        if case["status"] != states.COMPLETED:
+            raise Conflict(f"case {case['case_no']} is {case['status']}: only a completed case can be rated")
+        if case.get("rating"):
+            raise Conflict(f"case {case['case_no']} has already been rated")
+        case["rating"] = {"score": score, "comment": comment, "by": by, "at": self.now().isoformat()}
+        self._move(case, case["status"], "rate", by, f"评价{score}分" + (f"：{comment}" if comment else ""))
+        return Result(case, [])
 
     def return_case(self, case, reason, operator):
         self._require_held(case, "return")
@@ -305,6 +406,14 @@ class CaseWorkflow:
     def _station_name(self, code):
         station = self.network.stations.get(code)
         return station.name if station else code
+
+
+def _outstanding(case):
+    """Materials the case still waits for: deficiency ones, and those of a suspension."""
+    missing = list((case.get("deficiency") or {}).get("missing", []))
+    if case["status"] == states.SUSPENDED:
+        missing += (case.get("suspension") or {}).get("missing", [])
+    return missing
 
 
 def local_now(tz="Asia/Shanghai"):

@@ -148,3 +148,38 @@ class DeadLetter(Base):
     retried_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     __table_args__ = (UniqueConstraint("message_id", "queue", name="uq_dead_letter"),)
+
+
+class StationAlert(Base):
+    """A supervision warning or card received from the district (kept at the station)."""
+
+    __tablename__ = "station_alerts"
+    message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    raised_at: Mapped[str] = mapped_column(String(40))
+
+
+class SupervisionAlert(Base):
+    """District only: each warning or card raised, at most once per case and kind."""
+
+    __tablename__ = "supervision_alerts"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # warning | yellow_card | red_card
+    department: Mapped[str] = mapped_column(String(40), index=True)
+    station: Mapped[str] = mapped_column(String(12))
+    raised_at: Mapped[str] = mapped_column(String(40))
+    due_date: Mapped[str] = mapped_column(String(10))
+
+
+class FollowUpAnswer(Base):
+    """District only: the responsible department's answer to a bad rating (整改)."""
+
+    __tablename__ = "follow_up_answers"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    department: Mapped[str] = mapped_column(String(40))
+    answer: Mapped[str] = mapped_column(Text)
+    answered_by: Mapped[str] = mapped_column(String(50))
+    answered_at: Mapped[str] = mapped_column(String(40))

@@ -33,9 +33,14 @@ def _settings(ctx):
               help="HTTP port of the district; the other stations follow in network order.")
 @click.option("--database-url", envvar="TONGBAN_DATABASE_URL", default=None,
               help="Database URL template with {station}, e.g. postgresql+pg8000://postgres@127.0.0.1/tongban_{station}")
+@click.option("--clock-file", envvar="TONGBAN_CLOCK_FILE", default=None,
+              help="Run on a simulated clock read from this JSON file (tests, simulation).")
+@click.option("--supervision-seconds", type=float, default=None,
+              help="How often the district checks every case's deadline (default 60).")
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_context
-def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, verbose):
+def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_file, supervision_seconds,
+         verbose):
     """Tongban (通办): a district's government service counters, handled anywhere."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -50,6 +55,10 @@ def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, verbose
         settings.base_port = base_port
     if database_url:
         settings.database_url = database_url
+    if clock_file:
+        settings.clock_file = os.path.abspath(clock_file)
+    if supervision_seconds:
+        settings.supervision_seconds = supervision_seconds
     ctx.obj = settings
 
 

@@ -43,6 +43,8 @@ class Launcher:
         return [sys.executable, "-m", "deploy.cli", "--network", s.network_path,
                 "--data", s.data_dir, "--amqp", s.amqp_uri, "--base-port", str(s.base_port),
                 *(["--database-url", s.database_url] if s.database_url else []),
+                *(["--clock-file", s.clock_file] if s.clock_file else []),
+                "--supervision-seconds", str(s.supervision_seconds),
                 "station", "run", *[st.code for st in group]]
 
     def spawn(self):

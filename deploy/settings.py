@@ -3,7 +3,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.config import DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, STATION_KEY, SYNC_INTERVAL_KEY
+from services.config import (
+    CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY,
+    SYNC_INTERVAL_KEY,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NETWORK = ROOT / "district" / "data" / "jiedong.yaml"
@@ -22,6 +25,8 @@ class HostSettings:
     sync_seconds: float = 30.0
     sweep_seconds: float = 1.0
     max_workers: int = 10
+    clock_file: str = os.environ.get("TONGBAN_CLOCK_FILE", "")
+    supervision_seconds: float = 60.0
     extra: dict = field(default_factory=dict)
 
     def database_for(self, station_code):
@@ -44,6 +49,9 @@ class HostSettings:
             DATABASE_KEY: self.database_for(station_code),
             SYNC_INTERVAL_KEY: self.sync_seconds,
             RELAY_SWEEP_KEY: self.sweep_seconds,
+            SUPERVISION_INTERVAL_KEY: self.supervision_seconds,
         }
+        if self.clock_file:
+            config[CLOCK_FILE_KEY] = self.clock_file
         config.update(self.extra)
         return config

@@ -1,7 +1,12 @@
 """The district's HTTP API: every station's endpoints plus catalogue editing."""
+import datetime as dt
+
 from district.catalogue_editing import CatalogueEditing
+from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
 from services.http import http, json_body, json_response
+from shared.exceptions import InvalidInput
+from shared.supervision.statistics import GROUPINGS, compute_statistics
 
 
 def _operator(request):
@@ -12,6 +17,7 @@ class DistrictGatewayService(GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()
+    supervision = Supervision()
 
     @http("POST", "/api/catalogue/items")
     def add_item(self, request):
@@ -33,3 +39,44 @@ class DistrictGatewayService(GatewayService):
     @http("POST", "/api/catalogue/calendar")
     def publish_schedule(self, request):
         return json_response(self.catalogue_desk.publish_schedule(json_body(request), _operator(request)), 201)
+
+    # -- supervision (电子监察) ------------------------------------------------------------
+    @http("GET", "/api/supervision/lights")
+    def deadline_lights(self, request):
+        colour = request.args.get("light")
+        rows = [r for r in self.supervision.lights() if colour is None or r["light"] == colour]
+        return json_response({"cases": rows})
+
+    @http("GET", "/api/supervision/alerts")
+    def supervision_alerts(self, request):
+        return json_response({"alerts": self.supervision.alerts(request.args.get("kind"),
+                                                                request.args.get("department"))})
+
+    @http("GET", "/api/follow-ups")
+    def follow_ups(self, request):
+        return json_response({"follow_ups": self.supervision.follow_ups()})
+
+    @http("POST", "/api/follow-ups/<string:case_no>")
+    def answer_follow_up(self, request, case_no):
+        return json_response(self.supervision.answer_follow_up(case_no, json_body(request)))
+
+    @http("GET", "/api/stats")
+    def statistics(self, request):
+        by = request.args.get("by", "none")
+        if by not in GROUPINGS:
+            raise InvalidInput(f"query parameter 'by' must be one of {', '.join(GROUPINGS)}")
+        start, end = _date_arg(request, "from"), _date_arg(request, "to")
+        cases, calendar = self.supervision.all_cases()
+        rows = compute_statistics(cases, calendar, start=start, end=end, by=by,
+                                  alerts=self.supervision.alerts(), network=self.station.network)
+        return json_response({"by": by, "from": start, "to": end, "rows": rows})
+
+
+def _date_arg(request, name):
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"query parameter '{name}' must be a date like 2026-01-31") from None

@@ -6,6 +6,8 @@ NETWORK_KEY = "TONGBAN_NETWORK"          # path of the district's YAML descripti
 DATABASE_KEY = "TONGBAN_DATABASE_URL"    # this station's database
 SYNC_INTERVAL_KEY = "TONGBAN_CATALOGUE_SYNC_SECONDS"
 RELAY_SWEEP_KEY = "TONGBAN_RELAY_SWEEP_SECONDS"
+CLOCK_FILE_KEY = "TONGBAN_CLOCK_FILE"    # a simulated clock's file (tests, simulation)
+SUPERVISION_INTERVAL_KEY = "TONGBAN_SUPERVISION_SECONDS"
 
 
 class StationInfo:

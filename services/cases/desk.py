@@ -4,12 +4,13 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
-from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
+from services.config import CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
 from services.relay import make_relay
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import schemas
 from shared.cases.store import CaseRepository
-from shared.cases.workflow import CaseWorkflow, local_now
+from shared.cases.workflow import CaseWorkflow
+from shared.clock import Clock
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import get_database
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class CaseDesk:
-    def __init__(self, database, relay, station_info, clock=local_now):
+    def __init__(self, database, relay, station_info, clock):
         self.database = database
         self.relay = relay
         self.info = station_info
@@ -212,6 +213,7 @@ class CaseDeskProvider(DependencyProvider):
         self.info = StationInfo(network.station(config[STATION_KEY]), network)
         self.database = get_database(config[DATABASE_KEY])
         self.relay = make_relay(config)
+        self.clock = Clock(config.get(CLOCK_FILE_KEY))
 
     def get_dependency(self, worker_ctx):
-        return CaseDesk(self.database, self.relay, self.info)
+        return CaseDesk(self.database, self.relay, self.info, self.clock.now)

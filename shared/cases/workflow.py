@@ -217,6 +217,7 @@ class CaseWorkflow:
         missing = [by_code[c] for c in sorted(set(materials))]
         case["suspension"] = {"resume_status": case["status"], "missing": missing,
                               "since": self.now().date().isoformat(), "reason": reason}
+        case["paused_since"] = case["suspension"]["since"]
         self._move(case, states.SUSPENDED, "suspend", operator,
                    f"要求补正（{'、'.join(m['name'] for m in missing)}）：{reason}；暂停计时")
         case["notice"] = notices.supplement_notice(case, self._station_name(case["filing_station"]), missing)
@@ -228,6 +229,7 @@ class CaseWorkflow:
 
     def _resume(self, case, operator, where):
         suspension = case.pop("suspension")
+        case.pop("paused_since", None)
         today = self.now().date()
         paused = self.calendar.working_days_between(dt.date.fromisoformat(suspension["since"]), today)
         case["paused_working_days"] = case.get("paused_working_days", 0) + paused
@@ -414,8 +416,3 @@ def _outstanding(case):
     if case["status"] == states.SUSPENDED:
         missing += (case.get("suspension") or {}).get("missing", [])
     return missing
-
-
-def local_now(tz="Asia/Shanghai"):
-    from zoneinfo import ZoneInfo
-    return dt.datetime.now(ZoneInfo(tz))

@@ -1,0 +1,166 @@
+"""电子监察 at the district: every running case's light, the warnings and cards it raises,
+follow-ups of bad ratings, and the statistics.
+
+A patrol looks at every running case in the district's record. A case at most N working
+days from its due date gets one "due soon" warning, sent to the station holding it; an
+overdue case raises a yellow card against its department, and a red card once it is
+overdue by more than the configured share of its promised limit. Each (case, kind) is
+raised once: the alert row and the outgoing message are committed together, so a restart
+neither loses nor repeats one.
+"""
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import select
+
+from services.config import CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
+from services.relay import make_relay
+from shared.calendar import Schedule, WorkingDayCalendar
+from shared.cases import states
+from shared.catalogue.store import CatalogueStore
+from shared.clock import Clock
+from shared.db import outbox
+from shared.db.database import get_database
+from shared.db.models import Case, FollowUpAnswer, StationAlert, SupervisionAlert
+from shared.exceptions import Conflict, InvalidInput, NotFound
+from shared.messages import CASE_ALERT, CASES_EXCHANGE, new_message_id
+from shared.supervision.lights import card, light
+
+ALERT_TEXT = {
+    "warning": "办件{case_no}（{item}）将于{due}到期，请抓紧办理",
+    "yellow_card": "黄牌：办件{case_no}（{item}）已超过承诺期限{due}",
+    "red_card": "红牌：办件{case_no}（{item}）严重超期（期限{due}）",
+}
+
+
+class SupervisionDesk:
+    def __init__(self, database, relay, info, clock, yellow_days=1, red_share=0.5):
+        self.database = database
+        self.relay = relay
+        self.info = info
+        self.clock = clock
+        self.yellow_days = yellow_days
+        self.red_share = red_share
+
+    def calendar(self, session):
+        return WorkingDayCalendar(Schedule.from_dict(s) for s in CatalogueStore(session).schedules())
+
+    def patrol(self):
+        """Raise what is due; returns the alerts raised in this patrol."""
+        today = self.clock.today()
+        raised, ids = [], []
+        with self.database.transaction() as session:
+            calendar = self.calendar(session)
+            rows = session.scalars(select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED])))
+            cases = [row.snapshot for row in rows]
+            existing = {(a.case_no, a.kind) for a in session.scalars(
+                select(SupervisionAlert).where(SupervisionAlert.case_no.in_([c["case_no"] for c in cases])))}
+            for case in cases:
+                kinds = []
+                colour = light(case, today, calendar, self.yellow_days)
+                if colour == "yellow":
+                    kinds.append("warning")
+                given = card(case, today, calendar, self.red_share)
+                if given in ("yellow", "red"):
+                    kinds.append("yellow_card")
+                if given == "red":
+                    kinds.append("red_card")
+                for kind in kinds:
+                    if (case["case_no"], kind) in existing:
+                        continue
+                    alert = self._raise(session, case, kind, today)
+                    if alert["message_id"]:
+                        ids.append(alert["message_id"])
+                    raised.append(alert)
+        if ids:
+            self.relay.flush(ids)
+        return raised
+
+    def _raise(self, session, case, kind, today):
+        at = self.clock.now().isoformat()
+        department = case["item"]["department"]
+        session.add(SupervisionAlert(case_no=case["case_no"], kind=kind, department=department,
+                                     station=case["holder_station"], raised_at=at, due_date=case["due_date"]))
+        body = {"case_no": case["case_no"], "kind": kind, "department": department, "at": at,
+                "text": ALERT_TEXT[kind].format(case_no=case["case_no"], item=case["item"]["name"],
+                                                due=case["due_date"])}
+        message_id = None
+        if case["holder_station"] == self.info.code:
+            session.add(StationAlert(message_id=new_message_id(), case_no=body["case_no"], kind=kind,
+                                     department=department, text=body["text"], raised_at=at))
+        else:
+            message_id = outbox.add_message(session, CASES_EXCHANGE, case["holder_station"], CASE_ALERT, body,
+                                            self.info.code)
+        return dict(body, station=case["holder_station"], message_id=message_id)
+
+    # -- reading ---------------------------------------------------------------------------
+    def alerts(self, kind=None, department=None):
+        with self.database.reading() as session:
+            query = select(SupervisionAlert).order_by(SupervisionAlert.raised_at)
+            if kind:
+                query = query.where(SupervisionAlert.kind == kind)
+            if department:
+                query = query.where(SupervisionAlert.department == department)
+            return [{"case_no": a.case_no, "kind": a.kind, "department": a.department, "station": a.station,
+                     "at": a.raised_at, "due_date": a.due_date} for a in session.scalars(query)]
+
+    def lights(self):
+        """Every running case with its light today."""
+        today = self.clock.today()
+        with self.database.reading() as session:
+            calendar = self.calendar(session)
+            rows = session.scalars(select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED])))
+            return [{"case_no": r.case_no, "item_name": r.snapshot["item"]["name"], "department": r.department,
+                     "holder_station": r.holder_station, "status": r.status, "due_date": r.snapshot["due_date"],
+                     "light": light(r.snapshot, today, calendar, self.yellow_days)} for r in rows]
+
+    def all_cases(self):
+        with self.database.reading() as session:
+            return [row.snapshot for row in session.scalars(select(Case))], self.calendar(session)
+
+    # -- follow-ups of bad ratings (整改) ----------------------------------------------------
+    def follow_ups(self):
+        with self.database.reading() as session:
+            answers = {a.case_no: a for a in session.scalars(select(FollowUpAnswer))}
+            rows = session.scalars(select(Case).where(Case.status == states.COMPLETED))
+            found = []
+            for row in rows:
+                rating = row.snapshot.get("rating")
+                if rating and rating["score"] <= 2:
+                    answer = answers.get(row.case_no)
+                    found.append({"case_no": row.case_no, "department": row.department, "score": rating["score"],
+                                  "comment": rating.get("comment", ""), "rated_at": rating["at"],
+                                  "status": "answered" if answer else "open",
+                                  "answer": answer.answer if answer else None})
+            return found
+
+    def answer_follow_up(self, case_no, data):
+        answer, operator = (data.get("answer") or "").strip(), (data.get("operator") or "").strip()
+        if len(answer) < 2 or not operator:
+            raise InvalidInput("give the department's answer (answer) and who answers (operator)")
+        if set(data) - {"answer", "operator"}:
+            raise InvalidInput(f"unknown fields: {', '.join(sorted(set(data) - {'answer', 'operator'}))}")
+        with self.database.transaction() as session:
+            row = session.get(Case, case_no)
+            rating = row.snapshot.get("rating") if row else None
+            if not rating or rating["score"] > 2:
+                raise NotFound(f"no follow-up is open for case {case_no}")
+            if session.get(FollowUpAnswer, case_no):
+                raise Conflict(f"the follow-up of case {case_no} has already been answered")
+            session.add(FollowUpAnswer(case_no=case_no, department=row.department, answer=answer,
+                                       answered_by=operator, answered_at=self.clock.now().isoformat()))
+        return {"case_no": case_no, "status": "answered", "answer": answer}
+
+
+class Supervision(DependencyProvider):
+    def setup(self):
+        config = self.container.config
+        network = load_network(config[NETWORK_KEY])
+        self.info = StationInfo(network.station(config[STATION_KEY]), network)
+        self.database = get_database(config[DATABASE_KEY])
+        self.relay = make_relay(config)
+        self.clock = Clock(config.get(CLOCK_FILE_KEY))
+        self.yellow_days = int(config.get("TONGBAN_YELLOW_DAYS", 1))
+        self.red_share = float(config.get("TONGBAN_RED_SHARE", 0.5))
+
+    def get_dependency(self, worker_ctx):
+        return SupervisionDesk(self.database, self.relay, self.info, self.clock, self.yellow_days, self.red_share)

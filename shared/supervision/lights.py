@@ -10,8 +10,9 @@ to and including the second):
 * **running**: the case has been accepted (`accepted_at` set), has not been decided (no
   history entry moves it to `approved` or `rejected`) and its status is one of the
   acceptance outcomes, `forwarded`, `received` or a deciding status (`pending_review`,
-  `pending_approval`, `joint_review`). An accepted case waiting for a supplement
-  (`needs_supplement` with `accepted_at` set) is running too, its clock paused. Cases not
+  `pending_approval`, `joint_review`). A case suspended for more materials (`suspended`,
+  补正) is running too, with its clock paused (as is an accepted case sent back to
+  `needs_supplement`, should that ever happen). Cases not
   accepted yet, returned, or decided (whatever happened after the decision) are not
   running: they have no light and no card.
 * **clock date**: the day the light is computed for. It is `today`, except for a case
@@ -41,7 +42,7 @@ YELLOW_CARD, RED_CARD = "yellow", "red"
 
 #: statuses of an accepted case that is still on its way to a decision
 RUNNING_STATUSES = frozenset((*states.ACCEPTANCE_OUTCOMES, states.FORWARDED, states.RECEIVED,
-                              *states.DECIDING))
+                              *states.DECIDING, states.SUSPENDED))
 DECISIONS = (states.APPROVED, states.REJECTED)
 
 #: the district's time zone: stored datetimes are local (+08:00); others are converted
@@ -83,8 +84,7 @@ def is_decided(case):
 def is_running(case):
     if not case.get("accepted_at") or not case.get("due_date") or is_decided(case):
         return False
-    status = case.get("status")
-    return status in RUNNING_STATUSES or status == states.NEEDS_SUPPLEMENT
+    return case.get("status") in RUNNING_STATUSES or case.get("status") == states.NEEDS_SUPPLEMENT
 
 
 def clock_date(case, today):

@@ -140,6 +140,19 @@ def up(ctx, codes, per_process, wait, timeout):
         launcher.stop()
 
 
+@main.command()
+@click.option("--from", "start", default=None, help="First filing date (YYYY-MM-DD).")
+@click.option("--to", "end", default=None, help="Last filing date (YYYY-MM-DD).")
+@click.option("--by", default="none", show_default=True,
+              type=click.Choice(["none", "station", "tier", "department", "item", "category"]))
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table.")
+@click.pass_context
+def report(ctx, start, end, by, as_csv):
+    """The district's statistics (asks the running district centre)."""
+    from deploy.reporting import fetch_report
+    click.echo(fetch_report(_settings(ctx), start, end, by, as_csv))
+
+
 @main.group()
 def bench():
     """Benchmarks whose figures go in the README."""

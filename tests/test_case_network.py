@@ -55,9 +55,9 @@ def wait_until(predicate, timeout=20, interval=0.1, message="condition"):
 
 
 class CaseNetwork:
-    def __init__(self):
+    def __init__(self, **settings):
         self.settings = HostSettings(network_path=str(NETWORK), amqp_uri=AMQP,
-                                     data_dir=tempfile.mkdtemp(prefix="tongban-cases-"))
+                                     data_dir=tempfile.mkdtemp(prefix="tongban-cases-"), **settings)
         self.launcher = Launcher(self.settings, (), per_process=1)
         self.settings.base_port = free_base_port(len(self.launcher.stations))
         self.http = requests.Session()

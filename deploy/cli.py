@@ -153,6 +153,24 @@ def report(ctx, start, end, by, as_csv):
     click.echo(fetch_report(_settings(ctx), start, end, by, as_csv))
 
 
+@main.command()
+@click.option("--scale", type=float, default=1.0, show_default=True, help="Share of the seed's year to replay.")
+@click.option("--seed", type=int, default=2016, show_default=True, help="Random seed (the run is deterministic).")
+@click.option("--year", type=int, default=2026, show_default=True)
+@click.option("--per-process", type=int, default=0, help="Stations per host process (default: by township).")
+@click.option("--summary", type=click.Path(dir_okay=False), default=None,
+              help="Also write the district totals and the action counts to this JSON file.")
+@click.pass_context
+def simulate(ctx, scale, seed, year, per_process, summary):
+    """Replay a year of the sample district against the real network on a simulated clock."""
+    import json
+    from deploy import simulate as sim
+    totals, counts = sim.run(_settings(ctx), scale, seed, year, per_process, click.echo)
+    if summary:
+        with open(summary, "w", encoding="utf-8") as handle:
+            json.dump({"totals": totals, "actions": counts}, handle, ensure_ascii=False, indent=1)
+
+
 @main.group()
 def bench():
     """Benchmarks whose figures go in the README."""

@@ -47,6 +47,11 @@ class DistrictGatewayService(GatewayService):
         rows = [r for r in self.supervision.lights() if colour is None or r["light"] == colour]
         return json_response({"cases": rows})
 
+    @http("POST", "/api/supervision/patrol")
+    def patrol_now(self, request):
+        """Run the deadline patrol now (it also runs on its own timer)."""
+        return json_response({"raised": self.supervision.patrol()})
+
     @http("GET", "/api/supervision/alerts")
     def supervision_alerts(self, request):
         return json_response({"alerts": self.supervision.alerts(request.args.get("kind"),

@@ -1,0 +1,273 @@
+"""`tongban simulate`: a year of the sample district, replayed against the real network
+on a simulated clock.
+
+The plan (shared/simulation.py) says who comes to which counter on which day for which
+item and what then happens. The driver moves the network's clock day by day and, for
+each day: brings missing materials or returns cases that waited too long, files the
+day's arrivals, lets offices suspend cases and resume them, makes the decisions that
+are due (review and approval, or every joint department), delivers results and records
+ratings, and finally runs the district's deadline patrol. At the end it prints the
+district's statistics for the year.
+"""
+import datetime as dt
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from tqdm import tqdm
+
+from deploy.launcher import Launcher
+from shared.calendar import WorkingDayCalendar
+from shared.cases.citizen_id import make as make_id
+from shared.clock import DISTRICT_TZ, set_simulated_now
+from shared.simulation import plan_year
+from shared.supervision.statistics import format_table
+
+WORKERS = 12
+WAIT_SECONDS = 60
+
+
+class SimulationError(RuntimeError):
+    pass
+
+
+class Simulation:
+    def __init__(self, launcher, clock_file, plans, items, calendar, echo):
+        self.launcher = launcher
+        self.clock_file = clock_file
+        self.plans = plans
+        self.items = {i["code"]: i for i in items}
+        self.calendar = calendar
+        self.echo = echo
+        self.local = threading.local()
+        self.agenda = defaultdict(list)   # working-day index -> [(phase, function, args)]
+        self.days = []
+        self.case_no = {}                 # plan key -> case number
+        self.counts = defaultdict(int)
+        self.lock = threading.Lock()
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def http(self):
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
+
+    def post(self, station, path, body):
+        response = self.http().post(self.launcher.url_of(station) + path, json=body, timeout=60)
+        if response.status_code >= 300:
+            raise SimulationError(f"{station} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def get_case(self, station, case_no):
+        response = self.http().get(self.launcher.url_of(station) + f"/api/cases/{case_no}", timeout=60)
+        return response.json() if response.ok else None
+
+    def wait_for(self, station, case_no, statuses):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            case = self.get_case(station, case_no)
+            if case and case["holder_station"] == station and case["status"] in statuses:
+                return case
+            time.sleep(0.05)
+        raise SimulationError(f"case {case_no} did not reach {statuses} at {station}")
+
+    def count(self, what):
+        with self.lock:
+            self.counts[what] += 1
+
+    # -- the calendar of events ---------------------------------------------------------------
+    def schedule(self, index, phase, function, *args):
+        with self.lock:
+            self.agenda[index].append((phase, function, args))
+
+    def _take(self, index):
+        with self.lock:
+            return self.agenda.pop(index, [])
+
+    def run(self):
+        year = self.plans[0].day.year if self.plans else dt.date.today().year
+        day = dt.date(year, 1, 1)
+        while len(self.days) < 400:  # the year, and what spills into the next one
+            if self.calendar.is_working_day(day):
+                self.days.append(day)
+            day += dt.timedelta(days=1)
+        index_of = {d: i for i, d in enumerate(self.days)}
+        for plan in self.plans:
+            self.schedule(index_of[plan.day], 1, self.file, plan)
+        index = 0
+        progress = tqdm(total=len(self.plans), unit="case", desc="simulating", mininterval=1)
+        with ThreadPoolExecutor(WORKERS) as pool:
+            while self.agenda:
+                self.set_clock(self.days[index], 9)
+                # a day's events may schedule more for the same day (an immediate item is
+                # decided and delivered on the day it is filed): run until none are left
+                while events := self._take(index):
+                    for phase in sorted({e[0] for e in events}):
+                        batch = [e for e in events if e[0] == phase]
+                        for future in [pool.submit(f, index, *args) for _, f, args in batch]:
+                            future.result()
+                        if phase == 1:
+                            progress.update(len(batch))
+                self.set_clock(self.days[index], 17)
+                self.post(self.launcher.network.district_code, "/api/supervision/patrol", {})
+                index += 1
+        progress.close()
+        return self.days[index - 1] if index else None
+
+    def set_clock(self, day, hour):
+        set_simulated_now(self.clock_file, dt.datetime.combine(day, dt.time(hour, 0), DISTRICT_TZ))
+
+    # -- what people do ---------------------------------------------------------------------------
+    def file(self, index, plan):
+        item = self.items[plan.item_code]
+        materials = [m["code"] for m in item["materials"] if m["code"] not in plan.missing]
+        born = dt.date(1950, 1, 1) + dt.timedelta(days=plan.key % 15000)
+        body = {"item_code": plan.item_code, "materials": materials, "agent": "模拟代办员",
+                "deficiency_promise": plan.deficiency,
+                "applicant": {"name": "模拟申请人", "id_number": make_id(plan.residence[:6], born, plan.key % 1000),
+                              "phone": "13800000000", "residence": plan.residence}}
+        case = self.post(plan.station, "/api/cases", body)
+        self.case_no[plan.key] = case["case_no"]
+        self.count(f"filed:{case['status'] if case['status'] in ('needs_supplement', 'returned') else 'accepted'}")
+        if case["status"] == "needs_supplement":
+            if plan.supplement_after:
+                self.schedule(index + plan.supplement_after, 0, self.supplement, plan)
+            else:
+                self.schedule(index + 5, 0, self.give_up, plan)
+        elif case["status"] != "returned":
+            self.after_acceptance(index, plan, case)
+
+    def after_acceptance(self, index, plan, case):
+        decide_at = index + plan.decide_after
+        if plan.deficiency and plan.supplement_after:
+            self.schedule(index + plan.supplement_after, 0, self.bring_deficient, plan)
+        if plan.suspend_after >= 0 and case["item"]["processing_type"] != "immediate":
+            self.schedule(index + plan.suspend_after, 2, self.suspend, plan, case["deciding_station"])
+            decide_at += plan.suspend_for
+        self.schedule(max(decide_at, index), 3, self.decide, plan, case["deciding_station"])
+
+    def supplement(self, index, plan):
+        case = self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/supplement",
+                         {"materials": plan.missing, "operator": "模拟代办员"})
+        self.count("supplemented")
+        self.after_acceptance(index, plan, case)
+
+    def bring_deficient(self, index, plan):
+        self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/supplement",
+                  {"materials": plan.missing, "operator": "模拟代办员"})
+
+    def give_up(self, index, plan):
+        self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/return",
+                  {"reason": "逾期未补正材料，申请人放弃办理", "operator": "模拟代办员"})
+        self.count("returned after waiting")
+
+    def suspend(self, index, plan, decider):
+        case_no = self.case_no[plan.key]
+        case = self.wait_for(decider, case_no, ("pending_review", "pending_approval", "joint_review"))
+        material = case["item"]["materials"][0]["code"]
+        self.post(decider, f"/api/cases/{case_no}/suspend",
+                  {"materials": [material], "reason": "材料内容需补充说明", "operator": "模拟审查员"})
+        self.count("suspended")
+        self.schedule(index + plan.suspend_for, 0, self.resume, plan, material)
+
+    def resume(self, index, plan, material):
+        case_no = self.case_no[plan.key]
+        self.wait_for_copy(plan.station, case_no, "suspended")
+        self.post(plan.station, f"/api/cases/{case_no}/supplement", {"materials": [material], "operator": "模拟代办员"})
+
+    def wait_for_copy(self, station, case_no, status):
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            case = self.get_case(station, case_no)
+            if case and case["status"] == status:
+                return case
+            time.sleep(0.05)
+        raise SimulationError(f"the copy of case {case_no} at {station} never showed {status}")
+
+    def decide(self, index, plan, decider):
+        case_no = self.case_no[plan.key]
+        case = self.wait_for(decider, case_no, ("pending_review", "pending_approval", "joint_review"))
+        item = case["item"]
+        blocked = bool((case.get("deficiency") or {}).get("missing"))
+        reject = plan.reject or blocked
+        reason = "容缺材料逾期未补齐" if blocked else "经审查不符合条件"
+        if case["status"] == "joint_review":
+            departments = item["joint_departments"]
+            for n, department in enumerate(departments):
+                outcome = "reject" if reject and n == len(departments) - 1 else "pass"
+                self.post(decider, f"/api/cases/{case_no}/decisions",
+                          {"step": "approve", "outcome": outcome, "department": department,
+                           "operator": "模拟审批员", "reason": reason if outcome == "reject" else ""})
+        else:
+            steps = ["review", "approve"] if case["status"] == "pending_review" else ["approve"]
+            for n, step in enumerate(steps):
+                outcome = "reject" if reject and n == len(steps) - 1 else "pass"
+                self.post(decider, f"/api/cases/{case_no}/decisions",
+                          {"step": step, "outcome": outcome, "department": item["department"],
+                           "operator": "模拟审批员", "reason": reason if outcome == "reject" else ""})
+        self.count("rejected" if reject else "approved")
+        self.schedule(index + (0 if item["processing_type"] == "immediate" else 1), 4, self.deliver, plan)
+
+    def deliver(self, index, plan):
+        case_no = self.case_no[plan.key]
+        self.wait_for(plan.station, case_no, ("result_ready",))
+        self.post(plan.station, f"/api/cases/{case_no}/deliver", {"operator": "模拟代办员"})
+        if plan.score:
+            self.post(plan.station, f"/api/cases/{case_no}/rating", {"score": plan.score, "by": "申请人"})
+        self.count("delivered")
+
+
+def run(settings, scale, seed, year, per_process, echo):
+    settings.data_dir = tempfile.mkdtemp(prefix="tongban-simulate-")
+    clock_file = str(Path(settings.data_dir) / "clock.json")
+    set_simulated_now(clock_file, dt.datetime(year, 1, 1, 8, 0, tzinfo=DISTRICT_TZ))
+    settings.clock_file = clock_file
+    settings.supervision_seconds = 3600  # the driver runs the patrol at the end of each day
+    launcher = Launcher(settings, (), per_process)
+    started = time.monotonic()
+    launcher.prepare()
+    launcher.spawn()
+    try:
+        launcher.wait_healthy(timeout=300)
+        district = launcher.url_of(launcher.network.district_code)
+        version = requests.get(district + "/api/catalogue", timeout=10).json()["version"]
+        for station in launcher.stations:
+            _wait_catalogue(launcher.url_of(station.code), version)
+        items = requests.get(district + "/api/items", params={"limit": 500}, timeout=30).json()["items"]
+        calendar = WorkingDayCalendar()
+        plans, consultations = plan_year(year, scale, items, launcher.network, calendar, seed)
+        echo(f"{len(launcher.stations)} stations up; simulating {year} at scale {scale}: {len(plans)} cases "
+             f"and {sum(consultations.values())} consultations (answered at the counter, counted only)")
+        simulation = Simulation(launcher, clock_file, plans, items, calendar, echo)
+        last_day = simulation.run()
+        _settle(launcher)
+        stats = requests.get(district + "/api/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31"},
+                             timeout=600).json()["rows"]
+        by_category = requests.get(district + "/api/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31",
+                                                                    "by": "category"}, timeout=600).json()["rows"]
+        by_tier = requests.get(district + "/api/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31",
+                                                                "by": "tier"}, timeout=600).json()["rows"]
+        echo(f"simulated up to {last_day}; wall time {time.monotonic() - started:.0f} s")
+        echo("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(simulation.counts.items())))
+        echo(format_table(by_category[:-1] + by_tier))
+        return stats[-1], simulation.counts
+    finally:
+        launcher.stop()
+
+
+def _wait_catalogue(url, version, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if requests.get(url + "/api/catalogue", timeout=10).json()["version"] >= version:
+            return
+        time.sleep(0.2)
+    raise SimulationError(f"{url} did not receive the catalogue")
+
+
+def _settle(launcher, seconds=3):
+    """Give the last records time to reach the district."""
+    time.sleep(seconds)

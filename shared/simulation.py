@@ -1,0 +1,130 @@
+"""The plan of a simulated district year: who comes when, for what, and what happens to
+each case. Pure and deterministic: the same seed and scale give the same plan.
+
+Figures follow the Jiedong 2016 seed: 171,328 applications a year, of which 46,903
+licences, 75,602 public services and 48,823 consultations (咨询, answered at the counter
+and only counted). Arrivals vary by weekday (Mondays busiest) and by month (quiet around
+the Spring Festival, busy in March and September). Most cases are filed at villages.
+"""
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+YEAR_TOTALS = {"licence": 46_903, "public_service": 75_602, "consultation": 48_823}
+WEEKDAY_FACTOR = [1.25, 1.1, 1.0, 1.0, 0.9, 0.8, 0.8]  # Mon..Sun (a worked weekend day is quieter)
+MONTH_FACTOR = [1.0, 0.6, 1.2, 1.0, 0.95, 1.0, 1.05, 1.05, 1.15, 0.85, 1.0, 1.1]
+TIER_SHARE = {"village": 0.55, "township": 0.33, "district": 0.12}
+
+P_MISSING = 0.12          # a material is forgotten
+P_SUPPLEMENT = 0.9        # ... and brought later (else the counter returns the case)
+P_DEFICIENCY = 0.5        # when the item allows 容缺 and only secondary ones are missing
+P_SUSPEND = 0.02          # the deciding office asks for more during review (clock paused)
+P_REJECT = 0.03
+P_OVERRUN = 0.006         # decided after the promised limit
+P_RATED = 0.7
+SCORES = [(5, 0.80), (4, 0.14), (3, 0.04), (2, 0.015), (1, 0.005)]
+
+
+@dataclass
+class PlannedCase:
+    key: int
+    day: dt.date                 # filing day
+    station: str                 # filing station
+    item_code: str
+    residence: str
+    missing: list = field(default_factory=list)   # material codes left out at filing
+    deficiency: bool = False     # asks for 容缺 acceptance
+    supplement_after: int = 0    # working days until the missing materials come (0: never)
+    suspend_after: int = -1      # working days after acceptance the office suspends (-1: never)
+    suspend_for: int = 0
+    decide_after: int = 0        # working days from acceptance to the decision
+    reject: bool = False
+    score: int = 0               # 0: not rated
+
+
+def working_days_of(year, calendar):
+    day, end = dt.date(year, 1, 1), dt.date(year, 12, 31)
+    days = []
+    while day <= end:
+        if calendar.is_working_day(day):
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def daily_counts(days, total, rng):
+    weights = [WEEKDAY_FACTOR[d.weekday()] * MONTH_FACTOR[d.month - 1] for d in days]
+    scale = total / sum(weights)
+    counts, carry = [], 0.0
+    for w in weights:
+        exact = w * scale * rng.uniform(0.9, 1.1) + carry
+        counts.append(int(exact))
+        carry = exact - int(exact)
+    return counts
+
+
+def plan_year(year, scale, items, network, calendar, seed=2016):
+    """(cases, consultations per day): every case to file, in filing order."""
+    rng = random.Random(seed)
+    days = working_days_of(year, calendar)
+    by_category = {c: [i for i in items if i["category"] == c] for c in ("licence", "public_service")}
+    stations = {tier: [s.code for s in network.of_tier(tier)] for tier in TIER_SHARE}
+    villages = stations["village"]
+    plans, consultations = [], {}
+    per_day = {c: daily_counts(days, round(YEAR_TOTALS[c] * scale), rng) for c in YEAR_TOTALS}
+    key = 0
+    for index, day in enumerate(days):
+        consultations[day] = per_day["consultation"][index]
+        arrivals = [c for c in ("licence", "public_service") for _ in range(per_day[c][index])]
+        rng.shuffle(arrivals)
+        for category in arrivals:
+            residence = rng.choice(villages)
+            item = _pick_item(rng, by_category[category], residence)
+            station = _pick_station(rng, item, residence, network)
+            plans.append(_plan_case(rng, key, day, station, item, residence))
+            key += 1
+    return plans, consultations
+
+
+def _pick_item(rng, items, residence):
+    return rng.choice(items)
+
+
+def _pick_station(rng, item, residence, network):
+    for _ in range(10):
+        tier = rng.choices(list(TIER_SHARE), weights=list(TIER_SHARE.values()))[0]
+        if tier in item["accepting_tiers"]:
+            break
+    else:
+        tier = item["accepting_tiers"][0]
+    if tier == "village":
+        return residence
+    if tier == "township":
+        return residence[:9]
+    return network.district_code
+
+
+def _plan_case(rng, key, day, station, item, residence):
+    plan = PlannedCase(key=key, day=day, station=station, item_code=item["code"], residence=residence)
+    if rng.random() < P_MISSING and item["materials"]:
+        forgotten = rng.choice(item["materials"])
+        plan.missing = [forgotten["code"]]
+        if forgotten["kind"] == "secondary" and item.get("allows_deficiency") and rng.random() < P_DEFICIENCY:
+            plan.deficiency = True
+        plan.supplement_after = rng.randint(1, 3) if rng.random() < P_SUPPLEMENT else 0
+    promised = item["promised_limit_days"]
+    if promised == 0:
+        plan.decide_after = 0
+    elif rng.random() < P_OVERRUN:
+        plan.decide_after = promised + rng.randint(1, max(2, promised))
+    else:
+        plan.decide_after = max(1, round(promised * rng.uniform(0.1, 0.55)))
+    if promised > 2 and rng.random() < P_SUSPEND:
+        plan.suspend_after = rng.randint(0, plan.decide_after - 1) if plan.decide_after > 1 else 0
+        plan.suspend_for = rng.randint(2, 5)
+    if plan.deficiency:
+        plan.decide_after = max(plan.decide_after, plan.supplement_after or 0)
+    plan.reject = rng.random() < P_REJECT
+    if rng.random() < P_RATED:
+        plan.score = rng.choices([s for s, _ in SCORES], weights=[w for _, w in SCORES])[0]
+    return plan

@@ -11,7 +11,6 @@ confirmed publish-and-consume rate for comparison.
 import datetime as dt
 import itertools
 import random
-import statistics
 import tempfile
 import threading
 import time
@@ -193,7 +192,7 @@ def run(settings, cases, concurrency, rate, villages, echo):
     launcher.spawn()
     try:
         launcher.wait_healthy(timeout=300)
-        time.sleep(3)
+        launcher.wait_catalogue()
         driver = Driver(launcher)
         echo(f"{len(launcher.stations)} stations ({len(driver.villages)} villages) in "
              f"{len(launcher.processes)} host processes; {len(driver.items)} items in the mix")

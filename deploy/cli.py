@@ -9,12 +9,8 @@ eventlet.monkey_patch()
 
 import logging  # noqa: E402
 import os  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
 
 import click  # noqa: E402
-import requests  # noqa: E402
 
 from deploy.settings import SAMPLE_CATALOGUE, HostSettings  # noqa: E402
 

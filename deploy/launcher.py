@@ -79,6 +79,18 @@ class Launcher:
                 time.sleep(0.3)
         return time.monotonic() - started
 
+    def wait_catalogue(self, timeout=120):
+        """Wait until every station has the district's catalogue version; returns it."""
+        session = requests.Session()
+        version = session.get(self.url_of(self.network.district_code) + "/api/catalogue", timeout=10).json()["version"]
+        deadline = time.monotonic() + timeout
+        for station in self.stations:
+            while session.get(self.url_of(station.code) + "/api/catalogue", timeout=10).json()["version"] < version:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{station.code} did not receive catalogue version {version}")
+                time.sleep(0.2)
+        return version
+
     def print_table(self, echo):
         for station in self.stations:
             echo(f"{station.code:<13} {station.tier:<9} {self.url_of(station.code):<24} {station.name}")

@@ -234,9 +234,7 @@ def run(settings, scale, seed, year, per_process, echo):
     try:
         launcher.wait_healthy(timeout=300)
         district = launcher.url_of(launcher.network.district_code)
-        version = requests.get(district + "/api/catalogue", timeout=10).json()["version"]
-        for station in launcher.stations:
-            _wait_catalogue(launcher.url_of(station.code), version)
+        launcher.wait_catalogue()
         items = requests.get(district + "/api/items", params={"limit": 500}, timeout=30).json()["items"]
         calendar = WorkingDayCalendar()
         plans, consultations = plan_year(year, scale, items, launcher.network, calendar, seed)
@@ -257,15 +255,6 @@ def run(settings, scale, seed, year, per_process, echo):
         return stats[-1], simulation.counts
     finally:
         launcher.stop()
-
-
-def _wait_catalogue(url, version, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if requests.get(url + "/api/catalogue", timeout=10).json()["version"] >= version:
-            return
-        time.sleep(0.2)
-    raise SimulationError(f"{url} did not receive the catalogue")
 
 
 def _settle(launcher, seconds=3):

@@ -12,14 +12,11 @@ neither loses nor repeats one.
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 
-from services.config import CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
-from services.relay import make_relay
+from services.station_context import station_context
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
 from shared.catalogue.store import CatalogueStore
-from shared.clock import Clock
 from shared.db import outbox
-from shared.db.database import get_database
 from shared.db.models import Case, FollowUpAnswer, StationAlert, SupervisionAlert
 from shared.exceptions import Conflict, InvalidInput, NotFound
 from shared.messages import CASE_ALERT, CASES_EXCHANGE, new_message_id
@@ -152,15 +149,14 @@ class SupervisionDesk:
 
 
 class Supervision(DependencyProvider):
+    """Injects the district's SupervisionDesk."""
+
     def setup(self):
         config = self.container.config
-        network = load_network(config[NETWORK_KEY])
-        self.info = StationInfo(network.station(config[STATION_KEY]), network)
-        self.database = get_database(config[DATABASE_KEY])
-        self.relay = make_relay(config)
-        self.clock = Clock(config.get(CLOCK_FILE_KEY))
+        self.context = station_context(config)
         self.yellow_days = int(config.get("TONGBAN_YELLOW_DAYS", 1))
         self.red_share = float(config.get("TONGBAN_RED_SHARE", 0.5))
 
     def get_dependency(self, worker_ctx):
-        return SupervisionDesk(self.database, self.relay, self.info, self.clock, self.yellow_days, self.red_share)
+        c = self.context
+        return SupervisionDesk(c.database, c.relay, c.info, c.clock, self.yellow_days, self.red_share)

@@ -4,18 +4,14 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
-from services.config import CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
-from services.relay import make_relay
+from services.station_context import station_context
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import schemas
 from shared.cases.store import CaseRepository
-from shared.cases.workflow import CaseWorkflow
-from shared.clock import Clock
+from shared.cases.workflow import CaseWorkflow, Result
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
-from shared.db.database import get_database
 from shared.db.inbox import first_time
-from shared.cases.workflow import Result
 from shared.db.models import StationAlert
 from shared.exceptions import Forbidden, InvalidInput
 from shared.messages import (
@@ -207,13 +203,11 @@ class CaseDesk:
 
 
 class CaseDeskProvider(DependencyProvider):
+    """Injects the station's CaseDesk."""
+
     def setup(self):
-        config = self.container.config
-        network = load_network(config[NETWORK_KEY])
-        self.info = StationInfo(network.station(config[STATION_KEY]), network)
-        self.database = get_database(config[DATABASE_KEY])
-        self.relay = make_relay(config)
-        self.clock = Clock(config.get(CLOCK_FILE_KEY))
+        self.context = station_context(self.container.config)
 
     def get_dependency(self, worker_ctx):
-        return CaseDesk(self.database, self.relay, self.info, self.clock.now)
+        c = self.context
+        return CaseDesk(c.database, c.relay, c.info, c.clock.now)

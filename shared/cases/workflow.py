@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from shared.cases import notices, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials
 from shared.cases.routing import deciding_station, next_hop
-from shared.exceptions import Conflict, InvalidInput, NotFound
+from shared.exceptions import Conflict, InvalidInput
 from shared.messages import CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT
 
 ITEM_FIELDS = ("code", "name", "version", "department", "category", "processing_type",
@@ -212,7 +212,7 @@ class CaseWorkflow:
         by_code = {m["code"]: m for m in case["item"]["materials"]}
         unknown = sorted(set(materials) - set(by_code))
         if unknown or not materials:
-            raise InvalidInput(f"materials: name the item's materials to supplement"
+            raise InvalidInput("materials: name the item's materials to supplement"
                                + (f" ({', '.join(unknown)} are not materials of this item)" if unknown else ""))
         missing = [by_code[c] for c in sorted(set(materials))]
         case["suspension"] = {"resume_status": case["status"], "missing": missing,

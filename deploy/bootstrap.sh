@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Install what Tongban needs, start the services it talks to, then do one job:
+#
+#   bash deploy/bootstrap.sh up [tongban up options]   start the sample district network
+#   bash deploy/bootstrap.sh test [pytest options]     run the test suite
+#
+# Works unattended on a clean clone (CI=true, no input): creates .venv with Python >= 3.11,
+# installs the package with its test extras, installs RabbitMQ and PostgreSQL from the
+# distribution's packages when they are missing, starts them when they are not running,
+# and enables RabbitMQ's management and shovel plugins. Run it as root, or as a user who
+# may use sudo without a password.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
+
+usage() {
+  cat >&2 <<'EOF'
+usage: bash deploy/bootstrap.sh up [tongban up options]
+       bash deploy/bootstrap.sh test [pytest options]
+EOF
+  exit 2
+}
+
+MODE="${1:-}"
+case "$MODE" in
+  up|test) shift ;;
+  *) usage ;;
+esac
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    die "'$*' needs root (and sudo is not available)"
+  fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "cannot install $* (no apt-get): install it by hand"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    say "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    APT_UPDATED=1
+  fi
+  say "installing $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+# -- Python ---------------------------------------------------------------------------
+python_ok() {
+  "$1" -c 'import sys, venv; sys.exit(0 if sys.version_info >= (3, 11) else 1)' >/dev/null 2>&1
+}
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3 python3.13 python3.12 python3.11; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 && python_ok "$candidate"; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+setup_python() {
+  if [ ! -x .venv/bin/python ] || ! python_ok .venv/bin/python \
+      || ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
+    local python
+    if ! python="$(find_python)"; then
+      apt_install python3 python3-venv python3-pip
+      python="$(find_python)" || die "no Python >= 3.11 with venv found"
+    fi
+    say "creating .venv with $python ($("$python" --version 2>&1))"
+    rm -rf .venv
+    "$python" -m venv .venv || {
+      apt_install python3-venv
+      "$python" -m venv .venv
+    }
+  fi
+  # reinstall only when the package's declared requirements changed
+  local stamp=.venv/.tongban-install-stamp wanted
+  wanted="$(cat setup.cfg pyproject.toml 2>/dev/null | sha256sum | cut -d' ' -f1) $ROOT"
+  if [ ! -x .venv/bin/tongban ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    say "installing the tongban package and its test extras into .venv"
+    .venv/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+    printf '%s\n' "$wanted" > "$stamp"
+  fi
+}
+
+# -- RabbitMQ ---------------------------------------------------------------------------
+rabbitmq_running() {
+  as_root rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1
+}
+
+setup_rabbitmq() {
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    apt_install rabbitmq-server
+  fi
+  if ! rabbitmq_running; then
+    say "starting RabbitMQ"
+    as_root rabbitmq-server -detached || true  # fails harmlessly if it is starting already
+    local deadline=$((SECONDS + 120))
+    until rabbitmq_running; do
+      [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 120 s"
+      sleep 2
+    done
+  fi
+  local enabled plugin missing=()
+  enabled="$(as_root rabbitmq-plugins -q list -e -m 2>/dev/null || true)"
+  for plugin in rabbitmq_management rabbitmq_shovel rabbitmq_shovel_management; do
+    grep -qx "$plugin" <<<"$enabled" || missing+=("$plugin")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    say "enabling RabbitMQ plugins: ${missing[*]}"
+    as_root rabbitmq-plugins enable "${missing[@]}" >/dev/null
+  fi
+}
+
+# -- PostgreSQL --------------------------------------------------------------------------
+postgres_ready() {
+  if command -v pg_isready >/dev/null 2>&1; then
+    pg_isready -q -h 127.0.0.1 -p 5432
+  else
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+  fi
+}
+
+setup_postgres() {
+  if postgres_ready; then
+    return 0
+  fi
+  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    apt_install postgresql
+  fi
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -n 1)"
+  say "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  local deadline=$((SECONDS + 60))
+  until postgres_ready; do
+    [ "$SECONDS" -lt "$deadline" ] || die "PostgreSQL did not start within 60 s"
+    sleep 1
+  done
+}
+
+setup_python
+setup_rabbitmq
+setup_postgres
+
+case "$MODE" in
+  up)
+    exec .venv/bin/tongban up "$@"
+    ;;
+  test)
+    say "running the tests"
+    set +e
+    # a hard limit, so that a hung test cannot hold CI for its whole time budget
+    timeout --signal=TERM --kill-after=60 "${TONGBAN_TEST_TIMEOUT:-2700}" \
+      .venv/bin/python -m pytest "$@"
+    status=$?
+    set -e
+    if [ "$status" -eq 5 ]; then
+      die "pytest collected no tests"
+    elif [ "$status" -eq 124 ]; then
+      die "the tests did not finish within ${TONGBAN_TEST_TIMEOUT:-2700} s"
+    fi
+    exit "$status"
+    ;;
+esac

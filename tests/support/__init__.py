@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: item factories and a network of real station processes."""

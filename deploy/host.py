@@ -63,15 +63,19 @@ class Host:
         stopping = eventlet.event.Event()
 
         def on_signal(signum, frame):
+            # a second signal while stopping must not kill the process half-way
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             if not stopping.ready():
                 stopping.send(signum)
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        self.start()
-        watchers = [eventlet.spawn(c.wait) for c in self.containers]
 
-        def first_failure():
+        def start_and_watch():
+            # starting waits for the broker; a signal must still stop the host meanwhile
+            self.start()
+            watchers = [eventlet.spawn(c.wait) for c in self.containers]
             for watcher in watchers:
                 try:
                     watcher.wait()
@@ -80,9 +84,10 @@ class Host:
                         stopping.send(exc)
                     return
 
-        eventlet.spawn(first_failure)
+        starter = eventlet.spawn(start_and_watch)
         reason = stopping.wait()
         log.info("host stopping (%s)", reason)
+        starter.kill()
         with eventlet.Timeout(20, False):
             self.stop()
         self.kill()

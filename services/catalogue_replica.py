@@ -8,6 +8,7 @@ itself.
 import logging
 
 import eventlet
+from nameko.dependency_providers import Config
 
 from services.catalogue_access import ReplicaCatalogue
 from services.config import SYNC_INTERVAL_KEY, Station
@@ -29,6 +30,7 @@ class CatalogueReplicaService:
     station = Station()
     catalogue = ReplicaCatalogue()
     district_catalogue = DistrictRpcProxy("catalogue")
+    config = Config()
 
     @handoff(queue_for_station=station_catalogue_feed)
     def on_catalogue_change(self, message):
@@ -42,17 +44,31 @@ class CatalogueReplicaService:
 
     @configured_timer(SYNC_INTERVAL_KEY, 30, eager=True)
     def sync_with_district(self):
-        self._catch_up()
+        """At start-up and every interval. A failed attempt is retried with a growing pause
+        (the first one may run before this container's RPC reply queue is ready), up to
+        the sync interval."""
+        delay, waited = 0.5, 0.0
+        while not self._catch_up(timeout=2 if waited == 0 else RPC_TIMEOUT_SECONDS):
+            if waited >= self.station_sync_interval():
+                return
+            eventlet.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 10)
 
-    def _catch_up(self):
+    def station_sync_interval(self):
+        return float(self.config.get(SYNC_INTERVAL_KEY, 30))
+
+    def _catch_up(self, timeout=RPC_TIMEOUT_SECONDS):
+        """Fetch and apply what the district has beyond this replica; False if it failed."""
         try:
             while True:
-                with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+                with eventlet.Timeout(timeout):
                     answer = self.district_catalogue.changes_since(
                         self.catalogue.version(), SYNC_PAGE)
                 applied = self.catalogue.apply_in_order(answer["changes"])
                 if len(answer["changes"]) < SYNC_PAGE or not applied:
-                    return
+                    return True
         except (eventlet.Timeout, Exception) as exc:  # the district may be unreachable
             log.warning("station %s: catalogue sync failed (%s); will retry",
                         self.station.code, exc)
+            return False

@@ -270,14 +270,6 @@ def test_village_search_with_filters_and_without_broker(net, station_network_fac
     isolated.kill(village)
 
 
-START_UP_SYNC_BUG = (
-    "services/catalogue_replica.py: the eager first sync_with_district runs while nameko "
-    "still sets up the RPC reply queue (Timer and QueueConsumer start concurrently), so the "
-    "district's answer is dropped, the call times out after 10 s and the next try is a whole "
-    "sync interval later")
-
-
-@pytest.mark.xfail(strict=False, reason=START_UP_SYNC_BUG)
 def test_village_whose_events_were_lost_catches_up_at_start_up(net):
     """The sync a replica makes when it starts is enough on its own: the village's
     events are lost while it is down and its periodic sync is an hour away.

@@ -3,6 +3,8 @@ from services.cases.desk import CaseDeskProvider
 from services.catalogue_access import Catalogue
 from services.config import Station
 from services.gateway.broker import BrokerProbe
+from services.gateway.dead_letters import DeadLetterEndpoints
+from services.gateway.openapi import build_spec
 from services.gateway.records import DistrictRecords
 from services.http import http, json_body, json_response, query_int
 from shared.cases import schemas, states
@@ -32,6 +34,10 @@ class CatalogueEndpoints:
             "catalogue_hash": summary["content_hash"],
             "broker_connected": self.broker.connected(),
         })
+
+    @http("GET", "/api/openapi.json")
+    def openapi(self, request):
+        return json_response(build_spec(self.station.is_district))
 
     @http("GET", "/api/catalogue")
     def catalogue_summary(self, request):
@@ -151,7 +157,7 @@ def _case_view(case, station_code):
     return case if case["holder_station"] == station_code else schemas.masked(case)
 
 
-class GatewayService(CatalogueEndpoints, CaseEndpoints):
+class GatewayService(CatalogueEndpoints, CaseEndpoints, DeadLetterEndpoints):
     name = "gateway"
 
     station = Station()

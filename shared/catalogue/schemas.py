@@ -112,13 +112,16 @@ class ItemSchema(Schema):
             elif data.get("authority_tier") in TIERS and data["authority_tier"] not in tiers:
                 bad("accepting_tiers", "the deciding tier must also be able to accept the item")
         materials = data.get("materials")
-        if materials is not None:
-            codes = [m["code"] for m in materials]
+        if isinstance(materials, list):
+            # runs even when a material failed its own checks, so nothing here may assume
+            # a material has all its fields
+            materials = [m for m in materials if isinstance(m, dict)]
+            codes = [m.get("code") for m in materials]
             if len(set(codes)) != len(codes):
                 bad("materials", "material codes must be unique within the item")
-            if data.get("category") == "licence" and not any(m["kind"] == "core" for m in materials):
+            if data.get("category") == "licence" and not any(m.get("kind") == "core" for m in materials):
                 bad("materials", "a licence needs at least one core material")
-            if data.get("allows_deficiency") and not any(m["kind"] == "secondary" for m in materials):
+            if data.get("allows_deficiency") and not any(m.get("kind") == "secondary" for m in materials):
                 bad("allows_deficiency", "acceptance with deficiency needs at least one secondary material")
         if errors:
             raise ValidationError(errors)

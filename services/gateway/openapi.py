@@ -1,0 +1,164 @@
+"""The OpenAPI 3 document of a station's HTTP API, generated from the marshmallow schemas
+the handlers validate with (apispec)."""
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from shared.cases import schemas as case_schemas
+from shared.catalogue import schemas as catalogue_schemas
+from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
+from shared.cases.states import LABELS
+from shared.stations import TIERS
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+OBJECT = {"type": "object", "additionalProperties": True}
+
+FILING_EXAMPLE = {
+    "item_code": "MZ-002",
+    "applicant": {"name": "黄秀英", "id_number": "44520319620314004X", "phone": "13800138000",
+                  "residence": "445203001001"},
+    "materials": ["M01", "M02", "M03", "M04"],
+    "agent": "林代办",
+    "deficiency_promise": True,
+}
+
+
+def _json(schema=None, example=None, ref=None):
+    content = {"schema": {"$ref": f"#/components/schemas/{ref}"} if ref else (schema or OBJECT)}
+    if example is not None:
+        content["example"] = example
+    return {"content": {"application/json": content}}
+
+
+def _errors(*codes):
+    names = {400: "bad input (the message names each problem)", 401: "not logged in", 403: "not allowed",
+             404: "not found", 409: "not allowed in the current state"}
+    return {str(c): {"description": names[c], **_json(ERROR)} for c in codes}
+
+
+def _op(summary, ok="200", body_ref=None, example=None, params=(), errors=(400,), tag="cases"):
+    operation = {"summary": summary, "tags": [tag],
+                 "responses": {ok: {"description": "OK", **_json()}, **_errors(*errors)}}
+    if body_ref:
+        operation["requestBody"] = {"required": True, **_json(ref=body_ref, example=example)}
+    if params:
+        operation["parameters"] = list(params)
+    return operation
+
+
+def _path_param(name, description):
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "maxLength": 40}}
+
+
+def _query(name, description, enum=None, kind="string"):
+    schema = {"type": kind}
+    if enum:
+        schema["enum"] = list(enum)
+    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+
+
+CASE_NO = _path_param("case_no", "case number, e.g. 445203001001-20261122-00001")
+ITEM_CODE = _path_param("code", "item code, e.g. MZ-002")
+
+
+def build_spec(is_district):
+    spec = APISpec(title="Tongban station API（通办站点接口）", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "The HTTP API every station serves; the district also edits "
+                                        "the catalogue and supervises deadlines."})
+    spec.components.schema("Error", {"type": "object", "required": ["error", "message"], "properties": {
+        "error": {"type": "string", "example": "INVALID_INPUT"},
+        "message": {"type": "string", "example": "applicant.id_number: the check digit is wrong (GB 11643)"},
+        "details": {"type": "object"}}})
+    for name, schema in [("Filing", case_schemas.FilingSchema), ("Supplement", case_schemas.SupplementSchema),
+                         ("Decision", case_schemas.DecisionSchema), ("Return", case_schemas.ReturnSchema),
+                         ("Delivery", case_schemas.DeliverySchema), ("Suspend", case_schemas.SuspendSchema),
+                         ("ExtensionRequest", case_schemas.ExtensionRequestSchema),
+                         ("ExtensionDecision", case_schemas.ExtensionDecisionSchema),
+                         ("Rating", case_schemas.RatingSchema), ("Item", catalogue_schemas.ItemSchema),
+                         ("Delegation", catalogue_schemas.DelegationSchema),
+                         ("Schedule", catalogue_schemas.ScheduleSchema)]:
+        spec.components.schema(name, schema=schema)
+
+    paths = {
+        "/api/health": {"get": _op("station, catalogue version, broker link", errors=(), tag="station")},
+        "/api/catalogue": {"get": _op("catalogue version and content hash", errors=(), tag="catalogue")},
+        "/api/items": {"get": _op("search the catalogue", tag="catalogue", params=[
+            _query("q", "words in the name or keywords"), _query("department", "department code"),
+            _query("category", "category", CATEGORIES), _query("processing_type", "type", PROCESSING_TYPES),
+            _query("tier", "deciding tier", TIERS), _query("include_retired", "1 to include retired items"),
+            _query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")])},
+        "/api/items/{code}": {"get": _op("one item with its guide", params=[ITEM_CODE], errors=(404,),
+                                         tag="catalogue")},
+        "/api/cases": {
+            "post": _op("file a case", ok="201", body_ref="Filing", example=FILING_EXAMPLE, errors=(400, 404, 409)),
+            "get": _op("this station's cases (ID numbers masked)", params=[
+                _query("scope", "which cases", ("held", "filed", "deciding", "all")),
+                _query("status", "case status", list(LABELS)), _query("department", "department code"),
+                _query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")]),
+        },
+        "/api/cases/{case_no}": {"get": _op("a case with its history", params=[CASE_NO], errors=(404,))},
+        "/api/cases/{case_no}/supplement": {"post": _op(
+            "hand in missing materials", body_ref="Supplement", params=[CASE_NO], errors=(400, 404, 409),
+            example={"materials": ["M05"], "operator": "林代办"})},
+        "/api/cases/{case_no}/return": {"post": _op(
+            "return a case waiting for materials", body_ref="Return", params=[CASE_NO], errors=(400, 404, 409),
+            example={"reason": "申请人撤回申请", "operator": "林代办"})},
+        "/api/cases/{case_no}/decisions": {"post": _op(
+            "review, approve or reject", body_ref="Decision", params=[CASE_NO], errors=(400, 404, 409),
+            example={"step": "review", "outcome": "pass", "department": "civil_affairs", "operator": "陈审查"})},
+        "/api/cases/{case_no}/deliver": {"post": _op(
+            "hand the result to the applicant", body_ref="Delivery", params=[CASE_NO], errors=(400, 404, 409),
+            example={"operator": "林代办"})},
+        "/api/cases/{case_no}/suspend": {"post": _op(
+            "ask for more materials and pause the clock", body_ref="Suspend", params=[CASE_NO],
+            errors=(400, 404, 409), example={"materials": ["M03"], "reason": "材料不清晰", "operator": "陈审查"})},
+        "/api/cases/{case_no}/extension": {"post": _op(
+            "ask for the case's one extension", body_ref="ExtensionRequest", params=[CASE_NO],
+            errors=(400, 404, 409), example={"days": 5, "reason": "需现场核查", "operator": "陈审查"})},
+        "/api/cases/{case_no}/rating": {"post": _op(
+            "rate a completed case (1-5)", body_ref="Rating", params=[CASE_NO], errors=(400, 404, 409),
+            example={"score": 5, "comment": "办事很方便"})},
+        "/api/alerts": {"get": _op("supervision warnings and cards about cases held here", tag="supervision",
+                                   params=[_query("limit", "how many", kind="integer")])},
+        "/api/status": {"get": _op("a resident's own case (number + last 4 ID characters)", errors=(400, 404),
+                                   params=[{**_query("case_no", "case number"), "required": True},
+                                           {**_query("id_last4", "last 4 characters of the ID"),
+                                            "required": True}])},
+        "/api/openapi.json": {"get": _op("this document", errors=(), tag="station")},
+    }
+    if is_district:
+        paths.update({
+            "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),
+                                                 tag="catalogue")},
+            "/api/catalogue/items/{code}": {"patch": _op("edit an item (fields to change)", params=[ITEM_CODE],
+                                                         errors=(400, 404, 409), tag="catalogue",
+                                                         body_ref="Item")},
+            "/api/catalogue/items/{code}/delegate": {"post": _op(
+                "delegate the item to a lower tier", body_ref="Delegation", params=[ITEM_CODE],
+                errors=(400, 404, 409), tag="catalogue", example={"authority_tier": "township"})},
+            "/api/catalogue/items/{code}/retire": {"post": _op("retire the item", params=[ITEM_CODE],
+                                                               errors=(404, 409), tag="catalogue")},
+            "/api/catalogue/calendar": {"post": _op(
+                "publish a year's holiday schedule", ok="201", body_ref="Schedule", errors=(400,), tag="catalogue",
+                example={"year": 2027, "holidays": ["2027-01-01"], "workdays": []})},
+            "/api/cases/{case_no}/extension/decision": {"post": _op(
+                "grant or refuse an extension", body_ref="ExtensionDecision", params=[CASE_NO],
+                errors=(400, 404, 409), example={"granted": True, "reason": "同意", "operator": "区政务办"})},
+            "/api/supervision/lights": {"get": _op("running cases with their deadline light", tag="supervision",
+                                                   params=[_query("light", "colour", ("green", "yellow", "red"))])},
+            "/api/supervision/alerts": {"get": _op("warnings and cards raised", tag="supervision",
+                                                   params=[_query("kind", "kind"),
+                                                           _query("department", "department code")])},
+            "/api/supervision/patrol": {"post": _op("run the deadline patrol now", tag="supervision", errors=())},
+            "/api/follow-ups": {"get": _op("follow-ups of bad ratings", tag="supervision", errors=())},
+            "/api/follow-ups/{case_no}": {"post": _op(
+                "answer a follow-up", params=[CASE_NO], errors=(400, 404, 409), tag="supervision",
+                example={"answer": "已约谈窗口人员并整改", "operator": "区民政局"})},
+            "/api/stats": {"get": _op("the district's statistics", tag="supervision", params=[
+                _query("from", "first filing date", kind="string"), _query("to", "last filing date"),
+                _query("by", "grouping", ("none", "station", "tier", "department", "item", "category"))])},
+        })
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()

@@ -1,0 +1,47 @@
+"""The OpenAPI document is valid, and a property-based run against it (schemathesis)
+gets no 5xx from any kind of station: every bad request is refused with a 4xx."""
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from tests.test_case_network import DISTRICT, SOUTH, SOUTH_VILLAGE, CaseNetwork
+
+SCHEMATHESIS = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "schemathesis"
+EXAMPLES = os.environ.get("TONGBAN_FUZZ_EXAMPLES", "100")
+
+
+@pytest.fixture(scope="module")
+def net():
+    network = CaseNetwork()
+    try:
+        network.start()
+        yield network
+    finally:
+        network.stop()
+
+
+@pytest.mark.parametrize("station", [DISTRICT, SOUTH])
+def test_openapi_document_validates(net, station):
+    document = requests.get(net.launcher.url_of(station) + "/api/openapi.json", timeout=10).json()
+    validate(document)
+    assert ("/api/catalogue/items" in document["paths"]) == (station == DISTRICT)
+    filing = document["paths"]["/api/cases"]["post"]["requestBody"]["content"]["application/json"]
+    assert filing["example"]["item_code"] and "Filing" in document["components"]["schemas"]
+
+
+@pytest.mark.parametrize("station", [DISTRICT, SOUTH, SOUTH_VILLAGE], ids=["district", "township", "village"])
+def test_fuzzing_finds_no_server_error(net, station, tmp_path):
+    url = net.launcher.url_of(station) + "/api/openapi.json"
+    run = subprocess.run([str(SCHEMATHESIS), "run", url, "--checks", "not_a_server_error",
+                          "--max-examples", EXAMPLES, "--seed", "20261122", "--request-timeout", "30"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    summary = run.stdout[-4000:]
+    assert run.returncode == 0, summary
+    generated = int(re.search(r"(\d+) generated", run.stdout).group(1))
+    print(f"{station}: {generated} requests, no server error")
+    assert generated >= 2000, summary

@@ -20,7 +20,8 @@ class HostSettings:
     data_dir: str = os.environ.get("TONGBAN_DATA", str(ROOT / "var" / "data"))
     # "{station}" is replaced by the station code; the default is one SQLite file each
     database_url: str = os.environ.get("TONGBAN_DATABASE_URL", "")
-    http_host: str = "127.0.0.1"
+    # the address stations listen on (0.0.0.0 in a container, to be reachable from outside)
+    http_host: str = os.environ.get("TONGBAN_HTTP_HOST", "127.0.0.1")
     base_port: int = int(os.environ.get("TONGBAN_BASE_PORT", "8800"))
     sync_seconds: float = 30.0
     sweep_seconds: float = 1.0

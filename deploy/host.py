@@ -72,17 +72,20 @@ class Host:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
 
+        def watch(container):
+            try:
+                container.wait()
+            except Exception as exc:  # a container crashed: take the host down
+                if not stopping.ready():
+                    stopping.send(exc)
+
         def start_and_watch():
             # starting waits for the broker; a signal must still stop the host meanwhile
             self.start()
-            watchers = [eventlet.spawn(c.wait) for c in self.containers]
-            for watcher in watchers:
-                try:
-                    watcher.wait()
-                except Exception as exc:  # a container crashed: take the host down
-                    if not stopping.ready():
-                        stopping.send(exc)
-                    return
+            # every container at once: waiting on them one after another noticed a crash
+            # only in the first, and a station whose inbox consumer had died kept running
+            for container in self.containers:
+                eventlet.spawn(watch, container)
 
         starter = eventlet.spawn(start_and_watch)
         reason = stopping.wait()
@@ -91,3 +94,5 @@ class Host:
         with eventlet.Timeout(20, False):
             self.stop()
         self.kill()
+        if isinstance(reason, Exception):  # exit non-zero, so a supervisor starts it again
+            raise SystemExit(f"host stopped: a container crashed ({reason!r})")

@@ -1,7 +1,6 @@
 """The district's complete record of every case, for questions from other stations."""
-from nameko.rpc import rpc
-
 from services.cases.desk import CaseDeskProvider
+from services.consumers import rpc  # nameko's rpc, surviving a lost broker connection
 
 
 class CaseRecordsService:

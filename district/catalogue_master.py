@@ -1,7 +1,6 @@
 """The district's catalogue master: answers replicas asking for the changes they lack."""
-from nameko.rpc import rpc
-
 from services.catalogue_access import Catalogue
+from services.consumers import rpc  # nameko's rpc, surviving a lost broker connection
 from services.database import StationDatabase
 from shared.catalogue.store import CatalogueStore
 

@@ -194,5 +194,10 @@ def bench_cases(ctx, count, concurrency, rate, villages):
     b.run(_settings(ctx), count, concurrency, rate, villages, click.echo)
 
 
+from deploy.dead_letters import dead_letters  # noqa: E402
+
+main.add_command(dead_letters)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -11,7 +11,14 @@ nameko's own `Consumer` acknowledges a message even when its handler raised (unl
   administrator can see it there and retry it (`tongban dead-letters`). If even that
   publish fails the message is rejected, and the broker routes it to the same
   dead-letter queue through the queue's dead-letter exchange.
+- the message cannot even be decoded (not JSON): it goes to the dead-letter queue the
+  same way, byte for byte (services/consumers.py would otherwise reject it).
+
+Acknowledging on a connection that died while the worker ran is safe here
+(services/consumers.py): nameko's own QueueConsumer let the socket error kill the
+container, so a broker restart left a station's inbox without a consumer.
 """
+import datetime as dt
 import logging
 import traceback
 
@@ -22,15 +29,18 @@ from nameko.messaging import Consumer
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from services.config import STATION_KEY
+from services.consumers import SafeQueueConsumer, settle
+from services.dead_letters import ERROR_HEADER, FAILED_AT_HEADER, QUEUE_HEADER, RETRIES_HEADER
 from services.topology import dead_letter_exchange, dead_letters_of
 
 log = logging.getLogger(__name__)
 
 RETRYABLE = (DatabaseError, BrokerError, ConnectionError, TimeoutError)
 
-
 class HandoffConsumer(Consumer):
     """Consumes the queue `queue_for_station(station_code)` of the container's station."""
+
+    queue_consumer = SafeQueueConsumer()
 
     def __init__(self, queue_for_station, **kwargs):
         self.queue_for_station = queue_for_station
@@ -53,17 +63,35 @@ class HandoffConsumer(Consumer):
             self.queue_consumer.requeue_message(message)
             return
         reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        self.dead_letter(message, reason)
+
+    def undecodable(self, message, reason):
+        self.dead_letter(message, reason, raw=True)
+
+    def dead_letter(self, message, reason, raw=False):
+        """Move `message` to the dead-letter queue with `reason` (`raw`: its body as
+        received, for a message that could not be decoded)."""
         log.error("queue %s: message %s moved to the dead-letter queue: %s",
                   self.queue.name, message.properties.get("message_id"), reason)
+        headers = {ERROR_HEADER: reason[:2000], QUEUE_HEADER: self.queue.name,
+                   FAILED_AT_HEADER: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        retries = (message.headers or {}).get(RETRIES_HEADER)
+        if retries is not None:  # a message sent back by an administrator failed again
+            headers[RETRIES_HEADER] = retries
+        if raw:  # passed on byte for byte, with its own content type
+            body = message.body
+            content = {"content_type": message.content_type or "application/octet-stream",
+                       "content_encoding": message.content_encoding or "binary"}
+        else:
+            body, content = message.payload, {}
         try:
             self.dead_letter_publisher.publish(
-                message.payload, exchange=dead_letter_exchange, routing_key=self.queue.name,
-                message_id=message.properties.get("message_id"),
-                headers={"x-tongban-error": reason[:2000], "x-tongban-queue": self.queue.name})
+                body, exchange=dead_letter_exchange, routing_key=self.queue.name,
+                message_id=message.properties.get("message_id"), headers=headers, **content)
         except Exception:
             log.exception("could not publish to the dead-letter queue; rejecting instead")
             if message.channel.connection:
-                message.reject(requeue=False)
+                settle(lambda m: m.reject(requeue=False), message, "reject")
             return
         self.queue_consumer.ack_message(message)
 

@@ -194,9 +194,11 @@ def bench_cases(ctx, count, concurrency, rate, villages):
     b.run(_settings(ctx), count, concurrency, rate, villages, click.echo)
 
 
+from deploy.chaos import chaos  # noqa: E402
 from deploy.dead_letters import dead_letters  # noqa: E402
 
 main.add_command(dead_letters)
+main.add_command(chaos)
 
 
 if __name__ == "__main__":  # pragma: no cover

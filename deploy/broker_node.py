@@ -1,0 +1,243 @@
+"""A private RabbitMQ node on this machine, beside the district's, for fault drills.
+
+The fault tests and `tongban chaos` stop, crash and restart "the district's broker". On a
+machine whose main node other people use, that must be a node of our own: this starts
+one with its own node name, AMQP and distribution ports, data and log folders, enabled
+plugins file (none) and feature-flags file, and its own config and env files (so
+nothing is read from /etc/rabbitmq, whose listener is the main node's port).
+
+    node = BrokerNode.start_new()        # a fresh node on free ports
+    node.amqp_uri                        # amqp://guest:guest@127.0.0.1:<port>/
+    node.restart(down_seconds=3)         # stop the whole node, wait, start it again
+    node.restart(hard=True)              # SIGKILL the node's VM, start it again
+    node.destroy()                       # stop it and remove its folder
+
+When run as root the folders are handed to the `rabbitmq` user, as the packaged
+`rabbitmq-server` wrapper runs the node as that user. Persistent messages in durable
+queues survive every kind of restart: the data folder is kept until `destroy()`.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+RABBITMQ_SERVER = os.environ.get("TONGBAN_RABBITMQ_SERVER", "rabbitmq-server")
+RABBITMQCTL = os.environ.get("TONGBAN_RABBITMQCTL", "rabbitmqctl")
+
+
+def _free_port(low, high):
+    for port in range(low, high):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}..{high}")
+
+
+def _port_open(port, host="127.0.0.1"):
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+class BrokerNodeError(RuntimeError):
+    pass
+
+
+class BrokerNode:
+    def __init__(self, name, port, dist_port, base_dir, host="localhost"):
+        self.name = name
+        self.node = f"{name}@{host}"
+        self.port = port
+        self.dist_port = dist_port
+        self.base_dir = Path(base_dir)
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{port}/"
+        self._watchdog = None
+
+    @classmethod
+    def start_new(cls, prefix="tongban_drill", timeout=90, watch_parent=True):
+        """Start a fresh node on free ports; with `watch_parent`, a small watchdog stops
+        it if this process dies without cleaning up."""
+        name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000) % 100000}"
+        # the CLI tools talk to a node from ports dist_port+10000..+10010: keep below 55000
+        port = _free_port(5700, 5900)
+        dist_port = _free_port(25700, 25900)
+        node = cls(name, port, dist_port, tempfile.mkdtemp(prefix=f"{name}-"))
+        node.write_files()
+        node.start(timeout)
+        if watch_parent:
+            node.watch_parent()
+        return node
+
+    # -- files -----------------------------------------------------------------------
+    @property
+    def pid_file(self):
+        return self.base_dir / "node.pid"
+
+    def write_files(self):
+        (self.base_dir / "mnesia").mkdir(parents=True, exist_ok=True)
+        (self.base_dir / "log").mkdir(exist_ok=True)
+        (self.base_dir / "enabled_plugins").write_text("[].\n")
+        (self.base_dir / "rabbitmq.conf").write_text(
+            f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
+            "loopback_users.guest = true\n"
+            # the default 50 MB disk alarm would block publishers on a nearly full disk
+            "disk_free_limit.absolute = 10MB\n")
+        (self.base_dir / "rabbitmq-env.conf").write_text(
+            "ERL_EPMD_ADDRESS=127.0.0.1\n"
+            'export ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}"\n')
+        self.base_dir.chmod(0o755)
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(self.base_dir)], check=True)
+
+    def env(self):
+        env = dict(os.environ)
+        b = self.base_dir
+        env.update({
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(b / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(b / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(b / "enabled_plugins"),
+            "RABBITMQ_FEATURE_FLAGS_FILE": str(b / "feature_flags"),
+            "RABBITMQ_CONFIG_FILE": str(b / "rabbitmq.conf"),
+            "RABBITMQ_CONF_ENV_FILE": str(b / "rabbitmq-env.conf"),
+            "RABBITMQ_PID_FILE": str(self.pid_file),
+        })
+        return env
+
+    # -- control ---------------------------------------------------------------------
+    def ctl(self, *args, timeout=60, check=True):
+        result = subprocess.run([RABBITMQCTL, "-n", self.node, *args], env=self.env(),
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise BrokerNodeError(f"rabbitmqctl {' '.join(args)} on {self.node}: "
+                                  f"{(result.stderr or result.stdout).strip()[-600:]}")
+        return result
+
+    def pid(self):
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def vm_alive(self):
+        pid = self.pid()
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def running(self):
+        return self.vm_alive() and _port_open(self.port)
+
+    def start(self, timeout=90):
+        """Start the node (its data is kept from any earlier run) and wait until it
+        accepts AMQP connections."""
+        if self.running():
+            return
+        try:
+            self.pid_file.unlink()
+        except OSError:
+            pass
+        subprocess.run([RABBITMQ_SERVER, "-detached"], env=self.env(), check=True,
+                       capture_output=True, timeout=30)
+        deadline = time.monotonic() + timeout
+        while not self.pid_file.exists():
+            if time.monotonic() > deadline:
+                raise BrokerNodeError(f"{self.node} wrote no pid file; see {self.base_dir / 'log'}")
+            time.sleep(0.1)
+        self.ctl("wait", str(self.pid_file), "--timeout", str(int(timeout)), timeout=timeout + 10)
+        while not _port_open(self.port):
+            if time.monotonic() > deadline:
+                raise BrokerNodeError(f"{self.node} does not listen on {self.port}")
+            time.sleep(0.1)
+
+    def stop(self, timeout=60):
+        """Stop the whole node (the Erlang VM exits); its data stays for the next start."""
+        if not self.vm_alive():
+            return
+        pid = self.pid()
+        result = self.ctl("stop", str(self.pid_file), timeout=timeout, check=False)
+        if result.returncode != 0 and pid is not None:
+            self._kill_vm(pid)
+        self._wait_vm_gone(pid, timeout)
+
+    def kill(self):
+        """Crash the node: SIGKILL its Erlang VM (unlike stop(), nothing is flushed
+        politely; confirmed persistent messages are on disk all the same)."""
+        pid = self.pid()
+        if pid is not None and self.vm_alive():
+            self._kill_vm(pid)
+            self._wait_vm_gone(pid, 30)
+
+    def restart(self, down_seconds=0.0, hard=False, timeout=90):
+        """Stop (or, `hard`, kill) the node, keep it down `down_seconds`, start it again.
+        Returns how long the broker was unreachable, in seconds."""
+        began = time.monotonic()
+        self.kill() if hard else self.stop()
+        if down_seconds:
+            time.sleep(down_seconds)
+        self.start(timeout)
+        return time.monotonic() - began
+
+    def stop_app(self):
+        self.ctl("stop_app")
+
+    def start_app(self):
+        self.ctl("start_app")
+
+    def destroy(self):
+        """Stop the node and remove its folder."""
+        try:
+            self.stop()
+        finally:
+            if self._watchdog is not None and self._watchdog.poll() is None:
+                self._watchdog.kill()
+                self._watchdog.wait(5)
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def watch_parent(self):
+        """Stop the node (and remove its folder) when this process is gone, however it
+        ended; a small shell that polls for it every 2 seconds."""
+        script = (f'while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; '
+                  f'{RABBITMQCTL} -n {self.node} stop {self.pid_file} >/dev/null 2>&1; '
+                  f'rm -rf "{self.base_dir}"')
+        self._watchdog = subprocess.Popen(["sh", "-c", script], env=self.env(),
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)
+
+    @staticmethod
+    def _kill_vm(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def _wait_vm_gone(self, pid, timeout):
+        deadline = time.monotonic() + timeout
+        while pid is not None and time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+
+    def log_tail(self, lines=30):
+        path = self.base_dir / "log" / f"{self.node}.log"
+        try:
+            return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""

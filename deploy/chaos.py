@@ -1,0 +1,624 @@
+"""`tongban chaos`: fault drills that count every case. Nothing may be lost or duplicated.
+
+A drill network (district, township, villages; every station in its own OS process) runs
+on a private RabbitMQ node of this machine (deploy/broker_node.py), never on the broker
+others use. Scripted village agents file cases of a district-decided item with review and
+approval; scripted back-office staff decide them over HTTP at the district; the agents
+deliver the results at the filing villages. Meanwhile one fault is injected:
+
+- `broker`: the district's RabbitMQ node is stopped and started again mid-load;
+- `broker-crash`: the same, but the node's Erlang VM gets SIGKILL instead of a stop;
+- `district` / `township` / `village`: that station's process gets SIGKILL mid-load and
+  is started again.
+
+Every case is then counted from the stations' own databases: sent (committed at the
+filing villages), arrived at the district, results back at the filing villages (and
+delivered), lost (not at its final state at both ends) and duplicated (any station that
+applied a hand-off, a result, a decision or a delivery of it twice).
+
+The tests (tests/test_faults.py) run the same drills with a few hundred cases.
+"""
+import datetime as dt
+import itertools
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+import requests
+import yaml
+from sqlalchemy import bindparam, create_engine, text
+
+from deploy.launcher import Launcher
+from deploy.settings import ROOT, SAMPLE_NETWORK, HostSettings
+from shared.cases.citizen_id import make as make_id
+
+DRILL_DISTRICT = "449905"          # the chaos command's network; the tests use 449904
+ITEM = "MZ-002"                    # 最低生活保障申请: district decides, review then approve
+MATERIALS = ["M01", "M02", "M03", "M04", "M05"]
+DEPARTMENT = "civil_affairs"
+AGENT = "演练代办员"
+FAULTS = ("broker", "broker-crash", "district", "township", "village")
+
+
+# -- the drill network --------------------------------------------------------------------
+def write_drill_network(path, district_code=DRILL_DISTRICT, townships=1, villages_per_township=2):
+    """A small district: its centre, `townships` townships with their villages, and the
+    sample district's departments (so that the sample catalogue loads)."""
+    sample = yaml.safe_load(Path(SAMPLE_NETWORK).read_text(encoding="utf-8"))
+    stations = [{"code": district_code, "tier": "district", "name": "演练区行政服务中心"}]
+    for t in range(1, townships + 1):
+        township = f"{district_code}{t:03d}"
+        stations.append({"code": township, "tier": "township", "name": f"演练第{t}镇公共服务中心"})
+        for v in range(1, villages_per_township + 1):
+            village = f"{township}{200 + v:03d}"
+            stations.append({"code": village, "tier": "village", "name": f"演练{t}-{v}村便民服务站"})
+    data = {"district": {"code": district_code, "name": "演练区"},
+            "departments": sample["departments"], "stations": stations}
+    Path(path).write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return Path(path)
+
+
+def _free_port_block(count, low=30000, high=60000):
+    rng = random.Random()
+    for _ in range(500):
+        base = rng.randrange(low, high - count)
+        ok = True
+        for port in range(base, base + count):
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _die_with_parent():
+    """preexec_fn: the station process gets SIGKILL when the drill process dies."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+class DrillNetwork:
+    """Every station of `network_path` in its own host process, on broker `amqp_uri`."""
+
+    def __init__(self, workdir, network_path, amqp_uri, database_url=None, sweep_seconds=1.0):
+        """`database_url`: a template with {station} (default: TONGBAN_DATABASE_URL, or
+        one SQLite file per station in `workdir`)."""
+        self.workdir = Path(workdir)
+        self.settings = HostSettings(network_path=str(network_path), amqp_uri=amqp_uri,
+                                     data_dir=str(self.workdir / "data"))
+        if database_url is not None:
+            self.settings.database_url = database_url
+        self.settings.sweep_seconds = sweep_seconds
+        self.launcher = Launcher(self.settings, (), per_process=1)
+        self.network = self.launcher.network
+        self.settings.base_port = _free_port_block(len(self.launcher.stations))
+        self.district = self.network.district_code
+        self.townships = [s.code for s in self.network.of_tier("township")]
+        self.villages = [s.code for s in self.network.of_tier("village")]
+        self.processes = {}          # code -> Popen
+        self.held_down = set()       # stations killed on purpose, until restarted
+        self.crashes = []            # (code, exit code): stations that exited by themselves
+        self._stopping = threading.Event()
+        self.log_dir = self.workdir / "logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.http = requests.Session()
+        self._engines = {}
+
+    # -- processes -------------------------------------------------------------------
+    def start(self, timeout=90):
+        self.launcher.prepare()     # declares every station's queues, seeds the catalogue
+        for code in self.network.stations:
+            self.spawn(code)
+        self.wait_healthy(list(self.network.stations), timeout)
+        self.launcher.wait_catalogue(timeout)
+        threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _supervise(self):
+        """What systemd's Restart=always does in production (deploy/systemd): a station
+        process that exits by itself (a crashed container takes its host down) is started
+        again. Each such exit is recorded: a drill with any is not a clean pass."""
+        while not self._stopping.wait(0.5):
+            for code, process in list(self.processes.items()):
+                if process.poll() is not None and code not in self.held_down and not self._stopping.is_set():
+                    self.crashes.append((code, process.returncode))
+                    self.spawn(code)
+
+    def spawn(self, code):
+        station = self.network.station(code)
+        log = open(self.log_dir / f"host-{code}.log", "ab")
+        log.write(f"\n=== {time.strftime('%H:%M:%S')} start\n".encode())
+        log.flush()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+        env["PYTHONUNBUFFERED"] = "1"
+        env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
+        process = subprocess.Popen(
+            self.launcher.command_for([station]) + ["--sync-seconds", "5"], stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        log.close()
+        self.processes[code] = process
+        return process
+
+    def kill(self, code):
+        """SIGKILL the station's process: no clean-up of any kind."""
+        self.held_down.add(code)
+        process = self.processes[code]
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    def restart(self, code, timeout=60):
+        self.spawn(code)
+        self.held_down.discard(code)
+        self.wait_healthy([code], timeout)
+
+    def healthy(self, code):
+        try:
+            return self.http.get(self.url(code) + "/api/health", timeout=3).ok
+        except requests.RequestException:
+            return False
+
+    def wait_healthy(self, codes, timeout=60):
+        deadline = time.monotonic() + timeout
+        pending = set(codes)
+        while pending:
+            for code in list(pending):
+                if self.processes[code].poll() is not None:
+                    raise RuntimeError(f"station {code} exited:\n{self.log_tail(code)}")
+                if self.healthy(code):
+                    pending.discard(code)
+            if pending:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"stations not healthy after {timeout} s: {sorted(pending)}")
+                time.sleep(0.2)
+
+    def stop(self):
+        self._stopping.set()
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+        for engine in self._engines.values():
+            engine.dispose()
+
+    def log_tail(self, code, lines=40):
+        try:
+            content = (self.log_dir / f"host-{code}.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(content.splitlines()[-lines:])
+
+    def url(self, code):
+        return self.launcher.url_of(code)
+
+    # -- databases -------------------------------------------------------------------
+    def engine(self, code):
+        if code not in self._engines:
+            self._engines[code] = create_engine(self.settings.database_for(code))
+        return self._engines[code]
+
+    def query(self, code, sql, **params):
+        statement = text(sql)
+        for name, value in params.items():
+            if isinstance(value, (list, tuple, set, frozenset)):
+                statement = statement.bindparams(bindparam(name, expanding=True))
+        with self.engine(code).connect() as conn:
+            return conn.execute(statement, {k: list(v) if isinstance(v, (set, frozenset)) else v
+                                            for k, v in params.items()}).all()
+
+    def outbox_backlog(self):
+        """{station: messages committed to its outbox and not yet published}."""
+        return {code: self.query(code, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][0]
+                for code in self.network.stations}
+
+    def case_numbers(self, code):
+        return {row[0] for row in self.query(code, "SELECT case_no FROM cases WHERE filing_station = :s",
+                                             s=code)}
+
+
+# -- the load ----------------------------------------------------------------------------
+class CaseLoad:
+    """Village agents filing, district staff deciding, agents delivering: all over HTTP,
+    every call retried until the station answers (a station may be down for a while)."""
+
+    def __init__(self, net, clerks=8, deciders=3, seed=2016):
+        self.net = net
+        self.clerks = clerks
+        self.deciders = deciders
+        self.rng = random.Random(seed)
+        self.answered = {}            # case_no -> filing village: filings answered 201
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.local = threading.local()
+        self.failures = Counter()     # calls that failed and were tried again, by kind
+        self.staff = []
+        self._serial = itertools.count(1)
+
+    def session(self):
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
+
+    def _call(self, kind, method, code, path, body=None, give_up=120):
+        """Retry until the station answers below 500; returns the response."""
+        deadline = time.monotonic() + give_up
+        while True:
+            try:
+                response = self.session().request(method, self.net.url(code) + path, json=body, timeout=30)
+                if response.status_code < 500:
+                    return response
+                self.failures[f"{kind}: HTTP {response.status_code}"] += 1
+            except requests.RequestException:
+                self.failures[f"{kind}: no answer"] += 1
+                self.local.session = requests.Session()
+            if time.monotonic() > deadline or self.stopping.is_set() and kind != "file":
+                return None
+            time.sleep(0.3)
+
+    # -- agents filing ---------------------------------------------------------------
+    def file_one(self, n):
+        village = self.net.villages[n % len(self.net.villages)]
+        serial = next(self._serial)
+        born = dt.date(1950, 1, 1) + dt.timedelta(days=serial % 18000)
+        body = {"item_code": ITEM, "materials": MATERIALS, "agent": AGENT,
+                "applicant": {"name": "演练申请人", "phone": "13800000000", "residence": village,
+                              "id_number": make_id(self.net.district, born, serial % 1000)}}
+        response = self._call("file", "POST", village, "/api/cases", body, give_up=300)
+        if response is None or response.status_code != 201:
+            raise RuntimeError(f"filing at {village} refused: {response and response.text}")
+        with self.lock:
+            self.answered[response.json()["case_no"]] = village
+
+    def file(self, count, on_progress=None, every=None):
+        """File `count` cases with `self.clerks` clerks; `on_progress(filed)` is called
+        (in a clerk's thread) each time another `every` cases were answered."""
+        done = itertools.count(1)
+
+        def work(n):
+            self.file_one(n)
+            k = next(done)
+            if on_progress and every and k % every == 0:
+                on_progress(k)
+        with ThreadPoolExecutor(self.clerks) as pool:
+            list(pool.map(work, range(count)))
+
+    # -- staff -----------------------------------------------------------------------
+    def start_staff(self):
+        for i in range(self.deciders):
+            self._spawn(self._decide, i)
+        for village in self.net.villages:
+            self._spawn(self._deliver, village)
+
+    def _spawn(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self.staff.append(thread)
+
+    def _worklist(self, code, status):
+        response = self._call("list", "GET", code, f"/api/cases?scope=held&status={status}&limit=500")
+        return response.json()["cases"] if response is not None and response.ok else []
+
+    def _decide(self, index):
+        """Decider `index` of n takes the cases whose number hashes to it (so no two
+        deciders race for one case): review, then approve."""
+        district = self.net.district
+        while not self.stopping.is_set():
+            busy = False
+            for status, step in (("pending_review", "review"), ("pending_approval", "approve")):
+                for case in self._worklist(district, status):
+                    if sum(map(ord, case["case_no"])) % self.deciders != index:
+                        continue
+                    busy = True
+                    self._call("decide", "POST", district, f"/api/cases/{case['case_no']}/decisions",
+                               {"step": step, "outcome": "pass", "department": DEPARTMENT,
+                                "operator": f"演练{'审查' if step == 'review' else '审批'}员"})
+            if not busy:
+                time.sleep(0.1)
+
+    def _deliver(self, village):
+        while not self.stopping.is_set():
+            cases = self._worklist(village, "result_ready")
+            for case in cases:
+                self._call("deliver", "POST", village, f"/api/cases/{case['case_no']}/deliver",
+                           {"operator": AGENT})
+            if not cases:
+                time.sleep(0.1)
+
+    def stop_staff(self):
+        self.stopping.set()
+        for thread in self.staff:
+            thread.join(40)
+
+
+# -- counting ----------------------------------------------------------------------------
+@dataclass
+class Count:
+    drill: str
+    sent: int = 0                  # committed at the filing villages
+    answered: int = 0              # of those, filings the agents got an answer for
+    arrived: int = 0               # reached the district
+    results_back: int = 0          # result received back at the filing village
+    completed: int = 0             # delivered, and the district's record says so
+    lost: int = 0                  # sent, not at its final state at both ends
+    duplicated: int = 0            # a hand-off, result, decision or delivery applied twice
+    seconds: float = 0.0
+    fault: str = ""
+    crashes: list = field(default_factory=list)       # stations that exited by themselves
+    outbox_peak: int = 0           # messages waiting in the stations' outboxes during the fault
+    outbox_left: int = 0           # ... and at the end (the sweepers publish them all)
+    by_station: dict = field(default_factory=dict)   # village -> (sent, back, lost, duplicated)
+    problems: list = field(default_factory=list)     # the first few lost/duplicated cases
+
+    @property
+    def ok(self):
+        return (self.lost == 0 and self.duplicated == 0 and self.sent > 0 and not self.crashes
+                and self.outbox_left == 0)
+
+
+def _actions(net, code, case_nos, station):
+    """{case_no: Counter(action)} of the transitions `station` made, in `code`'s database."""
+    rows = net.query(code, "SELECT case_no, action, count(*) FROM case_history "
+                           "WHERE station = :st AND case_no IN :nos GROUP BY case_no, action",
+                     st=station, nos=sorted(case_nos))
+    actions = {}
+    for case_no, action, n in rows:
+        actions.setdefault(case_no, Counter())[action] = n
+    return actions
+
+
+def _statuses(net, code, case_nos):
+    return dict(net.query(code, "SELECT case_no, status FROM cases WHERE case_no IN :nos",
+                          nos=sorted(case_nos)))
+
+
+def final_everywhere(net, sent):
+    """The cases of `sent` ({case_no: village}) not yet completed at both ends."""
+    pending = set(sent)
+    if not pending:
+        return pending
+    done_district = {no for no, status in _statuses(net, net.district, pending).items()
+                     if status == "completed"}
+    pending -= done_district
+    for village in net.villages:
+        mine = {no for no, v in sent.items() if v == village and no in done_district}
+        if mine:
+            done = {no for no, s in _statuses(net, village, mine).items() if s == "completed"}
+            pending |= mine - done
+    return pending
+
+
+def count_cases(net, drill, sent, answered, fault="", seconds=0.0):
+    """Count `sent` ({case_no: filing village}) at every station of the trip."""
+    c = Count(drill, sent=len(sent), answered=len(set(answered) & set(sent)), fault=fault,
+              seconds=seconds)
+    nos = set(sent)
+    district = net.district
+    at_district = _actions(net, district, nos, district)
+    statuses = _statuses(net, district, nos)
+    by_township = {}
+    for township in net.townships:
+        by_township.update({no: a for no, a in _actions(net, township, nos, township).items()})
+    lost, duplicated = set(), set()
+    for village in net.villages:
+        mine = {no for no, v in sent.items() if v == village}
+        if not mine:
+            continue
+        at_village = _actions(net, village, mine, village)
+        village_status = _statuses(net, village, mine)
+        back, dup, gone = 0, set(), set()
+        for no in mine:
+            here = at_village.get(no, Counter())
+            there = at_district.get(no, Counter())
+            if here["receive_result"] >= 1:
+                back += 1
+            # every transition happens once per station on this trip: file, forward,
+            # receive, start_decision, review, approve, send_result, receive_result, deliver
+            if any(n > 1 for n in list(here.values()) + list(there.values())
+                   + list(by_township.get(no, Counter()).values())):
+                dup.add(no)
+            if (there["receive"] == 0 or village_status.get(no) != "completed"
+                    or statuses.get(no) != "completed"):
+                gone.add(no)
+        c.results_back += back
+        c.arrived += sum(1 for no in mine if at_district.get(no, Counter())["receive"] >= 1)
+        c.by_station[village] = (len(mine), back, len(gone), len(dup))
+        lost |= gone
+        duplicated |= dup
+    c.completed = len(nos) - len(lost)
+    c.lost = len(lost)
+    c.duplicated = len(duplicated)
+    for no in sorted(lost)[:5]:
+        c.problems.append(f"lost {no}: district {statuses.get(no)}, district actions "
+                          f"{dict(at_district.get(no, {}))}")
+    for no in sorted(duplicated)[:5]:
+        c.problems.append(f"duplicated {no}: district {dict(at_district.get(no, {}))}, "
+                          f"township {dict(by_township.get(no, {}))}")
+    return c
+
+
+# -- drills ------------------------------------------------------------------------------
+def run_drill(net, fault, cases, broker=None, fault_at=0.4, down_seconds=3.0, timeout=300,
+              clerks=8, echo=print):
+    """File `cases` cases and drive them to completed while injecting `fault` once
+    `fault_at` of them were filed; count them. `broker`: the BrokerNode for "broker"."""
+    if fault not in FAULTS:
+        raise ValueError(f"fault must be one of {', '.join(FAULTS)}")
+    before = {v: net.case_numbers(v) for v in net.villages}
+    crashes_before = len(net.crashes)
+    load = CaseLoad(net, clerks=clerks)
+    load.start_staff()
+    injected = threading.Event()
+    notes, peak = [], []
+    target = {"district": net.district, "township": net.townships[0],
+              "village": net.villages[0]}.get(fault)
+
+    def inject(_filed):
+        if injected.is_set():
+            return
+        injected.set()
+        began = time.monotonic()
+        try:
+            if fault in ("broker", "broker-crash"):
+                broker.stop() if fault == "broker" else broker.kill()
+                time.sleep(down_seconds)
+                peak.append(sum(net.outbox_backlog().values()))
+                broker.start()
+                notes.append(f"broker {broker.node} {'stopped' if fault == 'broker' else 'killed (SIGKILL)'}"
+                             f" and back in {time.monotonic() - began:.1f} s")
+            else:
+                net.kill(target)
+                time.sleep(down_seconds)
+                peak.append(sum(net.outbox_backlog().values()))
+                net.restart(target)
+                notes.append(f"{fault} {target} killed (SIGKILL) and back in "
+                             f"{time.monotonic() - began:.1f} s")
+        except Exception as exc:
+            notes.append(f"injecting the fault failed: {exc!r}")
+            raise
+
+    started = time.monotonic()
+    fault_thread = []
+
+    def on_progress(filed):
+        if filed >= cases * fault_at and not injected.is_set() and not fault_thread:
+            thread = threading.Thread(target=inject, args=(filed,), daemon=True)
+            fault_thread.append(thread)
+            thread.start()
+
+    try:
+        load.file(cases, on_progress=on_progress, every=1)
+        for thread in fault_thread:
+            thread.join(180)
+        if not injected.is_set():
+            raise RuntimeError("the fault was never injected")
+        filed_seconds = time.monotonic() - started
+        sent = {}
+        for village in net.villages:
+            for no in net.case_numbers(village) - before[village]:
+                sent[no] = village
+        deadline = time.monotonic() + timeout
+        pending = final_everywhere(net, sent)
+        while pending and time.monotonic() < deadline:
+            time.sleep(0.5)
+            pending = final_everywhere(net, sent)
+        seconds = time.monotonic() - started
+        left_deadline = time.monotonic() + 10
+        while sum(net.outbox_backlog().values()) and time.monotonic() < left_deadline:
+            time.sleep(0.5)
+    finally:
+        load.stop_staff()
+    result = count_cases(net, fault_label(fault, net), sent, load.answered,
+                         fault="; ".join(notes), seconds=seconds)
+    result.crashes = net.crashes[crashes_before:]
+    result.outbox_peak = max(peak, default=0)
+    result.outbox_left = sum(net.outbox_backlog().values())
+    echo(f"{result.drill}: {'; '.join(notes)}; {cases} cases filed in {filed_seconds:.1f} s, all final "
+         f"after {seconds:.1f} s; calls retried: {dict(load.failures) or 'none'}")
+    return result
+
+
+def fault_label(fault, net):
+    return {"broker": "district's RabbitMQ restarted",
+            "broker-crash": "district's RabbitMQ killed and restarted",
+            "district": f"district {net.district} SIGKILLed",
+            "township": f"township {net.townships[0]} SIGKILLed",
+            "village": f"village {net.villages[0]} SIGKILLed"}[fault]
+
+
+TABLE_HEADER = ("| drill | cases sent | arrived at district | results back at filing villages "
+                "| lost | duplicated | time |")
+
+
+def table(results):
+    lines = [TABLE_HEADER, "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r.drill} | {r.sent} | {r.arrived} | {r.results_back} | {r.lost} | "
+                     f"{r.duplicated} | {r.seconds:.0f} s |")
+    return "\n".join(lines)
+
+
+def describe(result):
+    """Per-station lines: what was counted at each filing village and at the district."""
+    lines = [f"{result.drill}: sent {result.sent} (answered {result.answered}), arrived at the district "
+             f"{result.arrived}, results back {result.results_back}, completed {result.completed}, "
+             f"lost {result.lost}, duplicated {result.duplicated}",
+             f"  outboxes: {result.outbox_peak} message(s) waiting during the fault, "
+             f"{result.outbox_left} left at the end"]
+    for village, (sent, back, lost, dup) in sorted(result.by_station.items()):
+        lines.append(f"  filing station {village}: sent {sent}, results back {back}, "
+                     f"lost {lost}, duplicated {dup}")
+    lines += [f"  ! {p}" for p in result.problems]
+    lines += [f"  ! station {code} exited by itself (exit code {rc}) and was started again"
+              for code, rc in result.crashes]
+    return "\n".join(lines)
+
+
+def run(settings, cases, kill_cases, faults, down_seconds, echo):
+    """The chaos command: one private broker node, one drill network, the drills in turn."""
+    from deploy.broker_node import BrokerNode
+    workdir = Path(tempfile.mkdtemp(prefix="tongban-chaos-"))
+    network_path = write_drill_network(workdir / "network.yaml")
+    echo(f"starting a private RabbitMQ node (work folder {workdir})")
+    broker = BrokerNode.start_new(prefix="tongban_chaos")
+    net = DrillNetwork(workdir, network_path, broker.amqp_uri, database_url=settings.database_url)
+    results = []
+    try:
+        echo(f"node {broker.node} on {broker.amqp_uri}; starting {len(net.network.stations)} stations")
+        net.start()
+        for fault in faults:
+            count = cases if fault == "broker" else kill_cases
+            result = run_drill(net, fault, count, broker=broker, down_seconds=down_seconds,
+                               timeout=max(300, count), echo=echo)
+            echo(describe(result))
+            results.append(result)
+    finally:
+        net.stop()
+        broker.destroy()
+        echo(f"station logs and databases: {workdir}")
+    echo("")
+    echo(table(results))
+    return results
+
+
+# -- the command -------------------------------------------------------------------------
+@click.command("chaos")
+@click.option("--cases", type=int, default=2000, show_default=True,
+              help="Cases filed in the broker-restart drill.")
+@click.option("--kill-cases", type=int, default=600, show_default=True,
+              help="Cases filed in each of the other drills.")
+@click.option("--drill", "drills", multiple=True, type=click.Choice(FAULTS),
+              help="Run only these drills (repeatable; default: all, in this order: "
+                   + ", ".join(FAULTS) + ").")
+@click.option("--down-seconds", type=float, default=5.0, show_default=True,
+              help="How long the broker or the killed station stays down.")
+@click.pass_context
+def chaos(ctx, cases, kill_cases, drills, down_seconds):
+    """Fault drills on a private broker node: restart the district's RabbitMQ, SIGKILL
+    each kind of station, mid-load; count every case (sent, arrived, lost, duplicated)."""
+    results = run(ctx.obj, cases, kill_cases, drills or FAULTS, down_seconds, click.echo)
+    if not all(r.ok for r in results):
+        raise click.ClickException("a drill did not pass (cases lost or duplicated, a station "
+                                   "that crashed, or messages left in an outbox): see above")

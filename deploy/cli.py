@@ -201,5 +201,10 @@ main.add_command(dead_letters)
 main.add_command(chaos)
 
 
+from deploy.db import db as db_commands  # noqa: E402
+
+main.add_command(db_commands)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

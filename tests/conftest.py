@@ -19,7 +19,8 @@ eventlet.monkey_patch()
 
 import pytest  # noqa: E402
 
-from shared.db.database import Database, forget_databases  # noqa: E402
+from shared.db.database import forget_databases  # noqa: E402
+from tests.support import databases  # noqa: E402
 from tests.support.network import AMQP_URI, StationNetwork, check_broker, close_networks  # noqa: E402
 
 
@@ -27,6 +28,11 @@ def pytest_configure(config):
     # pytest applies its own warning filters around each test
     config.addinivalue_line("filterwarnings", "ignore:Using fork:DeprecationWarning")
     config.addinivalue_line("filterwarnings", "ignore:\\s*Eventlet is deprecated")
+
+
+def pytest_report_header(config):
+    where = f" at {databases.POSTGRES_URL}" if databases.ON_POSTGRESQL else ""
+    return f"station databases: {databases.TEST_DATABASE}{where} (TONGBAN_TEST_DATABASE)"
 
 
 @pytest.hookimpl(wrapper=True)
@@ -52,17 +58,28 @@ def amqp_uri():
 
 @pytest.fixture
 def memory_db():
-    """A fresh in-memory SQLite station database with every table."""
-    db = Database("sqlite://")
-    db.create_schema()
-    yield db
-    db.engine.dispose()
+    """A fresh station database with every table: in-memory SQLite, or an emptied
+    PostgreSQL database under TONGBAN_TEST_DATABASE=postgresql (tests/support/databases.py)."""
+    with databases.scratch_databases.database() as db:
+        yield db
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _forget_databases():
+    """On PostgreSQL the server must answer (a failure, never a skip), and every database
+    this run made is dropped at its end."""
+    if databases.ON_POSTGRESQL:
+        problem = databases.check_postgres()
+        if problem:
+            pytest.fail(f"PostgreSQL is not reachable at {databases.POSTGRES_URL} ({problem}). "
+                        f"Run `bash deploy/bootstrap.sh test`, or point TONGBAN_TEST_POSTGRES_URL "
+                        f"at a server.", pytrace=False)
+        databases.drop_stale_databases()
     yield
+    databases.scratch_databases.close()
     forget_databases()
+    if databases.ON_POSTGRESQL:
+        databases.drop_databases(databases.RUN)
 
 
 @pytest.fixture

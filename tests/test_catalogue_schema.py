@@ -8,8 +8,8 @@ import pytest
 from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.schemas import ItemSchema
 from shared.catalogue.store import CatalogueGap, CatalogueStore
-from shared.db.database import Database
 from shared.exceptions import Conflict, InvalidInput, NotFound
+from tests.support.databases import scratch_databases
 from tests.support.items import DEPARTMENTS, immediate, item, joint, licence, plan_with_every_kind
 
 CLOCK = lambda: dt.datetime(2026, 9, 30, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))  # noqa: E731
@@ -51,10 +51,8 @@ def master(memory_db):
 
 @pytest.fixture
 def replica():
-    db = Database("sqlite://")
-    db.create_schema()
-    yield Catalogue(db)
-    db.engine.dispose()
+    with scratch_databases.database() as db:
+        yield Catalogue(db)
 
 
 def without(data, *keys):

@@ -6,13 +6,23 @@ thread that holds it. So every write goes through `Database.transaction()`, whic
 per-database lock (green-thread aware once eventlet has patched `threading`) and commits
 before releasing it. Nothing inside a transaction may wait on the network: messages are
 written to the outbox and published after commit.
+
+PostgreSQL (`postgresql+pg8000://...`: pg8000 is pure Python, so eventlet switches green
+threads while it waits) goes through the same code. Its own row locks would allow
+concurrent writers, but the lock stays: one process serves a station, and read-modify-
+write steps (the next catalogue version, the next case number) rely on it.
+
+The first `get_database(url)` of a process creates the database if it is a PostgreSQL
+one that does not exist yet and brings its schema to the newest migration
+(shared/db/migrate.py): one query when it is already there.
 """
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import sessionmaker
 
+from shared.db import migrate
 from shared.db.models import Base
 
 _databases = {}
@@ -27,18 +37,27 @@ class Database:
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=5, max_overflow=10, pool_pre_ping=True)
+            # a district runs one PostgreSQL database per station, often on one server:
+            # keep two connections per station open, more only while they are needed
+            kwargs.update(pool_size=2, max_overflow=10, pool_pre_ping=True)
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.write_lock = threading.RLock()
+        self.ready_lock = threading.Lock()
+        self.ready = False
 
     def create_schema(self):
-        Base.metadata.create_all(self.engine)
+        """Create the database if needed (PostgreSQL) and migrate it to the newest schema."""
+        migrate.connectable(self.engine)
+        migrate.upgrade(self.engine)
+        self.ready = True
 
     def drop_schema(self):
         Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {migrate.VERSION_TABLE}"))
 
     @contextmanager
     def transaction(self):
@@ -73,19 +92,22 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 
 def get_database(url):
-    """The process-wide Database for `url` (created, with its tables, on first use)."""
+    """The process-wide Database for `url`, its schema current (see the module docstring).
+    Stations of one process get theirs ready side by side."""
     with _registry_lock:
         db = _databases.get(url)
         if db is None:
-            db = Database(url)
-            db.create_schema()
-            _databases[url] = db
-        return db
+            db = _databases[url] = Database(url)
+    if not db.ready:
+        with db.ready_lock:
+            if not db.ready:
+                db.create_schema()
+    return db
 
 
-def forget_databases():
-    """Dispose every engine (tests and shutdown)."""
+def forget_databases(which=None):
+    """Dispose the engines of every Database, or of those whose URL `which(url)` accepts
+    (tests and shutdown)."""
     with _registry_lock:
-        for db in _databases.values():
-            db.engine.dispose()
-        _databases.clear()
+        for url in [u for u in _databases if which is None or which(u)]:
+            _databases.pop(url).engine.dispose()

@@ -71,6 +71,13 @@ class Case(Base):
     due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     snapshot: Mapped[dict] = mapped_column(JSON)
 
+    __table_args__ = (
+        # lists by department and status (GET /api/cases, the department's figures)
+        Index("ix_cases_department_status", "department", "status"),
+        # every list shows the newest first; statistics select by day filed
+        Index("ix_cases_filed_at", "filed_at"),
+    )
+
 
 class CaseHistoryEntry(Base):
     """Append-only: one row per transition. Rows are never updated or deleted."""

@@ -10,7 +10,10 @@ from shared.supervision.statistics import GROUPINGS, compute_statistics
 
 
 def _operator(request):
-    return request.headers.get("X-Tongban-User", "")
+    operator = request.headers.get("X-Tongban-User", "")
+    if len(operator) > 100:  # catalogue_changes.made_by
+        raise InvalidInput("the X-Tongban-User header may be at most 100 characters long")
+    return operator
 
 
 class DistrictGatewayService(GatewayService):

@@ -134,6 +134,8 @@ class SupervisionDesk:
         answer, operator = (data.get("answer") or "").strip(), (data.get("operator") or "").strip()
         if len(answer) < 2 or not operator:
             raise InvalidInput("give the department's answer (answer) and who answers (operator)")
+        if len(operator) > 50:  # follow_up_answers.answered_by
+            raise InvalidInput("operator may be at most 50 characters long")
         if set(data) - {"answer", "operator"}:
             raise InvalidInput(f"unknown fields: {', '.join(sorted(set(data) - {'answer', 'operator'}))}")
         with self.database.transaction() as session:

@@ -5,9 +5,11 @@ import json
 from marshmallow import ValidationError
 from nameko.exceptions import BadRequest as SignatureMismatch
 from nameko.web.handlers import HttpRequestHandler
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from shared.db.migrate import pg_error_code
 from shared.exceptions import (
     Conflict, Forbidden, InvalidInput, NotFound, TongbanError, Unauthorized,
 )
@@ -43,6 +45,13 @@ class HttpEntrypoint(HttpRequestHandler):
         kwargs.setdefault("expected_exceptions", (TongbanError, ValidationError))
         super().__init__(method, url, **kwargs)
 
+    def get_entrypoint_parameters(self, request):
+        # PostgreSQL refuses text with NUL in it (SQLite stores it): refuse it in the
+        # path and query here, in bodies in json_body()
+        if NUL in request.path or any(NUL in k or NUL in v for k, v in request.args.items(multi=True)):
+            raise InvalidInput(NUL_MESSAGE)
+        return super().get_entrypoint_parameters(request)
+
     def response_from_exception(self, exc):
         if isinstance(exc, HTTPException):
             return error_response(exc.code, type(exc).__name__.upper(), exc.description)
@@ -52,6 +61,10 @@ class HttpEntrypoint(HttpRequestHandler):
                     return error_response(status, code, _summary(exc.messages), exc.messages)
                 return error_response(status, code, getattr(exc, "message", str(exc)),
                                       getattr(exc, "details", None))
+        if isinstance(exc, DBAPIError) and (pg_error_code(exc) or "").startswith("22"):
+            # a PostgreSQL "data exception": a value longer than its column, a number out
+            # of range... (SQLite takes them). The transaction was rolled back.
+            return error_response(400, "INVALID_INPUT", "a value is too long or out of range")
         return error_response(500, "UNEXPECTED_ERROR", "the server failed to handle this request; "
                                                        "it has been logged")
 
@@ -81,7 +94,23 @@ def json_body(request):
         raise InvalidInput(f"the body is not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise InvalidInput("the body must be a JSON object")
+    if _has_nul(data):
+        raise InvalidInput(NUL_MESSAGE)
     return data
+
+
+NUL = "\x00"
+NUL_MESSAGE = "text may not contain the NUL character (U+0000)"
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def query_int(request, name, default, low, high):

@@ -227,6 +227,24 @@ def test_bad_filings_are_refused_and_nothing_is_stored(net, body, status, fragme
     assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
 
 
+def test_text_no_station_database_can_store_is_refused_alike(net):
+    """SQLite stores NUL characters and text longer than its column; PostgreSQL refuses
+    them. Either way the answer is 400 and nothing is stored."""
+    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
+    agent_with_nul = filing("MZ-002", ["M01"], agent="林\x00代办")
+    for method, code, path, body, headers in [
+            ("POST", SOUTH_VILLAGE, "/api/cases", agent_with_nul, None),
+            ("GET", SOUTH_VILLAGE, "/api/items?q=%E4%BD%8E%00", None, None),
+            ("GET", SOUTH_VILLAGE, "/api/cases/449902001201-20260105-0%000001", None, None),
+            ("GET", SOUTH_VILLAGE, "/api/cases?scope=all&department=civil%00", None, None),
+            ("POST", DISTRICT, "/api/catalogue/items/MZ-001/retire", {}, {"X-Tongban-User": "clerk-" * 25})]:
+        response = net.http.request(method, net.launcher.url_of(code) + path, json=body, headers=headers,
+                                    timeout=10)
+        assert response.status_code == 400, (path, response.text)
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
+    assert net.get(DISTRICT, "/api/items/MZ-001")["status"] == "current"
+
+
 def test_retired_item_cannot_be_filed(net):
     net.post(DISTRICT, "/api/catalogue/items/MZ-007/retire", {})
     wait_until(lambda: net.get(NORTH_VILLAGE, "/api/items/MZ-007")["status"] == "retired", 10)

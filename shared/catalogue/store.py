@@ -55,8 +55,10 @@ class CatalogueStore:
         if text:
             for word in text.split():
                 pattern = f"%{_escape_like(word)}%"
-                query = query.where(or_(Item.search_text.like(pattern, escape="\\"),
-                                        Item.code.like(pattern, escape="\\")))
+                # ILIKE on PostgreSQL, lower() LIKE lower() on SQLite: ASCII letters match
+                # either case on both (SQLite's LIKE did; PostgreSQL's LIKE does not)
+                query = query.where(or_(Item.search_text.ilike(pattern, escape="\\"),
+                                        Item.code.ilike(pattern, escape="\\")))
         if department:
             query = query.where(Item.department == department)
         if category:

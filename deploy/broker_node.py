@@ -17,6 +17,7 @@ When run as root the folders are handed to the `rabbitmq` user, as the packaged
 queues survive every kind of restart: the data folder is kept until `destroy()`.
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,7 +31,11 @@ RABBITMQCTL = os.environ.get("TONGBAN_RABBITMQCTL", "rabbitmqctl")
 
 
 def _free_port(low, high):
-    for port in range(low, high):
+    """A free port picked at random: a node that is down for a moment during a drill
+    must not find its port taken by the next node someone else starts."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.randrange(low, high)
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
@@ -57,7 +62,10 @@ class BrokerNode:
         self.port = port
         self.dist_port = dist_port
         self.base_dir = Path(base_dir)
-        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{port}/"
+        # a virtual host of its own: should another node ever listen on this port while
+        # this one is down, clients are refused there instead of talking to a stranger
+        self.vhost = name
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{port}/{self.vhost}"
         self._watchdog = None
 
     @classmethod
@@ -66,11 +74,13 @@ class BrokerNode:
         it if this process dies without cleaning up."""
         name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000) % 100000}"
         # the CLI tools talk to a node from ports dist_port+10000..+10010: keep below 55000
-        port = _free_port(5700, 5900)
-        dist_port = _free_port(25700, 25900)
+        port = _free_port(20000, 30000)
+        dist_port = _free_port(30000, 45000)
         node = cls(name, port, dist_port, tempfile.mkdtemp(prefix=f"{name}-"))
         node.write_files()
         node.start(timeout)
+        node.ctl("add_vhost", node.vhost)
+        node.ctl("set_permissions", "-p", node.vhost, "guest", ".*", ".*", ".*")
         if watch_parent:
             node.watch_parent()
         return node
@@ -154,16 +164,20 @@ class BrokerNode:
             pass
         subprocess.run([RABBITMQ_SERVER, "-detached"], env=self.env(), check=True,
                        capture_output=True, timeout=30)
+        # `await_startup` answers once this node (by name, so not some other node on the
+        # port) has booted, listener included; it fails at once while the node has not
+        # registered yet, hence the loop. A node that cannot boot (say, its port taken)
+        # exits: reported with its log.
         deadline = time.monotonic() + timeout
-        while not self.pid_file.exists():
-            if time.monotonic() > deadline:
-                raise BrokerNodeError(f"{self.node} wrote no pid file; see {self.base_dir / 'log'}")
-            time.sleep(0.1)
-        self.ctl("wait", str(self.pid_file), "--timeout", str(int(timeout)), timeout=timeout + 10)
-        while not _port_open(self.port):
-            if time.monotonic() > deadline:
-                raise BrokerNodeError(f"{self.node} does not listen on {self.port}")
-            time.sleep(0.1)
+        while True:
+            left = int(deadline - time.monotonic())
+            if left <= 0:
+                raise BrokerNodeError(f"{self.node} did not start within {timeout} s:\n{self.log_tail(15)}")
+            if self.pid_file.exists() and not self.vm_alive():
+                raise BrokerNodeError(f"{self.node} exited while starting:\n{self.log_tail(15)}")
+            if self.ctl("await_startup", "--timeout", str(left), timeout=left + 10, check=False).returncode == 0:
+                return
+            time.sleep(0.5)
 
     def stop(self, timeout=60):
         """Stop the whole node (the Erlang VM exits); its data stays for the next start."""

@@ -40,7 +40,8 @@ def format_table(letters):
 
 
 def _broker_failure(ctx, exc):
-    raise click.ClickException(f"cannot reach the broker at {ctx.obj.amqp_uri}: {exc}")
+    raise click.ClickException(f"the broker at {ctx.obj.amqp_uri} cannot be reached or refused: "
+                               f"{type(exc).__name__}: {exc}")
 
 
 @click.group("dead-letters")

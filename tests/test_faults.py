@@ -238,6 +238,7 @@ def test_a_dead_letter_whose_cause_has_gone_is_processed_when_retried(net):
 def _drill(net, fault, cases, broker=None):
     result = chaos.run_drill(net, fault, cases, broker=broker, down_seconds=3, timeout=120)
     print("\n" + chaos.describe(result) + "\n" + chaos.table([result]))
+    assert not result.fault_error
     assert result.lost == 0 and result.duplicated == 0, "\n".join(result.problems)
     assert not result.crashes, f"stations exited by themselves: {result.crashes}"
     assert result.outbox_left == 0, "the sweepers publish whatever waited in the outboxes"

@@ -20,6 +20,7 @@ from deploy import chaos
 from deploy.cli import main as tongban
 from services.consumers import SafeQueueConsumer, SafeRpcConsumer
 from shared.messages import dead_letter_queue, inbox_queue
+from tests.support import databases
 from tests.support.broker_node import private_broker
 
 DISTRICT = "449904"
@@ -36,8 +37,10 @@ def broker():
 @pytest.fixture(scope="module")
 def net(broker, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("faults")
+    # SQLite files in workdir, or (TONGBAN_TEST_DATABASE=postgresql) databases of its own
+    template = databases.url_template("faults")
     network = chaos.DrillNetwork(workdir, chaos.write_drill_network(workdir / "network.yaml", DISTRICT),
-                                 broker.amqp_uri, database_url="")  # an SQLite file per station
+                                 broker.amqp_uri, database_url=template or "")
     try:
         try:
             network.start()
@@ -47,6 +50,7 @@ def net(broker, tmp_path_factory):
         yield network
     finally:
         network.stop()
+        databases.drop_network_databases(template)
 
 
 def print_logs(net, lines=30):

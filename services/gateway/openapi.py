@@ -126,6 +126,12 @@ def build_spec(is_district):
                                            {**_query("id_last4", "last 4 characters of the ID"),
                                             "required": True}])},
         "/api/openapi.json": {"get": _op("this document", errors=(), tag="station")},
+        "/api/dead-letters": {"get": _op("messages this station's consumers gave up on, with the reason",
+                                         tag="operations", errors=(400, 409),
+                                         params=[_query("limit", "how many", kind="integer")])},
+        "/api/dead-letters/retry": {"post": _op(
+            "put dead letters back on the queue they failed on", tag="operations", errors=(400, 404, 409),
+            example={"ids": ["3f2a9c"]})},
     }
     if is_district:
         paths.update({

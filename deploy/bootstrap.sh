@@ -2,7 +2,8 @@
 # Install what Tongban needs, start the services it talks to, then do one job:
 #
 #   bash deploy/bootstrap.sh up [tongban up options]   start the sample district network
-#   bash deploy/bootstrap.sh test [pytest options]     run the test suite
+#   bash deploy/bootstrap.sh test [pytest options]     run the test suite on SQLite, then
+#                                                       on PostgreSQL
 #
 # Works unattended on a clean clone (CI=true, no input): creates .venv with Python >= 3.11,
 # installs the package with its test extras, installs RabbitMQ and PostgreSQL from the
@@ -145,6 +146,10 @@ setup_postgres() {
   version="$(ls /etc/postgresql | sort -V | tail -n 1)"
   say "starting PostgreSQL $version"
   as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_postgres
+}
+
+wait_postgres() {
   local deadline=$((SECONDS + 60))
   until postgres_ready; do
     [ "$SECONDS" -lt "$deadline" ] || die "PostgreSQL did not start within 60 s"
@@ -152,27 +157,73 @@ setup_postgres() {
   done
 }
 
+# Tongban's default PostgreSQL URLs (tests, `tongban up --database-url ...`) connect as
+# postgres to 127.0.0.1 without a password and create one database per station.
+postgres_sql() {
+  PGCONNECT_TIMEOUT=10 psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -X -Atq -c "$1"
+}
+
+configure_postgres() {
+  command -v psql >/dev/null 2>&1 || apt_install postgresql-client
+  if ! postgres_sql 'SELECT 1' >/dev/null 2>&1; then
+    local hba
+    hba="$(as_root su postgres -s /bin/sh -c "psql -X -Atq -c 'SHOW hba_file'")" \
+      || die "cannot ask PostgreSQL where its pg_hba.conf is"
+    say "letting local TCP connections in as postgres without a password ($hba)"
+    as_root sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+    as_root su postgres -s /bin/sh -c "psql -X -Atq -c 'SELECT pg_reload_conf()'" >/dev/null
+    postgres_sql 'SELECT 1' >/dev/null || die "cannot connect to PostgreSQL at 127.0.0.1:5432 as postgres"
+  fi
+  # the sample district alone is 128 station databases, each holding up to two idle
+  # connections per process that uses it
+  local connections
+  connections="$(postgres_sql 'SHOW max_connections')"
+  if [ "$connections" -lt 1000 ]; then
+    say "raising PostgreSQL's max_connections from $connections to 1000 (restarts it)"
+    postgres_sql 'ALTER SYSTEM SET max_connections = 1000' >/dev/null
+    if command -v pg_ctlcluster >/dev/null 2>&1; then
+      local data  # /var/lib/postgresql/<version>/<cluster>
+      data="$(postgres_sql 'SHOW data_directory')"
+      as_root pg_ctlcluster --skip-systemctl-redirect "$(basename "$(dirname "$data")")" \
+        "$(basename "$data")" restart || die "could not restart PostgreSQL"
+      wait_postgres
+    else
+      say "warning: restart PostgreSQL yourself for max_connections to take effect"
+    fi
+  fi
+}
+
 setup_python
 setup_rabbitmq
 setup_postgres
+configure_postgres
 
 case "$MODE" in
   up)
     exec .venv/bin/tongban up "$@"
     ;;
   test)
-    say "running the tests"
-    set +e
-    # a hard limit, so that a hung test cannot hold CI for its whole time budget
-    timeout --signal=TERM --kill-after=60 "${TONGBAN_TEST_TIMEOUT:-2700}" \
-      .venv/bin/python -m pytest "$@"
-    status=$?
-    set -e
-    if [ "$status" -eq 5 ]; then
-      die "pytest collected no tests"
-    elif [ "$status" -eq 124 ]; then
-      die "the tests did not finish within ${TONGBAN_TEST_TIMEOUT:-2700} s"
-    fi
-    exit "$status"
+    # the whole suite once per station database: SQLite files, then PostgreSQL
+    # (TONGBAN_TEST_DATABASES="sqlite" or "postgresql" runs one of them)
+    overall=0
+    done_runs=""
+    for database in ${TONGBAN_TEST_DATABASES:-sqlite postgresql}; do
+      say "running the tests on $database${done_runs:+ (so far:$done_runs)}"
+      started=$SECONDS
+      set +e
+      # a hard limit per run, so that a hung test cannot hold CI for its whole time budget
+      TONGBAN_TEST_DATABASE="$database" timeout --signal=TERM --kill-after=60 \
+        "${TONGBAN_TEST_TIMEOUT:-2400}" .venv/bin/python -m pytest "$@"
+      status=$?
+      set -e
+      if [ "$status" -eq 5 ]; then
+        die "pytest collected no tests"
+      elif [ "$status" -eq 124 ]; then
+        die "the tests on $database did not finish within ${TONGBAN_TEST_TIMEOUT:-2400} s"
+      fi
+      [ "$status" -eq 0 ] || overall=$status
+      done_runs="$done_runs $database $([ "$status" -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - started)) s;"
+    done
+    exit "$overall"
     ;;
 esac

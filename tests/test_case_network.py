@@ -20,6 +20,7 @@ from deploy.launcher import Launcher
 from deploy.settings import HostSettings
 from services.topology import cases_exchange, station_queues
 from shared.cases.citizen_id import make as make_id
+from tests.support.databases import drop_network_databases, url_template
 
 NETWORK = Path(__file__).parent / "cases_data" / "network_cases.yaml"
 AMQP = os.environ.get("TONGBAN_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -58,6 +59,8 @@ class CaseNetwork:
     def __init__(self, **settings):
         self.settings = HostSettings(network_path=str(NETWORK), amqp_uri=AMQP,
                                      data_dir=tempfile.mkdtemp(prefix="tongban-cases-"), **settings)
+        # SQLite files in data_dir, or PostgreSQL databases of this network (TONGBAN_TEST_DATABASE)
+        self.settings.database_url = url_template("cases") or ""
         self.launcher = Launcher(self.settings, (), per_process=1)
         self.settings.base_port = free_base_port(len(self.launcher.stations))
         self.http = requests.Session()
@@ -81,6 +84,7 @@ class CaseNetwork:
 
     def stop(self):
         self.launcher.stop()
+        drop_network_databases(self.settings.database_url)
 
     def process_of(self, code):
         return next(i for i, (_, group, _) in enumerate(self.launcher.processes) if group[0].code == code)

@@ -257,7 +257,7 @@ def test_village_search_with_filters_and_without_broker(net, station_network_fac
     # the same village, with its synced database, when its broker link is unusable
     isolated = station_network_factory("isolated-village", network=net.network_path,
                                        amqp_uri=UNREACHABLE_AMQP_URI, declare=False)
-    net.copy_database(village, isolated.database_path(village))
+    net.copy_database(village, isolated.database_url(village))
     isolated.start_station(village, sync_seconds=3600)
     health = isolated.get(village, "/api/health").json()
     assert health["broker_connected"] is False

@@ -289,3 +289,17 @@ def test_json_text_and_dates_round_trip_alike(memory_db):
         repository = CaseRepository(session, "449901001")
         assert repository.list(held_here=False)[0] == 1 and repository.list(held_here=True)[0] == 0
         assert json.dumps(repository.load(CASE_NO), sort_keys=True) == json.dumps(case_snapshot(), sort_keys=True)
+
+
+def test_a_host_running_many_new_stations_creates_and_migrates_all_their_databases(station_network_factory):
+    """A host starts its stations side by side (green threads): their databases are made
+    and migrated at once, and Alembic, which keeps its state in module globals, must run
+    one migration at a time."""
+    net = station_network_factory("one-host")
+    net.start([net.codes])  # all seven stations in one process, on databases that do not exist yet
+    for code in net.codes:
+        engine = engine_for(net.database_url(code))
+        try:
+            assert revision_of(engine) == HEAD, code
+        finally:
+            engine.dispose()

@@ -2,9 +2,11 @@
 
 `StationNetwork` runs `python -m deploy.cli ... station run CODE...` subprocesses against
 the real RabbitMQ, each test network with its own data folder and its own block of free
-HTTP ports. Station queues are named by station code (shared/messages.py), so before a
-network starts its stations' queues are deleted (left-overs of an earlier run would
-otherwise be delivered) and the whole network is declared again (services/topology.py).
+HTTP ports (under TONGBAN_TEST_DATABASE=postgresql also its own PostgreSQL databases,
+dropped when it closes: tests/support/databases.py). Station queues are named by station
+code (shared/messages.py), so before a network starts its stations' queues are deleted
+(left-overs of an earlier run would otherwise be delivered) and the whole network is
+declared again (services/topology.py).
 
     with StationNetwork(tmp_path) as net:
         net.start()                               # one process per station
@@ -36,6 +38,7 @@ from kombu import Connection, Producer
 from services.topology import declare_network
 from shared.messages import catalogue_queue, dead_letter_queue, inbox_queue
 from shared.stations import Network
+from tests.support import databases
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TEST_DATA = REPO_ROOT / "tests" / "data"
@@ -77,9 +80,11 @@ def port_is_free(port, host=HTTP_HOST):
     return True
 
 
-def free_port_block(count, low=20000, high=60000, attempts=500):
+def free_port_block(count, low=20000, high=32700, attempts=500):
     """The first port of `count` consecutive free ports, picked at random so that test
-    runs side by side rarely collide."""
+    runs side by side rarely collide. Below Linux's ephemeral range (32768-60999): a port
+    free now but in that range can be taken by any outgoing connection (to RabbitMQ, to
+    PostgreSQL) before the station binds it."""
     rng = random.Random()
     for _ in range(attempts):
         base = rng.randrange(low, high - count)
@@ -213,6 +218,8 @@ class StationNetwork:
         self.log_dir = self.workdir / "logs"
         self.data_dir.mkdir(exist_ok=True)
         self.base_port = base_port or free_port_block(len(self.codes))
+        # None: an SQLite file per station in data_dir; else PostgreSQL databases of this network
+        self.database_template = databases.url_template()
         self.processes = {}  # station code -> the StationProcess running it
         self._all_processes = []
         self._prepared = False
@@ -272,6 +279,7 @@ class StationNetwork:
         return [sys.executable, "-m", "deploy.cli", "-v",
                 "--network", str(self.network_path), "--data", str(self.data_dir),
                 "--amqp", amqp_uri or self.amqp_uri, "--base-port", str(self.base_port),
+                *(["--database-url", self.database_template] if self.database_template else []),
                 *self.root_args, *root_args,
                 "station", "run", *codes, "--sync-seconds", str(sync),
                 *self.run_args, *run_args]
@@ -393,6 +401,7 @@ class StationNetwork:
         for process in self._all_processes:
             process.kill()
         self.http.close()
+        databases.drop_network_databases(self.database_template)
 
     def log_tails(self, lines=30):
         return "\n".join(f"--- {p.codes} ({p.log_path})\n{p.log_tail(lines)}"
@@ -442,12 +451,19 @@ class StationNetwork:
         return all(self.catalogue_state(code) == master for code in (codes or self.replicas))
 
     # -- databases -------------------------------------------------------------------
+    def database_url(self, code):
+        """Station `code`'s database: its SQLite file, or its PostgreSQL database."""
+        return databases.station_url(self.database_template, self.data_dir, code)
+
     def database_path(self, code):
         return self.data_dir / f"{code}.sqlite3"
 
     def copy_database(self, code, destination):
-        """A consistent copy of `code`'s SQLite database (safe while it runs)."""
-        destination = Path(destination)
+        """A consistent copy of `code`'s database (safe while it runs), to an SQLite file
+        `destination`, or to a new database whose URL is `destination`."""
+        if self.database_template or str(destination).startswith("postgresql"):
+            return databases.copy_database(self.database_url(code), str(destination))
+        destination = Path(str(destination).removeprefix("sqlite:///"))
         destination.parent.mkdir(parents=True, exist_ok=True)
         source = sqlite3.connect(f"file:{self.database_path(code)}?mode=ro", uri=True)
         target = sqlite3.connect(destination)

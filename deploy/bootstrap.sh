@@ -102,18 +102,43 @@ rabbitmq_running() {
   as_root rabbitmqctl -q await_startup --timeout 5 >/dev/null 2>&1
 }
 
+RABBITMQ_FILES=65536
+RABBITMQ_MIN_FILES=4000
+
+rabbitmq_file_limit() {
+  # "Total: 807, limit: 927" under "File Descriptors" in `rabbitmqctl status`
+  as_root rabbitmqctl -q status 2>/dev/null \
+    | sed -n 's/.*Total: [0-9]*, limit: \([0-9]*\).*/\1/p' | head -n 1
+}
+
+start_rabbitmq() {
+  say "starting RabbitMQ"
+  # in a subshell, so that the raised file limit applies to the broker only
+  (ulimit -n "$RABBITMQ_FILES" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+   as_root rabbitmq-server -detached) || true  # fails harmlessly if it is starting already
+  local deadline=$((SECONDS + 120))
+  until rabbitmq_running; do
+    [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 120 s"
+    sleep 2
+  done
+}
+
 setup_rabbitmq() {
   if ! command -v rabbitmq-server >/dev/null 2>&1; then
     apt_install rabbitmq-server
   fi
   if ! rabbitmq_running; then
-    say "starting RabbitMQ"
-    as_root rabbitmq-server -detached || true  # fails harmlessly if it is starting already
-    local deadline=$((SECONDS + 120))
-    until rabbitmq_running; do
-      [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 120 s"
-      sleep 2
-    done
+    start_rabbitmq
+  fi
+  # The whole sample district keeps about 800 connections open, and RabbitMQ started
+  # with the usual 1,024-file limit gives up near 900 (it raises an alarm, then its
+  # queues crash). A broker started with a low limit is restarted with a higher one.
+  local limit
+  limit="$(rabbitmq_file_limit)"
+  if [ -n "$limit" ] && [ "$limit" -lt "$RABBITMQ_MIN_FILES" ]; then
+    say "RabbitMQ may open only $limit files; restarting it with a limit of $RABBITMQ_FILES"
+    as_root rabbitmqctl -q stop >/dev/null 2>&1 || true
+    start_rabbitmq
   fi
   local enabled plugin missing=()
   enabled="$(as_root rabbitmq-plugins -q list -e -m 2>/dev/null || true)"

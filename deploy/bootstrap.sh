@@ -113,9 +113,17 @@ rabbitmq_file_limit() {
 
 start_rabbitmq() {
   say "starting RabbitMQ"
-  # in a subshell, so that the raised file limit applies to the broker only
-  (ulimit -n "$RABBITMQ_FILES" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-   as_root rabbitmq-server -detached) || true  # fails harmlessly if it is starting already
+  local server
+  server="$(command -v rabbitmq-server)"
+  if [ "$(id -u)" -eq 0 ] && id rabbitmq >/dev/null 2>&1; then
+    # Debian's wrapper switches to the rabbitmq user with `su`, which sets the soft file
+    # limit back to 1,024: switch ourselves and raise it up to the hard limit first
+    su rabbitmq -s /bin/sh -c "ulimit -n $RABBITMQ_FILES 2>/dev/null || ulimit -n \$(ulimit -Hn);
+      cd /var/lib/rabbitmq && exec $server -detached" || true  # harmless if already starting
+  else
+    (ulimit -n "$RABBITMQ_FILES" 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+     as_root "$server" -detached) || true
+  fi
   local deadline=$((SECONDS + 120))
   until rabbitmq_running; do
     [ "$SECONDS" -lt "$deadline" ] || die "RabbitMQ did not start within 120 s"

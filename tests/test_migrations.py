@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 from shared.cases.store import CaseRepository
 from shared.catalogue.store import CatalogueStore
 from shared.db import migrate, outbox
-from shared.db.database import Database, forget_databases, get_database
+from shared.db.database import forget_databases, get_database
 from shared.db.migrations import BASELINE, HEAD
 from shared.db.models import Base
 from tests.support.databases import ON_POSTGRESQL, drop_network_databases, station_url, url_template

@@ -26,6 +26,7 @@ import eventlet
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.amqp.publish import Publisher
 from nameko.messaging import Consumer
+from sqlalchemy.exc import InterfaceError as DatabaseLinkError
 from sqlalchemy.exc import OperationalError as DatabaseError
 
 from services.config import STATION_KEY
@@ -35,7 +36,8 @@ from services.topology import dead_letter_exchange, dead_letters_of
 
 log = logging.getLogger(__name__)
 
-RETRYABLE = (DatabaseError, BrokerError, ConnectionError, TimeoutError)
+# pg8000 reports a lost or refused database connection as an InterfaceError
+RETRYABLE = (DatabaseError, DatabaseLinkError, BrokerError, ConnectionError, TimeoutError)
 
 class HandoffConsumer(Consumer):
     """Consumes the queue `queue_for_station(station_code)` of the container's station."""

@@ -9,7 +9,7 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from tests.test_case_network import DISTRICT, SOUTH, SOUTH_VILLAGE, CaseNetwork
+from tests.test_case_network import DISTRICT, SOUTH, SOUTH_VILLAGE, running_case_network
 
 SCHEMATHESIS = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "schemathesis"
 EXAMPLES = os.environ.get("TONGBAN_FUZZ_EXAMPLES", "100")
@@ -17,12 +17,8 @@ EXAMPLES = os.environ.get("TONGBAN_FUZZ_EXAMPLES", "100")
 
 @pytest.fixture(scope="module")
 def net():
-    network = CaseNetwork()
-    try:
-        network.start()
+    with running_case_network() as network:
         yield network
-    finally:
-        network.stop()
 
 
 @pytest.mark.parametrize("station", [DISTRICT, SOUTH])

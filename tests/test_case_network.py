@@ -1,6 +1,7 @@
 """The case flow across stations, each station in its own OS process, over the real
 RabbitMQ: the materials-check outcomes, the trip village → township → district and back,
 joint and delegated items, redelivered messages, and a township killed mid-load."""
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -133,14 +134,21 @@ class CaseNetwork:
         return create_engine(self.settings.database_for(code))
 
 
-@pytest.fixture(scope="module")
-def net():
-    network = CaseNetwork()
+@contextlib.contextmanager
+def running_case_network(**settings):
+    """A started CaseNetwork, stopped however the block ends."""
+    network = CaseNetwork(**settings)
     try:
         network.start()
         yield network
     finally:
         network.stop()
+
+
+@pytest.fixture(scope="module")
+def net():
+    with running_case_network() as network:
+        yield network
 
 
 _serial = iter(range(1, 10**6))

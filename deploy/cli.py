@@ -13,6 +13,7 @@ import os  # noqa: E402
 import click  # noqa: E402
 
 from deploy.settings import SAMPLE_CATALOGUE, HostSettings  # noqa: E402
+from services.observability.logs import FORMATS as LOG_FORMATS, configure_logging  # noqa: E402
 
 
 def _settings(ctx):
@@ -34,12 +35,17 @@ def _settings(ctx):
 @click.option("--supervision-seconds", type=float, default=None,
               help="How often the district checks every case's deadline (default 60).")
 @click.option("-v", "--verbose", is_flag=True)
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), envvar="TONGBAN_LOG_FORMAT", default="auto",
+              show_default=True,
+              help="json: one JSON object per line; text: for people; auto: text on a terminal, else json. "
+                   "Station processes this command starts use the same.")
 @click.pass_context
 def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_file, supervision_seconds,
-         verbose):
+         verbose, log_format):
     """Tongban (通办): a district's government service counters, handled anywhere."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_format != "auto":
+        os.environ["TONGBAN_LOG_FORMAT"] = log_format  # for the station processes started from here
+    configure_logging(logging.INFO if verbose else logging.WARNING, log_format)
     settings = HostSettings()
     if network_path:
         settings.network_path = os.path.abspath(network_path)

@@ -17,14 +17,22 @@ nameko's own `Consumer` acknowledges a message even when its handler raised (unl
 Acknowledging on a connection that died while the worker ran is safe here
 (services/consumers.py): nameko's own QueueConsumer let the socket error kill the
 container, so a broker restart left a station's inbox without a consumer.
+
+Every log line written while a message is handled carries the station, the message id
+and kind, and the case number when the message is about a case
+(services/observability/logs.py); the message's age on arrival goes to the station's
+`tongban_inbox_message_age_seconds` (services/observability/metrics.py).
 """
+import contextvars
 import datetime as dt
 import logging
 import traceback
+from functools import partial
 
 import eventlet
 from kombu.exceptions import OperationalError as BrokerError
 from nameko.amqp.publish import Publisher
+from nameko.containers import ContainerBeingKilled
 from nameko.messaging import Consumer
 from sqlalchemy.exc import InterfaceError as DatabaseLinkError
 from sqlalchemy.exc import OperationalError as DatabaseError
@@ -32,6 +40,8 @@ from sqlalchemy.exc import OperationalError as DatabaseError
 from services.config import STATION_KEY
 from services.consumers import SafeQueueConsumer, settle
 from services.dead_letters import ERROR_HEADER, FAILED_AT_HEADER, QUEUE_HEADER, RETRIES_HEADER
+from services.observability.logs import log_context, message_fields
+from services.observability.metrics import observe_message_age
 from services.topology import dead_letter_exchange, dead_letters_of
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,25 @@ class HandoffConsumer(Consumer):
             self.container.config["AMQP_URI"], declare=[dead_letters_of(self.queue.name)])
         super().setup()
 
+    def handle_message(self, body, message):
+        """As nameko's, but the worker starts with this message's log fields bound: a new
+        green thread does not inherit its spawner's context (greenlet), so it is given a
+        copy of the one bound here before it first runs."""
+        station = self.container.config[STATION_KEY]
+        with log_context(station=station, **message_fields(body)):
+            observe_message_age(station, self.queue.name, message.headers)
+            try:
+                worker_ctx = self.container.spawn_worker(
+                    self, (body,), {}, context_data=self.unpack_message_headers(message),
+                    handle_result=partial(self.handle_result, message))
+            except ContainerBeingKilled:
+                self.queue_consumer.requeue_message(message)
+                return
+            # nameko 2.14 keeps the worker's green thread here; spawned, not yet started
+            worker_thread = self.container._worker_threads.get(worker_ctx)
+            if worker_thread is not None:
+                worker_thread.gr_context = contextvars.copy_context()
+
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is None:
             self.queue_consumer.ack_message(message)
@@ -68,7 +97,9 @@ class HandoffConsumer(Consumer):
         self.dead_letter(message, reason)
 
     def undecodable(self, message, reason):
-        self.dead_letter(message, reason, raw=True)
+        with log_context(station=self.container.config[STATION_KEY],
+                         message_id=message.properties.get("message_id")):
+            self.dead_letter(message, reason, raw=True)
 
     def dead_letter(self, message, reason, raw=False):
         """Move `message` to the dead-letter queue with `reason` (`raw`: its body as

@@ -1,6 +1,8 @@
 """Publishes whatever the outbox still holds: messages whose immediate publish failed
-(broker down, process killed between commit and publish)."""
+(broker down, process killed between commit and publish). The relay names each message's
+case on its log lines; the sweep names the station."""
 from services.config import RELAY_SWEEP_KEY
+from services.observability.logs import log_context
 from services.relay import OutboxRelay
 from services.timers import configured_timer
 
@@ -15,5 +17,6 @@ class OutboxSweeperService:
 
     @configured_timer(RELAY_SWEEP_KEY, 1.0, eager=True)
     def sweep(self):
-        while self.relay.flush(older_than_seconds=SETTLE_SECONDS) > 0:
-            pass
+        with log_context(station=self.relay.station_code):
+            while self.relay.flush(older_than_seconds=SETTLE_SECONDS) > 0:
+                pass

@@ -5,6 +5,10 @@ leave at once; a timer in each station sweeps whatever is still unsent (a crash 
 commit and publish, a broker that was down), so nothing committed stays behind. A
 message may be published twice (crash after publish, before it is marked sent); every
 consumer is idempotent on the message id, so that is harmless.
+
+Each message carries the time its outbox row was committed (header
+`x-tongban-created-at`), from which the receiving station measures its age; the log lines
+about a message name the station, the message and its case.
 """
 import datetime as dt
 import logging
@@ -14,6 +18,8 @@ from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import PERSISTENT
 from nameko.extensions import DependencyProvider
 
+from services.observability.logs import log_context, message_fields
+from services.observability.metrics import CREATED_AT_HEADER, created_at_header
 from services.topology import cases_exchange, dead_letter_exchange
 from shared.messages import CATALOGUE_EXCHANGE_PREFIX
 from shared.db import outbox
@@ -39,28 +45,39 @@ class Relay:
         if older_than_seconds is not None:
             older_than = utcnow() - dt.timedelta(seconds=older_than_seconds)
         with self.database.reading() as session:
-            pending = [(m.message_id, m.exchange, m.routing_key, m.body)
+            pending = [(m.message_id, m.exchange, m.routing_key, m.body, m.created_at)
                        for m in outbox.unsent(session, message_ids, older_than)]
         sent = []
-        try:
-            for message_id, exchange, routing_key, body in pending:
-                # a case hand-off must reach a queue or stay in the outbox; catalogue
-                # changes fan out to whichever replicas exist (the rest catch up by sync)
-                self.publisher.publish(
-                    body, exchange=_EXCHANGES.get(exchange) or Exchange(exchange),
-                    routing_key=routing_key, message_id=message_id,
-                    mandatory=not exchange.startswith(CATALOGUE_EXCHANGE_PREFIX))
-                sent.append(message_id)
-        except UndeliverableMessage:
-            log.error("station %s: message %s has no queue to go to (routing key %s); "
-                      "it stays in the outbox", self.station_code, message_id, routing_key)
-        except Exception as exc:  # broker unreachable: the sweep will try again
-            log.warning("station %s: publishing failed (%s); %d message(s) wait in the outbox",
-                        self.station_code, exc, len(pending) - len(sent))
+        for message_id, exchange, routing_key, body, created_at in pending:
+            with log_context(station=self.station_code, **message_fields(body)):
+                if not self._publish(message_id, exchange, routing_key, body, created_at,
+                                     waiting=len(pending) - len(sent)):
+                    break
+            sent.append(message_id)
         if sent:
             with self.database.transaction() as session:
                 outbox.mark_sent(session, sent)
         return len(sent)
+
+    def _publish(self, message_id, exchange, routing_key, body, created_at, waiting):
+        """Publish one outbox message; False (logged) if it could not be."""
+        try:
+            # a case hand-off must reach a queue or stay in the outbox; catalogue
+            # changes fan out to whichever replicas exist (the rest catch up by sync)
+            self.publisher.publish(
+                body, exchange=_EXCHANGES.get(exchange) or Exchange(exchange),
+                routing_key=routing_key, message_id=message_id,
+                headers={CREATED_AT_HEADER: created_at_header(created_at)},
+                mandatory=not exchange.startswith(CATALOGUE_EXCHANGE_PREFIX))
+        except UndeliverableMessage:
+            log.error("station %s: message %s has no queue to go to (routing key %s); "
+                      "it stays in the outbox", self.station_code, message_id, routing_key)
+            return False
+        except Exception as exc:  # broker unreachable: the sweep will try again
+            log.warning("station %s: publishing failed (%s); %d message(s) wait in the outbox",
+                        self.station_code, exc, waiting)
+            return False
+        return True
 
 
 def make_relay(config):

@@ -21,6 +21,8 @@ import requests
 from kombu import Connection, Exchange, Queue
 
 from deploy.launcher import Launcher
+from deploy.settings import SAMPLE_USERS
+from deploy.station_client import StationClient
 from shared.cases.citizen_id import make as make_id
 
 APPROVER_POLL_SECONDS = 0.02
@@ -44,12 +46,7 @@ class Driver:
         self.filed = {}          # case_no -> (village, filed monotonic)
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.session = threading.local()
-
-    def http(self):
-        if not hasattr(self.session, "s"):
-            self.session.s = requests.Session()
-        return self.session.s
+        self.client = StationClient(launcher.url_of)  # as the sample staff
 
     def file_one(self, n):
         village = self.villages[n % len(self.villages)]
@@ -60,9 +57,8 @@ class Driver:
                                                                    + dt.timedelta(days=n % 9000), n % 1000),
                           "phone": "13800000000", "residence": village},
             "materials": [m["code"] for m in item["materials"]],
-            "agent": "基准测试代办员",
         }
-        response = self.http().post(self.launcher.url_of(village) + "/api/cases", json=body, timeout=30)
+        response = self.client.post(village, "/api/cases", body)
         response.raise_for_status()
         with self.lock:
             self.filed[response.json()["case_no"]] = village
@@ -78,19 +74,16 @@ class Driver:
         return threads
 
     def _approve_at(self, station, department):
-        http = requests.Session()
-        url = self.launcher.url_of(station)
         while not self.stop.is_set():
             busy = False
             for status, step in (("pending_review", "review"), ("pending_approval", "approve")):
-                cases = http.get(url + "/api/cases", params={"scope": "held", "status": status, "limit": 200,
-                                                             "department": department},
-                                 timeout=30).json()["cases"]
+                cases = self.client.get(station, "/api/cases", params={
+                    "scope": "held", "status": status, "limit": 200, "department": department},
+                    as_user=f"{department}.{'reviewer' if step == 'review' else 'approver'}").json()["cases"]
                 for case in cases:
                     busy = True
-                    http.post(url + f"/api/cases/{case['case_no']}/decisions", timeout=30, json={
-                        "step": step, "outcome": "pass", "department": case["department"],
-                        "operator": "基准测试审批员"})
+                    self.client.post(station, f"/api/cases/{case['case_no']}/decisions", {
+                        "step": step, "outcome": "pass", "department": case["department"]})
             if not busy:
                 time.sleep(APPROVER_POLL_SECONDS)
 
@@ -100,11 +93,10 @@ class Driver:
         for no in case_nos:
             by_village.setdefault(self.filed[no], set()).add(no)
         deadline = time.monotonic() + timeout
-        http = requests.Session()
         while by_village and time.monotonic() < deadline:
             for village, pending in list(by_village.items()):
-                ready = http.get(self.launcher.url_of(village) + "/api/cases",
-                                 params={"scope": "held", "status": "result_ready", "limit": 500}, timeout=30)
+                ready = self.client.get(village, "/api/cases",
+                                        params={"scope": "held", "status": "result_ready", "limit": 500})
                 pending -= {c["case_no"] for c in ready.json()["cases"]}
                 if not pending:
                     del by_village[village]
@@ -112,10 +104,9 @@ class Driver:
         return set().union(*by_village.values()) if by_village else set()
 
     def latencies(self, case_nos):
-        http = requests.Session()
         values = []
         for no in case_nos:
-            case = http.get(self.launcher.url_of(self.filed[no]) + f"/api/cases/{no}", timeout=30).json()
+            case = self.client.get(self.filed[no], f"/api/cases/{no}").json()
             arrived = next(h["at"] for h in case["history"] if h["action"] == "receive_result")
             values.append((dt.datetime.fromisoformat(arrived)
                            - dt.datetime.fromisoformat(case["filed_at"])).total_seconds())
@@ -123,8 +114,7 @@ class Driver:
 
     def deliver_all(self, case_nos):
         def deliver(no):
-            self.http().post(self.launcher.url_of(self.filed[no]) + f"/api/cases/{no}/deliver",
-                             json={"operator": "基准测试代办员"}, timeout=30).raise_for_status()
+            self.client.post(self.filed[no], f"/api/cases/{no}/deliver", {}).raise_for_status()
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(deliver, case_nos))
 
@@ -187,6 +177,7 @@ def broker_rate(amqp_uri, count=3000):
 
 def run(settings, cases, concurrency, rate, villages, echo):
     settings.data_dir = tempfile.mkdtemp(prefix="tongban-bench-cases-")
+    settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
     launcher = Launcher(settings, [v.code for v in settings_villages(settings, villages)], 0)
     launcher.prepare()
     launcher.spawn()

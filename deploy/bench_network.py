@@ -16,6 +16,8 @@ import psutil
 import requests
 
 from deploy.launcher import Launcher
+from deploy.settings import SAMPLE_USERS
+from deploy.station_client import StationClient
 
 
 def _rss_mb(pid):
@@ -33,8 +35,8 @@ def _parse(ts):
 def measure_change(launcher, item_code, round_no, timeout=30):
     district = launcher.network.district_code
     body = {"keywords": ["基准测试", f"第{round_no}轮"]}
-    change = requests.patch(launcher.url_of(district) + f"/api/catalogue/items/{item_code}",
-                            json=body, timeout=10).json()
+    change = StationClient(launcher.url_of, timeout=10).patch(
+        district, f"/api/catalogue/items/{item_code}", body).json()  # as the district's administrator
     version, made_at = change["version"], _parse(change["made_at"])
     lags, pending = {}, {s.code for s in launcher.stations if s.code != district}
     deadline = time.monotonic() + timeout
@@ -52,6 +54,7 @@ def measure_change(launcher, item_code, round_no, timeout=30):
 
 def run(settings, per_process, rounds, echo):
     settings.data_dir = tempfile.mkdtemp(prefix="tongban-bench-")
+    settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
     launcher = Launcher(settings, (), per_process)
     started = time.monotonic()
     launcher.prepare()

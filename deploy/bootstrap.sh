@@ -231,11 +231,26 @@ setup_rabbitmq
 setup_postgres
 configure_postgres
 
+# -- the browser for the web desk's tests ----------------------------------------------------
+# Debian's Chromium, driven by Playwright (its own browser download is not used), and a
+# font with Chinese glyphs so the screenshots show the pages as the counters see them
+setup_browser() {
+  local missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  if ! command -v fc-list >/dev/null 2>&1 || [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+    missing+=(fonts-wqy-microhei)
+  fi
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
 case "$MODE" in
   up)
     exec .venv/bin/tongban up "$@"
     ;;
   test)
+    setup_browser
     # the whole suite once per station database: SQLite files, then PostgreSQL
     # (TONGBAN_TEST_DATABASES="sqlite" or "postgresql" runs one of them)
     overall=0

@@ -40,7 +40,8 @@ import yaml
 from sqlalchemy import bindparam, create_engine, text
 
 from deploy.launcher import Launcher
-from deploy.settings import ROOT, SAMPLE_NETWORK, HostSettings
+from deploy.settings import ROOT, SAMPLE_NETWORK, SAMPLE_USERS, HostSettings
+from deploy.station_client import StationClient
 from shared.cases.citizen_id import make as make_id
 
 DRILL_DISTRICT = "449905"          # the chaos command's network; the tests use 449904
@@ -107,6 +108,7 @@ class DrillNetwork:
         if database_url is not None:
             self.settings.database_url = database_url
         self.settings.sweep_seconds = sweep_seconds
+        self.settings.sample_users = str(SAMPLE_USERS)  # the agents and approvers of the drill
         self.launcher = Launcher(self.settings, (), per_process=1)
         self.network = self.launcher.network
         self.settings.base_port = _free_port_block(len(self.launcher.stations))
@@ -120,6 +122,7 @@ class DrillNetwork:
         self.log_dir = self.workdir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.http = requests.Session()
+        self.client = StationClient(self.url)  # each call as the sample user who would make it
         self._engines = {}
 
     # -- processes -------------------------------------------------------------------
@@ -257,23 +260,18 @@ class CaseLoad:
         self.staff = []
         self._serial = itertools.count(1)
 
-    def session(self):
-        if not hasattr(self.local, "session"):
-            self.local.session = requests.Session()
-        return self.local.session
-
     def _call(self, kind, method, code, path, body=None, give_up=120):
         """Retry until the station answers below 500; returns the response."""
         deadline = time.monotonic() + give_up
         while True:
             try:
-                response = self.session().request(method, self.net.url(code) + path, json=body, timeout=30)
+                response = self.net.client.request(method, code, path, json=body, timeout=30)
                 if response.status_code < 500:
                     return response
                 self.failures[f"{kind}: HTTP {response.status_code}"] += 1
             except requests.RequestException:
                 self.failures[f"{kind}: no answer"] += 1
-                self.local.session = requests.Session()
+                self.net.client.reset_connection()
             if time.monotonic() > deadline or self.stopping.is_set() and kind != "file":
                 return None
             time.sleep(0.3)

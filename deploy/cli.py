@@ -12,7 +12,7 @@ import os  # noqa: E402
 
 import click  # noqa: E402
 
-from deploy.settings import SAMPLE_CATALOGUE, HostSettings  # noqa: E402
+from deploy.settings import SAMPLE_CATALOGUE, SAMPLE_NETWORK, SAMPLE_USERS, HostSettings  # noqa: E402
 from services.observability.logs import FORMATS as LOG_FORMATS, configure_logging  # noqa: E402
 
 
@@ -34,6 +34,9 @@ def _settings(ctx):
               help="Run on a simulated clock read from this JSON file (tests, simulation).")
 @click.option("--supervision-seconds", type=float, default=None,
               help="How often the district checks every case's deadline (default 60).")
+@click.option("--sample-users", "sample_users", default=None, metavar="NAMES_FILE",
+              help="Stations create their sample staff when they start, named from this file "
+                   "('sample' for district/data/users.yaml). For trying Tongban out and for tests.")
 @click.option("-v", "--verbose", is_flag=True)
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), envvar="TONGBAN_LOG_FORMAT", default="auto",
               show_default=True,
@@ -41,7 +44,7 @@ def _settings(ctx):
                    "Station processes this command starts use the same.")
 @click.pass_context
 def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_file, supervision_seconds,
-         verbose, log_format):
+         sample_users, verbose, log_format):
     """Tongban (通办): a district's government service counters, handled anywhere."""
     if log_format != "auto":
         os.environ["TONGBAN_LOG_FORMAT"] = log_format  # for the station processes started from here
@@ -61,6 +64,8 @@ def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_f
         settings.clock_file = os.path.abspath(clock_file)
     if supervision_seconds:
         settings.supervision_seconds = supervision_seconds
+    if sample_users:
+        settings.sample_users = str(SAMPLE_USERS) if sample_users == "sample" else os.path.abspath(sample_users)
     ctx.obj = settings
 
 
@@ -127,7 +132,10 @@ def catalogue_seed(ctx, catalogue_path):
 def up(ctx, codes, per_process, wait, timeout):
     """Start the district network (every station, or CODES and their parents)."""
     from deploy.launcher import Launcher
-    launcher = Launcher(_settings(ctx), codes, per_process)
+    settings = _settings(ctx)
+    if not settings.sample_users and os.path.samefile(settings.network_path, SAMPLE_NETWORK):
+        settings.sample_users = str(SAMPLE_USERS)  # the sample district comes with its staff
+    launcher = Launcher(settings, codes, per_process)
     launcher.prepare()
     launcher.spawn()
     try:
@@ -148,11 +156,15 @@ def up(ctx, codes, per_process, wait, timeout):
 @click.option("--by", default="none", show_default=True,
               type=click.Choice(["none", "station", "tier", "department", "item", "category"]))
 @click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table.")
+@click.option("--user", "username", default="supervisor", show_default=True,
+              help="A supervisor or administrator of the district centre.")
+@click.option("--password", envvar="TONGBAN_PASSWORD", prompt=True, hide_input=True,
+              help="Their password (asked for; or TONGBAN_PASSWORD).")
 @click.pass_context
-def report(ctx, start, end, by, as_csv):
+def report(ctx, start, end, by, as_csv, username, password):
     """The district's statistics (asks the running district centre)."""
     from deploy.reporting import fetch_report
-    click.echo(fetch_report(_settings(ctx), start, end, by, as_csv))
+    click.echo(fetch_report(_settings(ctx), start, end, by, as_csv, username, password))
 
 
 @main.command()
@@ -210,6 +222,10 @@ main.add_command(chaos)
 from deploy.db import db as db_commands  # noqa: E402
 
 main.add_command(db_commands)
+
+from deploy.users import users  # noqa: E402
+
+main.add_command(users)
 
 
 if __name__ == "__main__":  # pragma: no cover

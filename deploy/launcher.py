@@ -44,6 +44,7 @@ class Launcher:
                 "--data", s.data_dir, "--amqp", s.amqp_uri, "--base-port", str(s.base_port),
                 *(["--database-url", s.database_url] if s.database_url else []),
                 *(["--clock-file", s.clock_file] if s.clock_file else []),
+                *(["--sample-users", s.sample_users] if s.sample_users else []),
                 "--supervision-seconds", str(s.supervision_seconds),
                 "station", "run", *[st.code for st in group]]
 

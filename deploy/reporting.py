@@ -1,15 +1,20 @@
 """`tongban report`: the district's statistics as a terminal table or CSV."""
 import requests
 
+from deploy.station_client import StationClient
 from services.config import load_network
 from shared.supervision.statistics import format_table, to_csv
 
 
-def fetch_report(settings, start, end, by, as_csv):
+def fetch_report(settings, start, end, by, as_csv, username, password):
     network = load_network(settings.network_path)
-    url = f"http://{settings.http_host}:{settings.port_for(network, network.district_code)}/api/stats"
+    client = StationClient(lambda code: f"http://{settings.http_host}:{settings.port_for(network, code)}",
+                           password=password, timeout=120)
     params = {"by": by, **({"from": start} if start else {}), **({"to": end} if end else {})}
-    response = requests.get(url, params=params, timeout=120)
+    try:
+        response = client.get(network.district_code, "/api/stats", params=params, as_user=username)
+    except requests.HTTPError as exc:  # the login was refused
+        raise SystemExit(f"cannot log in at the district as {username}: {exc.response.text}") from None
     if not response.ok:
         raise SystemExit(f"the district answered {response.status_code}: {response.text}")
     rows = response.json()["rows"]

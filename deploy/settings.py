@@ -4,13 +4,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.config import (
-    CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY,
+    CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, SAMPLE_USERS_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY,
     SYNC_INTERVAL_KEY,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_NETWORK = ROOT / "district" / "data" / "jiedong.yaml"
 SAMPLE_CATALOGUE = ROOT / "district" / "data" / "catalogue.yaml"
+SAMPLE_USERS = ROOT / "district" / "data" / "users.yaml"
 
 
 @dataclass
@@ -28,6 +29,8 @@ class HostSettings:
     max_workers: int = 10
     clock_file: str = os.environ.get("TONGBAN_CLOCK_FILE", "")
     supervision_seconds: float = 60.0
+    # a names file: each station creates its sample staff when it starts (see shared/auth/staffing.py)
+    sample_users: str = ""
     extra: dict = field(default_factory=dict)
 
     def database_for(self, station_code):
@@ -54,5 +57,7 @@ class HostSettings:
         }
         if self.clock_file:
             config[CLOCK_FILE_KEY] = self.clock_file
+        if self.sample_users:
+            config[SAMPLE_USERS_KEY] = self.sample_users
         config.update(self.extra)
         return config

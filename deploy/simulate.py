@@ -17,14 +17,17 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import requests
 from tqdm import tqdm
 
 from deploy.launcher import Launcher
+from deploy.settings import SAMPLE_USERS
+from deploy.station_client import StationClient
+from shared.auth.staffing import department_username
 from shared.calendar import WorkingDayCalendar
 from shared.cases.citizen_id import make as make_id
 from shared.clock import DISTRICT_TZ, set_simulated_now
 from shared.simulation import plan_year
+from shared.stations import DISTRICT, tier_of
 from shared.supervision.statistics import format_table
 
 WORKERS = 12
@@ -43,7 +46,7 @@ class Simulation:
         self.items = {i["code"]: i for i in items}
         self.calendar = calendar
         self.echo = echo
-        self.local = threading.local()
+        self.client = StationClient(launcher.url_of, timeout=60)  # as the sample staff
         self.agenda = defaultdict(list)   # working-day index -> [(phase, function, args)]
         self.days = []
         self.case_no = {}                 # plan key -> case number
@@ -51,19 +54,14 @@ class Simulation:
         self.lock = threading.Lock()
 
     # -- HTTP ------------------------------------------------------------------------------
-    def http(self):
-        if not hasattr(self.local, "session"):
-            self.local.session = requests.Session()
-        return self.local.session
-
-    def post(self, station, path, body):
-        response = self.http().post(self.launcher.url_of(station) + path, json=body, timeout=60)
+    def post(self, station, path, body, as_user=None):
+        response = self.client.post(station, path, body, as_user=as_user)
         if response.status_code >= 300:
             raise SimulationError(f"{station} {path}: {response.status_code} {response.text}")
         return response.json()
 
     def get_case(self, station, case_no):
-        response = self.http().get(self.launcher.url_of(station) + f"/api/cases/{case_no}", timeout=60)
+        response = self.client.get(station, f"/api/cases/{case_no}")
         return response.json() if response.ok else None
 
     def wait_for(self, station, case_no, statuses):
@@ -126,7 +124,7 @@ class Simulation:
         item = self.items[plan.item_code]
         materials = [m["code"] for m in item["materials"] if m["code"] not in plan.missing]
         born = dt.date(1950, 1, 1) + dt.timedelta(days=plan.key % 15000)
-        body = {"item_code": plan.item_code, "materials": materials, "agent": "模拟代办员",
+        body = {"item_code": plan.item_code, "materials": materials,
                 "deficiency_promise": plan.deficiency,
                 "applicant": {"name": "模拟申请人", "id_number": make_id(plan.residence[:6], born, plan.key % 1000),
                               "phone": "13800000000", "residence": plan.residence}}
@@ -152,32 +150,33 @@ class Simulation:
 
     def supplement(self, index, plan):
         case = self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/supplement",
-                         {"materials": plan.missing, "operator": "模拟代办员"})
+                         {"materials": plan.missing})
         self.count("supplemented")
         self.after_acceptance(index, plan, case)
 
     def bring_deficient(self, index, plan):
         self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/supplement",
-                  {"materials": plan.missing, "operator": "模拟代办员"})
+                  {"materials": plan.missing})
 
     def give_up(self, index, plan):
         self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/return",
-                  {"reason": "逾期未补正材料，申请人放弃办理", "operator": "模拟代办员"})
+                  {"reason": "逾期未补正材料，申请人放弃办理"})
         self.count("returned after waiting")
 
     def suspend(self, index, plan, decider):
         case_no = self.case_no[plan.key]
         case = self.wait_for(decider, case_no, ("pending_review", "pending_approval", "joint_review"))
         material = case["item"]["materials"][0]["code"]
-        self.post(decider, f"/api/cases/{case_no}/suspend",
-                  {"materials": [material], "reason": "材料内容需补充说明", "operator": "模拟审查员"})
+        # at the district the department's reviewer asks; at a township its staff
+        self.post(decider, f"/api/cases/{case_no}/suspend", {"materials": [material], "reason": "材料内容需补充说明"},
+                  as_user=reviewer_of(decider, case))
         self.count("suspended")
         self.schedule(index + plan.suspend_for, 0, self.resume, plan, material)
 
     def resume(self, index, plan, material):
         case_no = self.case_no[plan.key]
         self.wait_for_copy(plan.station, case_no, "suspended")
-        self.post(plan.station, f"/api/cases/{case_no}/supplement", {"materials": [material], "operator": "模拟代办员"})
+        self.post(plan.station, f"/api/cases/{case_no}/supplement", {"materials": [material]})
 
     def wait_for_copy(self, station, case_no, status):
         deadline = time.monotonic() + WAIT_SECONDS
@@ -201,24 +200,31 @@ class Simulation:
                 outcome = "reject" if reject and n == len(departments) - 1 else "pass"
                 self.post(decider, f"/api/cases/{case_no}/decisions",
                           {"step": "approve", "outcome": outcome, "department": department,
-                           "operator": "模拟审批员", "reason": reason if outcome == "reject" else ""})
+                           "reason": reason if outcome == "reject" else ""})
         else:
             steps = ["review", "approve"] if case["status"] == "pending_review" else ["approve"]
             for n, step in enumerate(steps):
                 outcome = "reject" if reject and n == len(steps) - 1 else "pass"
                 self.post(decider, f"/api/cases/{case_no}/decisions",
                           {"step": step, "outcome": outcome, "department": item["department"],
-                           "operator": "模拟审批员", "reason": reason if outcome == "reject" else ""})
+                           "reason": reason if outcome == "reject" else ""})
         self.count("rejected" if reject else "approved")
         self.schedule(index + (0 if item["processing_type"] == "immediate" else 1), 4, self.deliver, plan)
 
     def deliver(self, index, plan):
         case_no = self.case_no[plan.key]
         self.wait_for(plan.station, case_no, ("result_ready",))
-        self.post(plan.station, f"/api/cases/{case_no}/deliver", {"operator": "模拟代办员"})
+        self.post(plan.station, f"/api/cases/{case_no}/deliver", {})
         if plan.score:
             self.post(plan.station, f"/api/cases/{case_no}/rating", {"score": plan.score, "by": "申请人"})
         self.count("delivered")
+
+
+def reviewer_of(station, case):
+    """Who asks for more materials on a case being decided at `station`."""
+    if tier_of(station) == DISTRICT:
+        return department_username(case["item"]["department"], "reviewer")
+    return None  # the township's staff, picked by the client
 
 
 def run(settings, scale, seed, year, per_process, echo):
@@ -227,15 +233,17 @@ def run(settings, scale, seed, year, per_process, echo):
     set_simulated_now(clock_file, dt.datetime(year, 1, 1, 8, 0, tzinfo=DISTRICT_TZ))
     settings.clock_file = clock_file
     settings.supervision_seconds = 3600  # the driver runs the patrol at the end of each day
+    settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
     launcher = Launcher(settings, (), per_process)
     started = time.monotonic()
     launcher.prepare()
     launcher.spawn()
     try:
         launcher.wait_healthy(timeout=300)
-        district = launcher.url_of(launcher.network.district_code)
+        code = launcher.network.district_code
         launcher.wait_catalogue()
-        items = requests.get(district + "/api/items", params={"limit": 500}, timeout=30).json()["items"]
+        client = StationClient(launcher.url_of, timeout=600)
+        items = client.get(code, "/api/items", params={"limit": 500}).json()["items"]
         calendar = WorkingDayCalendar()
         plans, consultations = plan_year(year, scale, items, launcher.network, calendar, seed)
         echo(f"{len(launcher.stations)} stations up; simulating {year} at scale {scale}: {len(plans)} cases "
@@ -243,12 +251,10 @@ def run(settings, scale, seed, year, per_process, echo):
         simulation = Simulation(launcher, clock_file, plans, items, calendar, echo)
         last_day = simulation.run()
         _settle(launcher)
-        stats = requests.get(district + "/api/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31"},
-                             timeout=600).json()["rows"]
-        by_category = requests.get(district + "/api/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31",
-                                                                    "by": "category"}, timeout=600).json()["rows"]
-        by_tier = requests.get(district + "/api/stats", params={"from": f"{year}-01-01", "to": f"{year}-12-31",
-                                                                "by": "tier"}, timeout=600).json()["rows"]
+        period = {"from": f"{year}-01-01", "to": f"{year}-12-31"}
+        stats = client.get(code, "/api/stats", params=period).json()["rows"]
+        by_category = client.get(code, "/api/stats", params={**period, "by": "category"}).json()["rows"]
+        by_tier = client.get(code, "/api/stats", params={**period, "by": "tier"}).json()["rows"]
         echo(f"simulated up to {last_day}; wall time {time.monotonic() - started:.0f} s")
         echo("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(simulation.counts.items())))
         echo(format_table(by_category[:-1] + by_tier))

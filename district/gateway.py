@@ -5,15 +5,12 @@ from district.catalogue_editing import CatalogueEditing
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
 from services.http import http, json_body, json_response
+from shared.auth import permissions
+from shared.auth.roles import signed
 from shared.exceptions import InvalidInput
 from shared.supervision.statistics import GROUPINGS, compute_statistics
 
 
-def _operator(request):
-    operator = request.headers.get("X-Tongban-User", "")
-    if len(operator) > 100:  # catalogue_changes.made_by
-        raise InvalidInput("the X-Tongban-User header may be at most 100 characters long")
-    return operator
 
 
 class DistrictGatewayService(GatewayService):
@@ -22,30 +19,42 @@ class DistrictGatewayService(GatewayService):
     catalogue_desk = CatalogueEditing()
     supervision = Supervision()
 
+    def _editor(self, request):
+        """Only administrators edit the catalogue; the change records who did."""
+        user = self.users.user(request)
+        permissions.can_edit_catalogue(user)
+        return signed(user)
+
+    def _supervisor(self, request):
+        user = self.users.user(request)
+        permissions.can_supervise(user)
+        return user
+
     @http("POST", "/api/catalogue/items")
     def add_item(self, request):
-        change = self.catalogue_desk.add(json_body(request), _operator(request))
+        change = self.catalogue_desk.add(json_body(request), self._editor(request))
         return json_response(change, 201)
 
     @http("PATCH", "/api/catalogue/items/<string:code>")
     def edit_item(self, request, code):
-        return json_response(self.catalogue_desk.edit(code, json_body(request), _operator(request)))
+        return json_response(self.catalogue_desk.edit(code, json_body(request), self._editor(request)))
 
     @http("POST", "/api/catalogue/items/<string:code>/delegate")
     def delegate_item(self, request, code):
-        return json_response(self.catalogue_desk.delegate(code, json_body(request), _operator(request)))
+        return json_response(self.catalogue_desk.delegate(code, json_body(request), self._editor(request)))
 
     @http("POST", "/api/catalogue/items/<string:code>/retire")
     def retire_item(self, request, code):
-        return json_response(self.catalogue_desk.retire(code, _operator(request)))
+        return json_response(self.catalogue_desk.retire(code, self._editor(request)))
 
     @http("POST", "/api/catalogue/calendar")
     def publish_schedule(self, request):
-        return json_response(self.catalogue_desk.publish_schedule(json_body(request), _operator(request)), 201)
+        return json_response(self.catalogue_desk.publish_schedule(json_body(request), self._editor(request)), 201)
 
     # -- supervision (电子监察) ------------------------------------------------------------
     @http("GET", "/api/supervision/lights")
     def deadline_lights(self, request):
+        self._supervisor(request)
         colour = request.args.get("light")
         rows = [r for r in self.supervision.lights() if colour is None or r["light"] == colour]
         return json_response({"cases": rows})
@@ -53,23 +62,32 @@ class DistrictGatewayService(GatewayService):
     @http("POST", "/api/supervision/patrol")
     def patrol_now(self, request):
         """Run the deadline patrol now (it also runs on its own timer)."""
+        self._supervisor(request)
         return json_response({"raised": self.supervision.patrol()})
 
     @http("GET", "/api/supervision/alerts")
     def supervision_alerts(self, request):
+        self._supervisor(request)
         return json_response({"alerts": self.supervision.alerts(request.args.get("kind"),
                                                                 request.args.get("department"))})
 
     @http("GET", "/api/follow-ups")
     def follow_ups(self, request):
-        return json_response({"follow_ups": self.supervision.follow_ups()})
+        """Supervisors see every follow-up; a department's reviewers and approvers theirs."""
+        user = self.users.user(request)
+        department = permissions.list_department(user)
+        if department is None:
+            permissions.can_supervise(user)
+        return json_response({"follow_ups": self.supervision.follow_ups(department)})
 
     @http("POST", "/api/follow-ups/<string:case_no>")
     def answer_follow_up(self, request, case_no):
-        return json_response(self.supervision.answer_follow_up(case_no, json_body(request)))
+        return json_response(self.supervision.answer_follow_up(case_no, json_body(request),
+                                                               self.users.user(request)))
 
     @http("GET", "/api/stats")
     def statistics(self, request):
+        self._supervisor(request)
         by = request.args.get("by", "none")
         if by not in GROUPINGS:
             raise InvalidInput(f"query parameter 'by' must be one of {', '.join(GROUPINGS)}")

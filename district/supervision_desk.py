@@ -13,8 +13,10 @@ from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 
 from services.station_context import station_context
+from shared.auth import permissions
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
+from shared.cases.schemas import FollowUpAnswerSchema, load
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.models import Case, FollowUpAnswer, StationAlert, SupervisionAlert
@@ -115,39 +117,41 @@ class SupervisionDesk:
             return [row.snapshot for row in session.scalars(select(Case))], self.calendar(session)
 
     # -- follow-ups of bad ratings (整改) ----------------------------------------------------
-    def follow_ups(self):
+    def follow_ups(self, department=None):
+        """Bad ratings (1-2) and their answers; `department` limits them to one department."""
         with self.database.reading() as session:
             answers = {a.case_no: a for a in session.scalars(select(FollowUpAnswer))}
-            rows = session.scalars(select(Case).where(Case.status == states.COMPLETED))
+            query = select(Case).where(Case.status == states.COMPLETED)
+            if department:
+                query = query.where(Case.department == department)
             found = []
-            for row in rows:
+            for row in session.scalars(query):
                 rating = row.snapshot.get("rating")
                 if rating and rating["score"] <= 2:
                     answer = answers.get(row.case_no)
                     found.append({"case_no": row.case_no, "department": row.department, "score": rating["score"],
                                   "comment": rating.get("comment", ""), "rated_at": rating["at"],
                                   "status": "answered" if answer else "open",
-                                  "answer": answer.answer if answer else None})
+                                  "answer": answer.answer if answer else None,
+                                  "answered_by": answer.answered_by if answer else None})
             return found
 
-    def answer_follow_up(self, case_no, data):
-        answer, operator = (data.get("answer") or "").strip(), (data.get("operator") or "").strip()
-        if len(answer) < 2 or not operator:
-            raise InvalidInput("give the department's answer (answer) and who answers (operator)")
-        if len(operator) > 50:  # follow_up_answers.answered_by
-            raise InvalidInput("operator may be at most 50 characters long")
-        if set(data) - {"answer", "operator"}:
-            raise InvalidInput(f"unknown fields: {', '.join(sorted(set(data) - {'answer', 'operator'}))}")
+    def answer_follow_up(self, case_no, data, user):
+        """The responsible department answers a bad rating (整改), once."""
+        answer = load(FollowUpAnswerSchema(), data)["answer"].strip()
+        if len(answer) < 2:
+            raise InvalidInput("answer: write the department's answer (at least 2 characters)")
         with self.database.transaction() as session:
             row = session.get(Case, case_no)
             rating = row.snapshot.get("rating") if row else None
             if not rating or rating["score"] > 2:
                 raise NotFound(f"no follow-up is open for case {case_no}")
+            permissions.can_answer_follow_up(user, row.department)
             if session.get(FollowUpAnswer, case_no):
                 raise Conflict(f"the follow-up of case {case_no} has already been answered")
             session.add(FollowUpAnswer(case_no=case_no, department=row.department, answer=answer,
-                                       answered_by=operator, answered_at=self.clock.now().isoformat()))
-        return {"case_no": case_no, "status": "answered", "answer": answer}
+                                       answered_by=user["username"], answered_at=self.clock.now().isoformat()))
+        return {"case_no": case_no, "status": "answered", "answer": answer, "answered_by": user["username"]}
 
 
 class Supervision(DependencyProvider):

@@ -8,6 +8,8 @@ SYNC_INTERVAL_KEY = "TONGBAN_CATALOGUE_SYNC_SECONDS"
 RELAY_SWEEP_KEY = "TONGBAN_RELAY_SWEEP_SECONDS"
 CLOCK_FILE_KEY = "TONGBAN_CLOCK_FILE"    # a simulated clock's file (tests, simulation)
 SUPERVISION_INTERVAL_KEY = "TONGBAN_SUPERVISION_SECONDS"
+# the sample staff's names file: a station started with it creates its sample users
+SAMPLE_USERS_KEY = "TONGBAN_SAMPLE_USERS"
 
 
 class StationInfo:

@@ -46,6 +46,9 @@ class Station:
     name: str
     tier: str
     address: str = ""
+    # a township that checks each case passing through before forwarding it (初审转报):
+    # the case waits in its worklist until staff forward it; otherwise it goes on at once
+    checks_before_forwarding: bool = False
 
     @property
     def parent(self):
@@ -90,7 +93,11 @@ class Network:
             parent = parent_of(code)
             if parent is not None and parent not in network.stations:
                 raise InvalidInput(f"station {code}: its parent {parent} must be listed before it")
-            network.stations[code] = Station(code, entry["name"], tier, entry.get("address", ""))
+            forwarding = entry.get("forwarding", "automatic")
+            if forwarding not in ("automatic", "checked") or (forwarding == "checked" and tier != TOWNSHIP):
+                raise InvalidInput(f"station {code}: forwarding must be 'automatic' or, at a township, 'checked'")
+            network.stations[code] = Station(code, entry["name"], tier, entry.get("address", ""),
+                                             checks_before_forwarding=forwarding == "checked")
         if network.district_code not in network.stations:
             raise InvalidInput("the district centre itself is not listed among the stations")
         return network

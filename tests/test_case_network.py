@@ -18,7 +18,8 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 
 from deploy.launcher import Launcher
-from deploy.settings import HostSettings
+from deploy.settings import SAMPLE_USERS, HostSettings
+from deploy.station_client import StationClient
 from services.topology import cases_exchange, station_queues
 from shared.cases.citizen_id import make as make_id
 from tests.support.databases import drop_network_databases, url_template
@@ -64,7 +65,10 @@ class CaseNetwork:
         self.settings.database_url = url_template("cases") or ""
         self.launcher = Launcher(self.settings, (), per_process=1)
         self.settings.base_port = free_base_port(len(self.launcher.stations))
+        self.settings.sample_users = str(SAMPLE_USERS)
         self.http = requests.Session()
+        # each call made by the sample user who would make it (the village's agent...)
+        self.client = StationClient(self.launcher.url_of)
 
     def purge_queues(self):
         with Connection(AMQP) as conn:
@@ -110,12 +114,12 @@ class CaseNetwork:
             return False
 
     def get(self, code, path, **params):
-        response = self.http.get(self.launcher.url_of(code) + path, params=params, timeout=10)
+        response = self.client.get(code, path, params=params, timeout=10)
         response.raise_for_status()
         return response.json()
 
-    def call(self, method, code, path, body=None):
-        return self.http.request(method, self.launcher.url_of(code) + path, json=body, timeout=30)
+    def call(self, method, code, path, body=None, as_user=None):
+        return self.client.request(method, code, path, json=body, as_user=as_user)
 
     def post(self, code, path, body):
         response = self.call("POST", code, path, body)
@@ -123,7 +127,7 @@ class CaseNetwork:
         return response.json()
 
     def case(self, code, case_no):
-        response = self.http.get(self.launcher.url_of(code) + f"/api/cases/{case_no}", timeout=10)
+        response = self.client.get(code, f"/api/cases/{case_no}", timeout=10)
         return response.json() if response.ok else None
 
     def wait_status(self, code, case_no, status, timeout=20):
@@ -210,8 +214,11 @@ def test_ineligible_applicant_is_returned_with_a_written_reason(net):
     case = net.post(SOUTH_VILLAGE, "/api/cases", body)
     assert case["status"] == "returned" and case["notice"]["title"].startswith("退回")
     assert "未满80周岁" in case["notice"]["reason"]
+    # nothing moves it on: no one decides at a village (403), and it cannot be supplemented (409)
     refused = net.call("POST", SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/decisions",
-                       {"step": "approve", "outcome": "pass", "department": "civil_affairs", "operator": "x"})
+                       {"step": "approve", "outcome": "pass", "department": "civil_affairs"})
+    assert refused.status_code == 403
+    refused = net.call("POST", SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/supplement", {"materials": ["M01"]})
     assert refused.status_code == 409
     assert net.case(SOUTH_VILLAGE, case["case_no"])["status"] == "returned"
 
@@ -249,9 +256,8 @@ def test_text_no_station_database_can_store_is_refused_alike(net):
             ("GET", SOUTH_VILLAGE, "/api/items?q=%E4%BD%8E%00", None, None),
             ("GET", SOUTH_VILLAGE, "/api/cases/449902001201-20260105-0%000001", None, None),
             ("GET", SOUTH_VILLAGE, "/api/cases?scope=all&department=civil%00", None, None),
-            ("POST", DISTRICT, "/api/catalogue/items/MZ-001/retire", {}, {"X-Tongban-User": "clerk-" * 25})]:
-        response = net.http.request(method, net.launcher.url_of(code) + path, json=body, headers=headers,
-                                    timeout=10)
+            ("POST", DISTRICT, "/api/catalogue/items/MZ-001%00/retire", {}, None)]:
+        response = net.client.request(method, code, path, json=body, headers=headers, timeout=10)
         assert response.status_code == 400, (path, response.text)
     assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
     assert net.get(DISTRICT, "/api/items/MZ-001")["status"] == "current"

@@ -20,7 +20,6 @@ DISTRICT = "449901"
 TOWNSHIPS = ["449901001", "449901002"]
 VILLAGES = ["449901001001", "449901001002", "449901002001", "449901002002"]
 LONG_SYNC = 600.0
-OPERATOR = {"X-Tongban-User": "test-admin"}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +61,7 @@ def describe(net, master):
 
 def send(net, op):
     method, path, body, status = op.http
-    response = net.request(method, DISTRICT, path, json=body, headers=OPERATOR)
+    response = net.request(method, DISTRICT, path, json=body)
     assert response.status_code == status, (op, response.text)
     return response.json()
 
@@ -166,7 +165,7 @@ def test_invalid_item_over_http_is_refused_naming_each_field(net):
     bad.update(department="space_agency", processing_type="joint", joint_departments=["health"],
                legal_limit_days=5, promised_limit_days=9, colour="blue",
                materials=[{"code": "A1", "name": "复印件", "kind": "secondary"}])
-    response = net.post(DISTRICT, "/api/catalogue/items", bad, headers=OPERATOR)
+    response = net.post(DISTRICT, "/api/catalogue/items", bad)
     assert response.status_code == 400, response.text
     body = response.json()
     assert body["error"] == "INVALID_INPUT"
@@ -181,14 +180,14 @@ def test_invalid_item_over_http_is_refused_naming_each_field(net):
     send(net, ChangePlan("NE").operations(1)[0])
     after_add = net.catalogue_state(DISTRICT)
     response = net.patch(DISTRICT, "/api/catalogue/items/NE-001",
-                         {"promised_limit_days": 99, "department": "nowhere"}, headers=OPERATOR)
+                         {"promised_limit_days": 99, "department": "nowhere"})
     assert response.status_code == 400, response.text
     assert {"promised_limit_days", "department"} <= set(response.json()["details"])
     response = net.http.post(net.url(DISTRICT) + "/api/catalogue/items", data=b"{not json",
                              headers={"Content-Type": "application/json"}, timeout=10)
     assert response.status_code == 400
     response = net.post(DISTRICT, "/api/catalogue/items/NE-001/delegate",
-                        {"authority_tier": "district"}, headers=OPERATOR)
+                        {"authority_tier": "district"})
     assert response.status_code == 409, response.text
 
     assert net.catalogue_state(DISTRICT) == after_add
@@ -212,11 +211,10 @@ def codes_of(response):
 
 def test_village_search_with_filters_and_without_broker(net, station_network_factory):
     for data in SEARCH_ITEMS:
-        assert net.post(DISTRICT, "/api/catalogue/items", data, headers=OPERATOR).status_code == 201
+        assert net.post(DISTRICT, "/api/catalogue/items", data).status_code == 201
     assert net.post(DISTRICT, "/api/catalogue/items/SE-002/delegate",
-                    {"authority_tier": "township"}, headers=OPERATOR).status_code == 200
-    assert net.post(DISTRICT, "/api/catalogue/items/SE-005/retire",
-                    headers=OPERATOR).status_code == 200
+                    {"authority_tier": "township"}).status_code == 200
+    assert net.post(DISTRICT, "/api/catalogue/items/SE-005/retire", {}).status_code == 200
     master = wait_converged(net)
     village = VILLAGES[3]
 

@@ -91,7 +91,7 @@ def file_case(net, village):
 
 
 def at_district(net, case_no, status="pending_review"):
-    response = requests.get(f"{net.url(DISTRICT)}/api/cases/{case_no}", timeout=10)
+    response = net.client.get(DISTRICT, f"/api/cases/{case_no}")
     return response.ok and response.json()["status"] == status
 
 
@@ -107,7 +107,7 @@ def publish(net, body, routing_key, **properties):
 
 
 def dead_letters(net, station):
-    response = requests.get(f"{net.url(station)}/api/dead-letters", timeout=10)
+    response = net.client.get(station, "/api/dead-letters")
     assert response.status_code == 200, response.text
     return {d["id"]: d for d in response.json()["dead_letters"]}
 
@@ -219,7 +219,7 @@ def test_a_dead_letter_whose_cause_has_gone_is_processed_when_retried(net):
     time.sleep(1)
     assert not at_district(net, case_no), "the case waits in the dead-letter queue"
 
-    response = requests.post(f"{net.url(TOWNSHIP)}/api/dead-letters/retry", json={"ids": [new_id]}, timeout=10)
+    response = net.client.post(TOWNSHIP, "/api/dead-letters/retry", {"ids": [new_id]})
     assert response.status_code == 200 and [d["id"] for d in response.json()["retried"]] == [new_id]
     wait_until(lambda: at_district(net, case_no), 30, message="the retried case at the district")
     assert set(dead_letters(net, TOWNSHIP)) == before
@@ -227,15 +227,13 @@ def test_a_dead_letter_whose_cause_has_gone_is_processed_when_retried(net):
     publish(net, message.body, TOWNSHIP, message_id=message.properties["message_id"],
             content_type=message.content_type, content_encoding=message.content_encoding)
     time.sleep(1.5)
-    case = requests.get(f"{net.url(DISTRICT)}/api/cases/{case_no}", timeout=10).json()
+    case = net.client.get(DISTRICT, f"/api/cases/{case_no}").json()
     receives = [(h["station"], h["action"]) for h in case["history"] if h["action"] == "receive"]
     assert receives == [(TOWNSHIP, "receive"), (DISTRICT, "receive")]
 
-    bad = requests.post(f"{net.url(TOWNSHIP)}/api/dead-letters/retry", json={"ids": ["nosuchmessage"]},
-                        timeout=10)
+    bad = net.client.post(TOWNSHIP, "/api/dead-letters/retry", {"ids": ["nosuchmessage"]})
     assert bad.status_code == 404 and "nosuchmessage" in bad.json()["message"]
-    assert requests.post(f"{net.url(TOWNSHIP)}/api/dead-letters/retry", json={"every": 1},
-                         timeout=10).status_code == 400
+    assert net.client.post(TOWNSHIP, "/api/dead-letters/retry", {"every": 1}).status_code == 400
 
 
 # -- the district's broker restarted, stations killed ------------------------------------

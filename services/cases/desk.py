@@ -4,7 +4,10 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
+from services.observability import log_context
 from services.station_context import station_context
+from shared.auth import permissions, roles
+from shared.auth.roles import signed
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import schemas
 from shared.cases.store import CaseRepository
@@ -59,74 +62,108 @@ class CaseDesk:
         return result.case
 
     # -- counter operations -------------------------------------------------------------
-    def file(self, data):
+    # Each takes the logged-in user (a dict, services/auth.py): permissions are checked
+    # here, on the case as stored, in the same transaction as the change.
+    def file(self, data, user):
+        permissions.can_file(user)
         request = schemas.load(schemas.FilingSchema(), data)
+        request["agent"] = signed(user)
 
         def operation(session, repo, workflow):
             case_no = repo.next_case_no(self.clock().date())
-            return workflow.file(case_no, request)
+            with log_context(station=self.info.code, case_no=case_no):
+                log.info("filing %s for item %s", case_no, request["item_code"])
+                return workflow.file(case_no, request)
         return self._run(operation)
 
-    def supplement(self, case_no, data):
+    def _on_case(self, case_no, check, act):
+        """Load the case, check(case) may refuse, act(workflow, case) -> Result."""
+        def operation(session, repo, workflow):
+            case = repo.load(case_no)
+            check(case)
+            return act(workflow, case)
+        with log_context(station=self.info.code, case_no=case_no):
+            return self._run(operation)
+
+    def supplement(self, case_no, data, user):
+        permissions.can_act_at_counter(user, "supplement")
         request = schemas.load(schemas.SupplementSchema(), data)
-        return self._run(lambda s, repo, wf: wf.supplement(repo.load(case_no), request["materials"],
-                                                          request["operator"]))
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.supplement(
+            case, request["materials"], signed(user)))
 
-    def return_case(self, case_no, data):
+    def return_case(self, case_no, data, user):
+        permissions.can_act_at_counter(user, "return")
         request = schemas.load(schemas.ReturnSchema(), data)
-        return self._run(lambda s, repo, wf: wf.return_case(repo.load(case_no), request["reason"],
-                                                           request["operator"]))
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.return_case(
+            case, request["reason"], signed(user)))
 
-    def decide(self, case_no, data):
+    def forward(self, case_no, data, user):
+        permissions.require(user, "forward", roles.TOWNSHIP_STAFF)
+        request = schemas.load(schemas.ForwardSchema(), data)
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.forward(
+            case, signed(user), request["note"]))
+
+    def decide(self, case_no, data, user):
         request = schemas.load(schemas.DecisionSchema(), data)
         if request["department"] not in self.info.network.departments:
             raise InvalidInput(f"department: unknown department '{request['department']}'")
-        return self._run(lambda s, repo, wf: wf.decide(repo.load(case_no), request))
+        request["operator"] = signed(user)
+        return self._on_case(
+            case_no, lambda case: permissions.can_decide(user, case, request["step"], request["department"]),
+            lambda wf, case: wf.decide(case, request))
 
-    def suspend(self, case_no, data):
+    def suspend(self, case_no, data, user):
         request = schemas.load(schemas.SuspendSchema(), data)
-        return self._run(lambda s, repo, wf: wf.suspend(repo.load(case_no), request["materials"],
-                                                       request["reason"], request["operator"]))
+        return self._on_case(
+            case_no, lambda case: permissions.can_handle_decision_step(user, case, "suspend"),
+            lambda wf, case: wf.suspend(case, request["materials"], request["reason"], signed(user)))
 
-    def request_extension(self, case_no, data):
+    def request_extension(self, case_no, data, user):
         request = schemas.load(schemas.ExtensionRequestSchema(), data)
-        return self._run(lambda s, repo, wf: wf.request_extension(
-            repo.load(case_no), request["days"], request["reason"], request["operator"]))
+        return self._on_case(
+            case_no, lambda case: permissions.can_handle_decision_step(user, case, "request_extension"),
+            lambda wf, case: wf.request_extension(case, request["days"], request["reason"], signed(user)))
 
-    def decide_extension(self, case_no, data):
+    def decide_extension(self, case_no, data, user):
         if not self.info.is_district:
             raise Forbidden("extensions are granted or refused by the district")
         request = schemas.load(schemas.ExtensionDecisionSchema(), data)
-        return self._run(lambda s, repo, wf: wf.decide_extension(
-            repo.load(case_no), request["granted"], request["reason"], request["operator"]))
+        return self._on_case(
+            case_no, lambda case: permissions.can_decide_extension(user, case),
+            lambda wf, case: wf.decide_extension(case, request["granted"], request["reason"], signed(user)))
 
-    def rate(self, case_no, data):
+    def rate(self, case_no, data, user):
+        permissions.can_act_at_counter(user, "rate")
         request = schemas.load(schemas.RatingSchema(), data)
-        return self._run(lambda s, repo, wf: wf.rate(repo.load(case_no), request["score"],
-                                                    request["comment"], request["by"]))
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(
+            case, request["score"], request["comment"], request["by"]))
 
-    def deliver(self, case_no, data):
-        request = schemas.load(schemas.DeliverySchema(), data)
-        return self._run(lambda s, repo, wf: wf.deliver(repo.load(case_no), request["operator"]))
+    def deliver(self, case_no, data, user):
+        permissions.can_act_at_counter(user, "deliver")
+        schemas.load(schemas.DeliverySchema(), data)
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.deliver(case, signed(user)))
 
     # -- reading --------------------------------------------------------------------------
-    def get(self, case_no):
+    def get(self, case_no, user):
         with self.database.reading() as session:
-            return CaseRepository(session, self.info.code).load(case_no)
+            case = CaseRepository(session, self.info.code).load(case_no)
+        permissions.can_read_case(user, case)
+        return case
 
     def find(self, case_no):
+        """For the residents' status page (which checks the ID digits itself)."""
         with self.database.reading() as session:
             return CaseRepository(session, self.info.code).find(case_no)
 
-    def history(self, case_no):
+    def history(self, case_no, user):
+        self.get(case_no, user)
         with self.database.reading() as session:
-            repo = CaseRepository(session, self.info.code)
-            repo.load(case_no)
-            return repo.history(case_no)
+            return CaseRepository(session, self.info.code).history(case_no)
 
-    def list(self, **filters):
+    def list(self, user, **filters):
         with self.database.reading() as session:
-            return CaseRepository(session, self.info.code).list(**filters)
+            return CaseRepository(session, self.info.code).list(
+                involving=permissions.list_department(user), **filters)
 
     # -- messages from other stations ----------------------------------------------------
     def receive(self, message):
@@ -200,6 +237,10 @@ class CaseDesk:
             rows = session.scalars(select(StationAlert).order_by(StationAlert.raised_at.desc()).limit(limit))
             return [{"case_no": r.case_no, "kind": r.kind, "text": r.text, "at": r.raised_at,
                      "department": r.department} for r in rows]
+
+
+def _nothing(case):
+    return None
 
 
 class CaseDeskProvider(DependencyProvider):

@@ -10,6 +10,7 @@ from nameko.extensions import DependencyProvider
 from services.config import NETWORK_KEY, STATION_KEY, load_network
 from services.dead_letters import DeadLetterBox, UnknownDeadLetter, network_queues
 from services.http import error_response, http, json_body, json_response, query_int
+from shared.auth import permissions
 from shared.exceptions import InvalidInput, NotFound
 
 
@@ -36,6 +37,7 @@ class DeadLetterEndpoints:
 
     @http("GET", "/api/dead-letters")
     def list_dead_letters(self, request):
+        permissions.can_handle_dead_letters(self.users.user(request))
         limit = query_int(request, "limit", 200, 1, 1000)
         try:
             letters = self.dead_letter_box.list(limit=limit)
@@ -46,6 +48,7 @@ class DeadLetterEndpoints:
 
     @http("POST", "/api/dead-letters/retry")
     def retry_dead_letters(self, request):
+        permissions.can_handle_dead_letters(self.users.user(request))
         body = json_body(request)
         unknown = sorted(set(body) - {"ids", "all"})
         if unknown:

@@ -3,6 +3,7 @@ the handlers validate with (apispec)."""
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from shared.auth import schemas as auth_schemas
 from shared.cases import schemas as case_schemas
 from shared.catalogue import schemas as catalogue_schemas
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
@@ -17,7 +18,6 @@ FILING_EXAMPLE = {
     "applicant": {"name": "黄秀英", "id_number": "44520319620314004X", "phone": "13800138000",
                   "residence": "445203001001"},
     "materials": ["M01", "M02", "M03", "M04"],
-    "agent": "林代办",
     "deficiency_promise": True,
 }
 
@@ -35,9 +35,19 @@ def _errors(*codes):
     return {str(c): {"description": names[c], **_json(ERROR)} for c in codes}
 
 
-def _op(summary, ok="200", body_ref=None, example=None, params=(), errors=(400,), tag="cases"):
+PUBLIC = "public"
+
+
+def _op(summary, ok="200", body_ref=None, example=None, params=(), errors=(400,), tag="cases", access=None):
+    """`access`: PUBLIC for what anyone may call; otherwise a note of who may (a logged-in
+    user of this station is always needed: 401 without one, 403 for the wrong role)."""
+    if access != PUBLIC:
+        errors = tuple(sorted({*errors, 401, 403}))
+        summary = f"{summary} — {access}" if access else summary
     operation = {"summary": summary, "tags": [tag],
                  "responses": {ok: {"description": "OK", **_json()}, **_errors(*errors)}}
+    if access == PUBLIC:
+        operation["security"] = []
     if body_ref:
         operation["requestBody"] = {"required": True, **_json(ref=body_ref, example=example)}
     if params:
@@ -65,7 +75,11 @@ def build_spec(is_district):
     spec = APISpec(title="Tongban station API（通办站点接口）", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "The HTTP API every station serves; the district also edits "
-                                        "the catalogue and supervises deadlines."})
+                                        "the catalogue and supervises deadlines. Log in with POST /api/login "
+                                        "and send the token as `Authorization: Bearer <token>`."},
+                   security=[{"session": []}])
+    spec.components.security_scheme("session", {"type": "http", "scheme": "bearer",
+                                                "description": "the token POST /api/login answers"})
     spec.components.schema("Error", {"type": "object", "required": ["error", "message"], "properties": {
         "error": {"type": "string", "example": "INVALID_INPUT"},
         "message": {"type": "string", "example": "applicant.id_number: the check digit is wrong (GB 11643)"},
@@ -77,22 +91,42 @@ def build_spec(is_district):
                          ("ExtensionDecision", case_schemas.ExtensionDecisionSchema),
                          ("Rating", case_schemas.RatingSchema), ("Item", catalogue_schemas.ItemSchema),
                          ("Delegation", catalogue_schemas.DelegationSchema),
-                         ("Schedule", catalogue_schemas.ScheduleSchema)]:
+                         ("Schedule", catalogue_schemas.ScheduleSchema),
+                         ("Forward", case_schemas.ForwardSchema),
+                         ("FollowUpAnswer", case_schemas.FollowUpAnswerSchema),
+                         ("Login", auth_schemas.LoginSchema), ("NewUser", auth_schemas.NewUserSchema)]:
         spec.components.schema(name, schema=schema)
 
     paths = {
-        "/api/health": {"get": _op("station, catalogue version, broker link", errors=(), tag="station")},
-        "/api/catalogue": {"get": _op("catalogue version and content hash", errors=(), tag="catalogue")},
+        "/api/health": {"get": _op("station, catalogue version, broker link", errors=(), tag="station",
+                                   access=PUBLIC)},
+        "/api/login": {"post": _op("log in: a session token for this station", body_ref="Login", tag="users",
+                                   errors=(400, 401), access=PUBLIC,
+                                   example={"username": "agent", "password": "tongban-2026"})},
+        "/api/logout": {"post": _op("end this session", errors=(), tag="users", access=PUBLIC)},
+        "/api/me": {"get": _op("the logged-in user", errors=(), tag="users")},
+        "/api/users": {
+            "get": _op("this station's users", errors=(), tag="users", access="administrators"),
+            "post": _op("add a user", ok="201", body_ref="NewUser", errors=(400, 409), tag="users",
+                        access="administrators",
+                        example={"username": "chenxy", "name": "陈晓燕", "role": "village_agent",
+                                 "password": "请设置至少8位密码"}),
+        },
+        "/api/catalogue": {"get": _op("catalogue version and content hash", errors=(), tag="catalogue",
+                                      access=PUBLIC)},
         "/api/items": {"get": _op("search the catalogue", tag="catalogue", params=[
             _query("q", "words in the name or keywords"), _query("department", "department code"),
             _query("category", "category", CATEGORIES), _query("processing_type", "type", PROCESSING_TYPES),
             _query("tier", "deciding tier", TIERS), _query("include_retired", "1 to include retired items"),
-            _query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")])},
+            _query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")],
+            access=PUBLIC)},
         "/api/items/{code}": {"get": _op("one item with its guide", params=[ITEM_CODE], errors=(404,),
-                                         tag="catalogue")},
+                                         tag="catalogue", access=PUBLIC)},
         "/api/cases": {
-            "post": _op("file a case", ok="201", body_ref="Filing", example=FILING_EXAMPLE, errors=(400, 404, 409)),
-            "get": _op("this station's cases (ID numbers masked)", params=[
+            "post": _op("file a case", ok="201", body_ref="Filing", example=FILING_EXAMPLE, errors=(400, 404, 409),
+                        access="counter staff (village agents, township staff, the district's window)"),
+            "get": _op("this station's cases (ID numbers masked; a department's own cases for its reviewers "
+                       "and approvers)", params=[
                 _query("scope", "which cases", ("held", "filed", "deciding", "all")),
                 _query("status", "case status", list(LABELS)), _query("department", "department code"),
                 _query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")]),
@@ -100,43 +134,51 @@ def build_spec(is_district):
         "/api/cases/{case_no}": {"get": _op("a case with its history", params=[CASE_NO], errors=(404,))},
         "/api/cases/{case_no}/supplement": {"post": _op(
             "hand in missing materials", body_ref="Supplement", params=[CASE_NO], errors=(400, 404, 409),
-            example={"materials": ["M05"], "operator": "林代办"})},
+            example={"materials": ["M05"]})},
         "/api/cases/{case_no}/return": {"post": _op(
             "return a case waiting for materials", body_ref="Return", params=[CASE_NO], errors=(400, 404, 409),
-            example={"reason": "申请人撤回申请", "operator": "林代办"})},
+            example={"reason": "申请人撤回申请"})},
+        "/api/cases/{case_no}/forward": {"post": _op(
+            "forward a case checked at a township (初审转报)", body_ref="Forward", params=[CASE_NO],
+            errors=(400, 404, 409), access="township staff", example={"note": "材料齐全，同意上报"})},
         "/api/cases/{case_no}/decisions": {"post": _op(
             "review, approve or reject", body_ref="Decision", params=[CASE_NO], errors=(400, 404, 409),
-            example={"step": "review", "outcome": "pass", "department": "civil_affairs", "operator": "陈审查"})},
+            access="the department's reviewer (review) or approver (approve); township staff for delegated items",
+            example={"step": "review", "outcome": "pass", "department": "civil_affairs"})},
         "/api/cases/{case_no}/deliver": {"post": _op(
             "hand the result to the applicant", body_ref="Delivery", params=[CASE_NO], errors=(400, 404, 409),
-            example={"operator": "林代办"})},
+            example={})},
         "/api/cases/{case_no}/suspend": {"post": _op(
             "ask for more materials and pause the clock", body_ref="Suspend", params=[CASE_NO],
-            errors=(400, 404, 409), example={"materials": ["M03"], "reason": "材料不清晰", "operator": "陈审查"})},
+            errors=(400, 404, 409), example={"materials": ["M03"], "reason": "材料不清晰"})},
         "/api/cases/{case_no}/extension": {"post": _op(
             "ask for the case's one extension", body_ref="ExtensionRequest", params=[CASE_NO],
-            errors=(400, 404, 409), example={"days": 5, "reason": "需现场核查", "operator": "陈审查"})},
+            errors=(400, 404, 409), example={"days": 5, "reason": "需现场核查"})},
         "/api/cases/{case_no}/rating": {"post": _op(
             "rate a completed case (1-5)", body_ref="Rating", params=[CASE_NO], errors=(400, 404, 409),
             example={"score": 5, "comment": "办事很方便"})},
         "/api/alerts": {"get": _op("supervision warnings and cards about cases held here", tag="supervision",
                                    params=[_query("limit", "how many", kind="integer")])},
         "/api/status": {"get": _op("a resident's own case (number + last 4 ID characters)", errors=(400, 404),
+                                   access=PUBLIC,
                                    params=[{**_query("case_no", "case number"), "required": True},
                                            {**_query("id_last4", "last 4 characters of the ID"),
                                             "required": True}])},
-        "/api/openapi.json": {"get": _op("this document", errors=(), tag="station")},
+        "/api/openapi.json": {"get": _op("this document", errors=(), tag="station", access=PUBLIC)},
+        "/api/metrics": {"get": _op("figures for Prometheus (text format): queues, cases by status, outbox",
+                                    errors=(), tag="operations", access=PUBLIC)},
         "/api/dead-letters": {"get": _op("messages this station's consumers gave up on, with the reason",
-                                         tag="operations", errors=(400, 409),
+                                         tag="operations", errors=(400, 409), access="administrators",
                                          params=[_query("limit", "how many", kind="integer")])},
         "/api/dead-letters/retry": {"post": _op(
             "put dead letters back on the queue they failed on", tag="operations", errors=(400, 404, 409),
+            access="administrators",
             example={"ids": ["3f2a9c"]})},
     }
     if is_district:
         paths.update({
             "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),
-                                                 tag="catalogue")},
+                                                 tag="catalogue", access="administrators")},
             "/api/catalogue/items/{code}": {"patch": _op("edit an item (fields to change)", params=[ITEM_CODE],
                                                          errors=(400, 404, 409), tag="catalogue",
                                                          body_ref="Item")},
@@ -150,7 +192,8 @@ def build_spec(is_district):
                 example={"year": 2027, "holidays": ["2027-01-01"], "workdays": []})},
             "/api/cases/{case_no}/extension/decision": {"post": _op(
                 "grant or refuse an extension", body_ref="ExtensionDecision", params=[CASE_NO],
-                errors=(400, 404, 409), example={"granted": True, "reason": "同意", "operator": "区政务办"})},
+                access="the department's approver",
+                errors=(400, 404, 409), example={"granted": True, "reason": "同意"})},
             "/api/supervision/lights": {"get": _op("running cases with their deadline light", tag="supervision",
                                                    params=[_query("light", "colour", ("green", "yellow", "red"))])},
             "/api/supervision/alerts": {"get": _op("warnings and cards raised", tag="supervision",
@@ -160,7 +203,8 @@ def build_spec(is_district):
             "/api/follow-ups": {"get": _op("follow-ups of bad ratings", tag="supervision", errors=())},
             "/api/follow-ups/{case_no}": {"post": _op(
                 "answer a follow-up", params=[CASE_NO], errors=(400, 404, 409), tag="supervision",
-                example={"answer": "已约谈窗口人员并整改", "operator": "区民政局"})},
+                body_ref="FollowUpAnswer", access="the responsible department's reviewer or approver",
+                example={"answer": "已约谈窗口人员并整改"})},
             "/api/stats": {"get": _op("the district's statistics", tag="supervision", params=[
                 _query("from", "first filing date", kind="string"), _query("to", "last filing date"),
                 _query("by", "grouping", ("none", "station", "tier", "department", "item", "category"))])},

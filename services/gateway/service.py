@@ -1,12 +1,15 @@
 """The HTTP API every station serves. Handlers parse, delegate and answer JSON."""
+from services.auth import Users
 from services.cases.desk import CaseDeskProvider
 from services.catalogue_access import Catalogue
 from services.config import Station
 from services.gateway.broker import BrokerProbe
 from services.gateway.dead_letters import DeadLetterEndpoints
+from services.gateway.metrics import MetricsEndpoints
 from services.gateway.openapi import build_spec
 from services.gateway.records import DistrictRecords
 from services.http import http, json_body, json_response, query_int
+from shared.auth import permissions, roles
 from shared.cases import schemas, states
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
 from shared.exceptions import InvalidInput, NotFound
@@ -65,16 +68,45 @@ class CatalogueEndpoints:
         return json_response(self.catalogue.get(code))
 
 
+class AccountEndpoints:
+    """Logging in and out, and the station's users (for its administrator)."""
+
+    @http("POST", "/api/login")
+    def log_in(self, request):
+        return json_response(self.users.log_in(json_body(request)))
+
+    @http("POST", "/api/logout")
+    def log_out(self, request):
+        self.users.log_out(request)
+        return json_response({"logged_out": True})
+
+    @http("GET", "/api/me")
+    def who_am_i(self, request):
+        return json_response(self.users.user(request))
+
+    @http("GET", "/api/users")
+    def list_users(self, request):
+        permissions.require(self.users.user(request), "manage_users", roles.ADMINISTRATOR)
+        return json_response({"users": self.users.list()})
+
+    @http("POST", "/api/users")
+    def add_user(self, request):
+        permissions.require(self.users.user(request), "manage_users", roles.ADMINISTRATOR)
+        return json_response(self.users.add(json_body(request)), 201)
+
+
 class CaseEndpoints:
-    """The case API of a station."""
+    """The case API of a station. Every call but the residents' status page needs a
+    logged-in user of this station; the case desk checks what their role allows."""
 
     @http("POST", "/api/cases")
     def file_case(self, request):
-        case = self.desk.file(json_body(request))
-        return json_response(_case_view(case, self.station.code), 201)
+        user = self.users.user(request)
+        return json_response(_case_view(self.desk.file(json_body(request), user), self.station.code, user), 201)
 
     @http("GET", "/api/cases")
     def list_cases(self, request):
+        user = self.users.user(request)
         limit = query_int(request, "limit", 50, 1, 500)
         offset = query_int(request, "offset", 0, 0, 10_000_000)
         scope = _choice(request, "scope", ("held", "filed", "deciding", "all")) or "held"
@@ -83,7 +115,7 @@ class CaseEndpoints:
             raise InvalidInput(f"query parameter 'status': unknown status '{status}'")
         department = request.args.get("department")
         total, cases = self.desk.list(
-            status=status, department=department, limit=limit, offset=offset,
+            user, status=status, department=department, limit=limit, offset=offset,
             held_here=True if scope == "held" else None,
             filed_here=scope == "filed", deciding_here=scope == "deciding")
         return json_response({"total": total, "limit": limit, "offset": offset,
@@ -91,53 +123,62 @@ class CaseEndpoints:
 
     @http("GET", "/api/cases/<string:case_no>")
     def get_case(self, request, case_no):
-        case = self.desk.get(case_no)
-        view = _case_view(case, self.station.code)
-        view["history"] = self.desk.history(case_no)
+        user = self.users.user(request)
+        view = _case_view(self.desk.get(case_no, user), self.station.code, user)
+        view["history"] = self.desk.history(case_no, user)
         return json_response(view)
+
+    def _act(self, request, operation, case_no):
+        user = self.users.user(request)
+        case = operation(case_no, json_body(request), user)
+        return json_response(_case_view(case, self.station.code, user))
 
     @http("POST", "/api/cases/<string:case_no>/supplement")
     def supplement_case(self, request, case_no):
-        case = self.desk.supplement(case_no, json_body(request))
-        return json_response(_case_view(case, self.station.code))
+        return self._act(request, self.desk.supplement, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/return")
     def return_case(self, request, case_no):
-        return json_response(_case_view(self.desk.return_case(case_no, json_body(request)), self.station.code))
+        return self._act(request, self.desk.return_case, case_no)
+
+    @http("POST", "/api/cases/<string:case_no>/forward")
+    def forward_case(self, request, case_no):
+        return self._act(request, self.desk.forward, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/decisions")
     def decide_case(self, request, case_no):
-        return json_response(_case_view(self.desk.decide(case_no, json_body(request)), self.station.code))
+        return self._act(request, self.desk.decide, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/deliver")
     def deliver_case(self, request, case_no):
-        return json_response(_case_view(self.desk.deliver(case_no, json_body(request)), self.station.code))
+        return self._act(request, self.desk.deliver, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/suspend")
     def suspend_case(self, request, case_no):
-        return json_response(_case_view(self.desk.suspend(case_no, json_body(request)), self.station.code))
+        return self._act(request, self.desk.suspend, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/extension")
     def request_extension(self, request, case_no):
-        return json_response(_case_view(self.desk.request_extension(case_no, json_body(request)),
-                                        self.station.code))
+        return self._act(request, self.desk.request_extension, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/extension/decision")
     def decide_extension(self, request, case_no):
-        return json_response(_case_view(self.desk.decide_extension(case_no, json_body(request)),
-                                        self.station.code))
+        return self._act(request, self.desk.decide_extension, case_no)
 
     @http("POST", "/api/cases/<string:case_no>/rating")
     def rate_case(self, request, case_no):
-        return json_response(_case_view(self.desk.rate(case_no, json_body(request)), self.station.code))
+        return self._act(request, self.desk.rate, case_no)
 
     @http("GET", "/api/alerts")
     def station_alerts(self, request):
         """Warnings and cards the district raised about cases held here."""
+        self.users.user(request)
         return json_response({"alerts": self.desk.alerts(query_int(request, "limit", 100, 1, 1000))})
 
     @http("GET", "/api/status")
     def resident_status(self, request):
+        """For residents, without logging in: the case number and the last 4 characters
+        of the applicant's ID number."""
         case_no = request.args.get("case_no", "")
         last4 = request.args.get("id_last4", "").upper()
         if not case_no or len(last4) != 4:
@@ -151,15 +192,18 @@ class CaseEndpoints:
         return json_response(schemas.public_status(case))
 
 
-def _case_view(case, station_code):
-    """The whole case; the ID number is shown in full only where the case is held (the
-    counter or office acting on it), masked everywhere else."""
-    return case if case["holder_station"] == station_code else schemas.masked(case)
+def _case_view(case, station_code, user):
+    """The whole case. The ID number is shown in full only to the counter or office
+    acting on the case (held here), and only to roles whose decision needs it."""
+    if case["holder_station"] == station_code and permissions.sees_full_id(user):
+        return case
+    return schemas.masked(case)
 
 
-class GatewayService(CatalogueEndpoints, CaseEndpoints, DeadLetterEndpoints):
+class GatewayService(CatalogueEndpoints, AccountEndpoints, CaseEndpoints, DeadLetterEndpoints, MetricsEndpoints):
     name = "gateway"
 
+    users = Users()
     station = Station()
     catalogue = Catalogue()
     broker = BrokerProbe()

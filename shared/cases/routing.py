@@ -35,3 +35,9 @@ def route(filing_station, target):
     while stations[-1] != target:
         stations.append(next_hop(stations[-1], target))
     return stations
+
+
+def deciding_departments(case):
+    """The departments that decide a case: the item's own first, then the other joint ones."""
+    item = case["item"]
+    return [item["department"], *[d for d in item.get("joint_departments") or [] if d != item["department"]]]

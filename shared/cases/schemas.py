@@ -7,6 +7,13 @@ from shared.cases import citizen_id
 from shared.exceptions import InvalidInput
 
 
+def _who():
+    """Who did it. The station records the logged-in user instead; a name given here is
+    accepted for older clients and ignored."""
+    return fields.String(load_default="", validate=validate.Length(max=50),
+                         metadata={"description": "ignored: the logged-in user is recorded"})
+
+
 class ApplicantSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -34,7 +41,7 @@ class FilingSchema(Schema):
     applicant = fields.Nested(ApplicantSchema, required=True)
     materials = fields.List(fields.String(validate=validate.Length(max=8)), load_default=list,
                             validate=validate.Length(max=50))
-    agent = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    agent = _who()
     commitment = fields.Boolean(load_default=False)          # 告知承诺书 signed
     deficiency_promise = fields.Boolean(load_default=False)  # 容缺 promise signed
     note = fields.String(load_default="", validate=validate.Length(max=500))
@@ -46,7 +53,7 @@ class SupplementSchema(Schema):
 
     materials = fields.List(fields.String(validate=validate.Length(max=8)), required=True,
                             validate=validate.Length(min=1, max=50))
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
 
 
 class DecisionSchema(Schema):
@@ -56,7 +63,7 @@ class DecisionSchema(Schema):
     step = fields.String(required=True, validate=validate.OneOf(("review", "approve")))
     outcome = fields.String(required=True, validate=validate.OneOf(("pass", "reject")))
     department = fields.String(required=True)
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
     reason = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
@@ -65,14 +72,22 @@ class ReturnSchema(Schema):
         unknown = RAISE
 
     reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
 
 
 class DeliverySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
+
+
+class ForwardSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+    operator = _who()
 
 
 class SuspendSchema(Schema):
@@ -82,7 +97,7 @@ class SuspendSchema(Schema):
     materials = fields.List(fields.String(validate=validate.Length(max=8)), required=True,
                             validate=validate.Length(min=1, max=50))
     reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
 
 
 class ExtensionRequestSchema(Schema):
@@ -91,7 +106,7 @@ class ExtensionRequestSchema(Schema):
 
     days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=60))
     reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
 
 
 class ExtensionDecisionSchema(Schema):
@@ -100,7 +115,15 @@ class ExtensionDecisionSchema(Schema):
 
     granted = fields.Boolean(required=True, truthy={True}, falsy={False})
     reason = fields.String(required=True, validate=validate.Length(min=2, max=1000))
-    operator = fields.String(required=True, validate=validate.Length(min=1, max=50))
+    operator = _who()
+
+
+class FollowUpAnswerSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    answer = fields.String(required=True, validate=validate.Length(min=2, max=2000))
+    operator = _who()
 
 
 class RatingSchema(Schema):

@@ -4,6 +4,7 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm.attributes import flag_modified
 
+from shared.cases.routing import deciding_departments
 from shared.db.models import Case, CaseHistoryEntry, CaseSequence, PendingCaseUpdate, utcnow
 from shared.exceptions import NotFound
 
@@ -44,6 +45,7 @@ class CaseRepository:
             stored_revision = row.revision
         row.item_code = case["item"]["code"]
         row.department = case["item"]["department"]
+        row.departments = "," + ",".join(deciding_departments(case)) + ","
         row.status = case["status"]
         row.filing_station = case["filing_station"]
         row.deciding_station = case.get("deciding_station")
@@ -76,7 +78,9 @@ class CaseRepository:
                  "reason": r.reason} for r in rows]
 
     def list(self, status=None, held_here=None, filed_here=None, department=None, deciding_here=None,
-             limit=50, offset=0):
+             involving=None, limit=50, offset=0):
+        """`department`: the item's own department; `involving`: any department deciding
+        the case (a joint case is in the list of each of its departments)."""
         query = select(Case)
         if status:
             query = query.where(Case.status.in_(status if isinstance(status, (list, tuple)) else [status]))
@@ -88,6 +92,8 @@ class CaseRepository:
             query = query.where(Case.deciding_station == self.station_code)
         if department:
             query = query.where(Case.department == department)
+        if involving:
+            query = query.where(Case.departments.contains(f",{involving},", autoescape=True))
         total = self.session.scalar(select(func.count()).select_from(query.subquery()))
         rows = self.session.scalars(query.order_by(Case.filed_at.desc(), Case.case_no.desc())
                                     .limit(limit).offset(offset))

@@ -147,7 +147,22 @@ class CaseWorkflow:
                        f"审批结果已从{self._station_name(sender)}回传，待申请人领取")
         else:
             self._move(case, states.RECEIVED, "receive", "system", f"收到{self._station_name(sender)}转来的办件")
+            if case["deciding_station"] != self.station.code and self.station.checks_before_forwarding:
+                return Result(case, messages)  # waits for the staff's check (forward)
             self._route_onward(case, "system", messages)
+        return Result(case, messages)
+
+    def forward(self, case, operator, note=""):
+        """A township that checks cases before forwarding them (初审转报) sends one on."""
+        self._require_held(case, "forward")
+        if case["status"] != states.RECEIVED or case["deciding_station"] == self.station.code:
+            raise Conflict(f"case {case['case_no']} is {case['status']} "
+                           f"({states.LABELS.get(case['status'], case['status'])}): "
+                           f"only a case received here on its way to another station can be forwarded")
+        messages = []
+        if note:
+            self._move(case, case["status"], "check", operator, note)
+        self._route_onward(case, operator, messages)
         return Result(case, messages)
 
     # -- supplements ----------------------------------------------------------------

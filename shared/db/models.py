@@ -69,6 +69,9 @@ class Case(Base):
     filed_at: Mapped[dt.datetime] = mapped_column(DateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     due_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # ",dept," for each department that decides the case (the joint ones too), so a
+    # department's desk lists its cases with one LIKE
+    departments: Mapped[str] = mapped_column(String(400), default="", server_default="")
     snapshot: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (
@@ -190,3 +193,27 @@ class FollowUpAnswer(Base):
     answer: Mapped[str] = mapped_column(Text)
     answered_by: Mapped[str] = mapped_column(String(50))
     answered_at: Mapped[str] = mapped_column(String(40))
+
+
+class User(Base):
+    """A person who works at this station. Users are never deleted, only deactivated,
+    so the names in case histories keep pointing at someone."""
+
+    __tablename__ = "users"
+    username: Mapped[str] = mapped_column(String(50), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20))
+    department: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class LoginSession(Base):
+    """A login. Only the SHA-256 of the token is kept, so the table gives no one a session."""
+
+    __tablename__ = "login_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

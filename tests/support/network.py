@@ -35,6 +35,8 @@ import requests
 import yaml
 from kombu import Connection, Producer
 
+from deploy.settings import SAMPLE_USERS
+from deploy.station_client import StationClient
 from services.topology import declare_network
 from shared.messages import catalogue_queue, dead_letter_queue, inbox_queue
 from shared.stations import Network
@@ -224,6 +226,8 @@ class StationNetwork:
         self._all_processes = []
         self._prepared = False
         self.http = requests.Session()
+        # every call is made by the sample user who would make it (deploy/station_client.py)
+        self.client = StationClient(self.url, timeout=HTTP_TIMEOUT)
 
     # -- context -------------------------------------------------------------------
     def __enter__(self):
@@ -280,6 +284,7 @@ class StationNetwork:
                 "--network", str(self.network_path), "--data", str(self.data_dir),
                 "--amqp", amqp_uri or self.amqp_uri, "--base-port", str(self.base_port),
                 *(["--database-url", self.database_template] if self.database_template else []),
+                "--sample-users", str(SAMPLE_USERS),
                 *self.root_args, *root_args,
                 "station", "run", *codes, "--sync-seconds", str(sync),
                 *self.run_args, *run_args]
@@ -414,18 +419,20 @@ class StationNetwork:
     def url(self, code):
         return f"http://{HTTP_HOST}:{self.port(code)}"
 
-    def request(self, method, code, path, json=None, params=None, headers=None):
-        return self.http.request(method, self.url(code) + path, json=json, params=params,
-                                 headers=headers, timeout=HTTP_TIMEOUT)
+    def request(self, method, code, path, json=None, params=None, headers=None, as_user=None):
+        """`as_user`: a username of the station, False for no login, None for the sample
+        user who would make this request (see deploy/station_client.py)."""
+        return self.client.request(method, code, path, json=json, params=params, headers=headers,
+                                   as_user=as_user, timeout=HTTP_TIMEOUT)
 
-    def get(self, code, path, params=None):
-        return self.request("GET", code, path, params=params)
+    def get(self, code, path, params=None, as_user=None):
+        return self.request("GET", code, path, params=params, as_user=as_user)
 
-    def post(self, code, path, json=None, headers=None):
-        return self.request("POST", code, path, json=json, headers=headers)
+    def post(self, code, path, json=None, headers=None, as_user=None):
+        return self.request("POST", code, path, json=json, headers=headers, as_user=as_user)
 
-    def patch(self, code, path, json=None, headers=None):
-        return self.request("PATCH", code, path, json=json, headers=headers)
+    def patch(self, code, path, json=None, headers=None, as_user=None):
+        return self.request("PATCH", code, path, json=json, headers=headers, as_user=as_user)
 
     def catalogue_summary(self, code):
         """{"version": ..., "content_hash": ...} of `code`'s copy of the catalogue."""

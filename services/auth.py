@@ -1,0 +1,78 @@
+"""Who is asking: session tokens checked against the station's own users."""
+from nameko.extensions import DependencyProvider
+
+import logging
+
+from services.config import DATABASE_KEY, NETWORK_KEY, SAMPLE_USERS_KEY, STATION_KEY, StationInfo, load_network
+from shared.auth.accounts import Accounts
+from shared.auth.schemas import LoginSchema
+from shared.auth.staffing import seed_station
+from shared.cases.schemas import load
+from shared.db.database import get_database
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "tongban_session"
+
+
+def token_of(request):
+    """The session token: `Authorization: Bearer <token>` (API clients) or the web
+    desk's cookie."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(SESSION_COOKIE, "")
+
+
+class UserDesk:
+    def __init__(self, database, info):
+        self.database = database
+        self.info = info
+
+    def _accounts(self, session):
+        return Accounts(session, self.info.station, self.info.network)
+
+    def user(self, request):
+        """The user making the request, or Unauthorized (401)."""
+        with self.database.reading() as session:
+            return self._accounts(session).user_of(token_of(request))
+
+    def log_in(self, data):
+        request = load(LoginSchema(), data)
+        with self.database.reading() as session:
+            stale_hash = self._accounts(session).check_password(request["username"], request["password"])
+        with self.database.transaction() as session:
+            return self._accounts(session).open_session(
+                request["username"], request["password"] if stale_hash else None)
+
+    def log_out(self, request):
+        token = token_of(request)
+        if token:
+            with self.database.transaction() as session:
+                self._accounts(session).log_out(token)
+
+    def add(self, data):
+        with self.database.transaction() as session:
+            return self._accounts(session).add(data)
+
+    def list(self):
+        with self.database.reading() as session:
+            return self._accounts(session).list()
+
+
+class Users(DependencyProvider):
+    """Injects the station's UserDesk."""
+
+    def setup(self):
+        config = self.container.config
+        network = load_network(config[NETWORK_KEY])
+        info = StationInfo(network.station(config[STATION_KEY]), network)
+        database = get_database(config[DATABASE_KEY])
+        if config.get(SAMPLE_USERS_KEY):
+            made = seed_station(database, info.station, network, config[SAMPLE_USERS_KEY])
+            if made:
+                log.info("station %s: %d sample users created", info.code, made)
+        self.desk = UserDesk(database, info)
+
+    def get_dependency(self, worker_ctx):
+        return self.desk

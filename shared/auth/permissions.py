@@ -1,0 +1,112 @@
+"""Who may do what, at the station the request reaches.
+
+Every function raises Forbidden with a message saying why, or returns quietly. A user
+belongs to one station and can only log in there, so "their own station" is given; the
+checks here are about role, department and the step a case is at. Whether the case is in
+a state that allows the action (and held here) is the workflow's business (409).
+"""
+from shared.auth import roles
+from shared.cases.routing import deciding_departments
+from shared.exceptions import Forbidden
+
+ACTIONS = {
+    "file": "受理办件",
+    "supplement": "补交材料",
+    "return": "退回办件",
+    "deliver": "送达结果",
+    "rate": "录入评价",
+    "forward": "初审转报",
+    "suspend": "要求补正（暂停计时）",
+    "request_extension": "申请延期",
+    "decide_extension": "审批延期申请",
+    "edit_catalogue": "维护事项目录",
+    "supervise": "查看电子监察",
+    "dead_letters": "处理死信消息",
+    "answer_follow_up": "答复整改",
+    "manage_users": "管理用户",
+    "decide": "作出审批决定",
+}
+
+
+def _refuse(user, action, why=""):
+    label = roles.LABELS.get(user["role"], user["role"])
+    raise Forbidden(f"{label} {user['name']}（{user['username']}）不能{ACTIONS.get(action, action)}"
+                    + (f"：{why}" if why else ""))
+
+
+def require(user, action, *allowed_roles):
+    if user["role"] not in allowed_roles:
+        _refuse(user, action)
+
+
+def can_file(user):
+    require(user, "file", *roles.COUNTER_ROLES)
+
+
+def can_act_at_counter(user, action):
+    """Supplement, return, deliver, rate: the counter where the resident stands."""
+    require(user, action, *roles.COUNTER_ROLES)
+
+
+def can_read_case(user, case):
+    """Department roles see the cases of their own department; everyone else at the
+    station sees every case the station has."""
+    if user["role"] in roles.DEPARTMENT_ROLES and user["department"] not in deciding_departments(case):
+        raise Forbidden(f"{user['name']}（{user['username']}）只能查看本部门的办件；"
+                        f"办件 {case['case_no']} 属于其他部门")
+
+
+def can_decide(user, case, step, department):
+    """Reviewers give the review step and approvers the approval, each only for their own
+    department; township staff decide the items delegated to their township."""
+    if user["role"] == roles.TOWNSHIP_STAFF:
+        return
+    if user["role"] not in roles.DEPARTMENT_ROLES:
+        _refuse(user, "decide", "只有部门审查、审批人员和镇（街道）工作人员可以作出决定")
+    wanted = roles.REVIEWER if step == "review" else roles.APPROVER
+    if user["role"] != wanted:
+        raise Forbidden(f"{roles.LABELS[user['role']]}不能作出{'审查' if step == 'review' else '审批'}决定"
+                        f"（该步骤由{roles.LABELS[wanted]}作出）")
+    if department != user["department"]:
+        raise Forbidden(f"{user['name']}（{user['username']}）只能代表本部门（{user['department']}）"
+                        f"作出决定，不能代表 {department}")
+    can_read_case(user, case)
+
+
+def can_handle_decision_step(user, case, action):
+    """Suspend (补正) and ask for an extension: the office deciding the case."""
+    require(user, action, *roles.DECIDING_ROLES)
+    can_read_case(user, case)
+
+
+def can_decide_extension(user, case):
+    require(user, "decide_extension", roles.APPROVER)
+    can_read_case(user, case)
+
+
+def can_edit_catalogue(user):
+    require(user, "edit_catalogue", roles.ADMINISTRATOR)
+
+
+def can_supervise(user):
+    require(user, "supervise", roles.SUPERVISOR, roles.ADMINISTRATOR)
+
+
+def can_handle_dead_letters(user):
+    require(user, "dead_letters", roles.ADMINISTRATOR)
+
+
+def can_answer_follow_up(user, department):
+    require(user, "answer_follow_up", *roles.DEPARTMENT_ROLES)
+    if user["department"] != department:
+        raise Forbidden(f"整改由责任部门（{department}）答复，{user['name']}属于 {user['department']}")
+
+
+def sees_full_id(user):
+    """Whole ID numbers only for those whose decision needs them."""
+    return user["role"] in (*roles.COUNTER_ROLES, *roles.DEPARTMENT_ROLES)
+
+
+def list_department(user):
+    """The department a user's case lists are limited to (None: no limit)."""
+    return user["department"] if user["role"] in roles.DEPARTMENT_ROLES else None

@@ -144,6 +144,11 @@ def up(ctx, codes, per_process, wait, timeout):
             click.echo(f"{len(launcher.stations)} stations up in {elapsed:.1f} s "
                        f"({len(launcher.processes)} host processes)")
         launcher.print_table(click.echo)
+        if settings.sample_users:
+            from shared.auth.staffing import SAMPLE_PASSWORD
+            click.echo(f"Web desk: <station address>/desk/ — sample users: agent (villages), staff (townships), "
+                       f"clerk, supervisor, <department>.reviewer|approver, admin (district); "
+                       f"password {SAMPLE_PASSWORD}")
         click.echo("Ctrl-C stops the network.")
         launcher.watch()
     finally:

@@ -32,7 +32,6 @@ def test_only_the_departments_reviewer_reviews_and_its_approver_approves():
                                   (user(roles.APPROVER, "civil_affairs"), "review", "civil_affairs"),
                                   (user(roles.REVIEWER, "health"), "review", "civil_affairs"),
                                   (user(roles.REVIEWER, "health"), "review", "health"),
-                                  (user(roles.VILLAGE_AGENT), "approve", "civil_affairs"),
                                   (user(roles.WINDOW_CLERK), "review", "civil_affairs"),
                                   (user(roles.SUPERVISOR), "approve", "civil_affairs"),
                                   (user(roles.ADMINISTRATOR), "approve", "civil_affairs")]:
@@ -61,6 +60,15 @@ def test_counter_work_catalogue_and_supervision_belong_to_their_roles():
             else:
                 with pytest.raises(Forbidden):
                     check()
+
+
+def test_village_and_township_staff_decide_what_is_delegated_to_them():
+    # which cases: the workflow decides only cases whose deciding station is theirs
+    for role in roles.LOCAL_DECIDING_ROLES:
+        permissions.can_decide(user(role), case_of("civil_affairs"), "approve", "civil_affairs")
+        permissions.can_handle_decision_step(user(role), case_of("civil_affairs"), "suspend")
+    with pytest.raises(Forbidden):
+        permissions.can_decide_extension(user(roles.TOWNSHIP_STAFF), case_of("civil_affairs"))
 
 
 def test_whole_id_numbers_only_for_those_deciding_or_at_the_counter():
@@ -212,8 +220,8 @@ def test_every_forbidden_action_answers_403_and_changes_nothing(net):
         (DISTRICT, "supervisor", "GET", "/api/dead-letters", None),                    # administrators'
         (DISTRICT, "clerk", "POST", "/api/users", {"username": "x1", "name": "某", "role": "supervisor",
                                                    "password": "long-enough"}),
-        (SOUTH_VILLAGE, "agent", "POST", f"/api/cases/{village_no}/decisions", approve),
-        (SOUTH_VILLAGE, "agent", "POST", f"/api/cases/{village_no}/suspend", {"materials": ["M02"], "reason": "越权"}),
+        (SOUTH_VILLAGE, "agent", "POST", f"/api/cases/{village_no}/extension/decision",
+         {"granted": True, "reason": "越权"}),                                          # the district's
         (SOUTH_VILLAGE, "agent", "GET", "/api/dead-letters", None),
         (SOUTH_VILLAGE, "agent", "GET", "/api/users", None),
         (SOUTH_VILLAGE, "admin", "POST", f"/api/cases/{village_no}/supplement", {"materials": ["M02"]}),

@@ -58,11 +58,12 @@ def can_read_case(user, case):
 
 def can_decide(user, case, step, department):
     """Reviewers give the review step and approvers the approval, each only for their own
-    department; township staff decide the items delegated to their township."""
-    if user["role"] == roles.TOWNSHIP_STAFF:
+    department; at a township or village its staff decide the items delegated there (the
+    workflow refuses a case that is not decided at their station)."""
+    if user["role"] in roles.LOCAL_DECIDING_ROLES:
         return
     if user["role"] not in roles.DEPARTMENT_ROLES:
-        _refuse(user, "decide", "只有部门审查、审批人员和镇（街道）工作人员可以作出决定")
+        _refuse(user, "decide", "只有部门审查、审批人员和承接下放事项的镇村工作人员可以作出决定")
     wanted = roles.REVIEWER if step == "review" else roles.APPROVER
     if user["role"] != wanted:
         raise Forbidden(f"{roles.LABELS[user['role']]}不能作出{'审查' if step == 'review' else '审批'}决定"

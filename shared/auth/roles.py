@@ -26,8 +26,10 @@ TIERS = {
 COUNTER_ROLES = (VILLAGE_AGENT, TOWNSHIP_STAFF, WINDOW_CLERK)
 # roles that act for one department
 DEPARTMENT_ROLES = (REVIEWER, APPROVER)
-# roles that decide cases: township staff for delegated items, the district's departments
-DECIDING_ROLES = (TOWNSHIP_STAFF, REVIEWER, APPROVER)
+# roles that decide cases: village agents and township staff for the items delegated to
+# their station (村级证明 and the like, 下放事项), the district's departments
+LOCAL_DECIDING_ROLES = (VILLAGE_AGENT, TOWNSHIP_STAFF)
+DECIDING_ROLES = (*LOCAL_DECIDING_ROLES, REVIEWER, APPROVER)
 
 
 def signed(user):

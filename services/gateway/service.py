@@ -9,6 +9,7 @@ from services.gateway.metrics import MetricsEndpoints
 from services.gateway.openapi import build_spec
 from services.gateway.records import DistrictRecords
 from services.http import http, json_body, json_response, query_int
+from services.web_desk import WebDeskPages
 from shared.auth import permissions, roles
 from shared.cases import schemas, states
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
@@ -200,7 +201,8 @@ def _case_view(case, station_code, user):
     return schemas.masked(case)
 
 
-class GatewayService(CatalogueEndpoints, AccountEndpoints, CaseEndpoints, DeadLetterEndpoints, MetricsEndpoints):
+class GatewayService(CatalogueEndpoints, AccountEndpoints, CaseEndpoints, DeadLetterEndpoints, MetricsEndpoints,
+                     WebDeskPages):
     name = "gateway"
 
     users = Users()

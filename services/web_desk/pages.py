@@ -1,0 +1,107 @@
+"""The web desk's pages: logging in and out, the home page by role, the residents'
+status page and the stylesheet. The catalogue and case pages are in their own mixins."""
+import mimetypes
+
+from werkzeug.wrappers import Response
+
+from services.auth import SESSION_COOKIE
+from services.http import http
+from services.web_desk import labels
+from services.web_desk.base import DeskBase
+from services.web_desk.pages_actions import CaseActionPages
+from services.web_desk.pages_cases import CasePages
+from services.web_desk.pages_catalogue import CataloguePages
+from services.web_desk.rendering import LOGIN, STATIC, form_of, page, redirect, render, safe_next
+from services.web_desk.views import worklist_sections
+from shared.auth import roles
+from shared.cases.schemas import public_status
+from shared.exceptions import InvalidInput, Unauthorized
+
+
+class AccountPages(DeskBase):
+    @http("GET", "/desk/login")
+    def desk_login_form(self, request):
+        return render("login.html", **self.desk_context(None, next=safe_next(request.args.get("next")),
+                                                        username=""))
+
+    @http("POST", "/desk/login")
+    def desk_log_in(self, request):
+        try:
+            form = form_of(request)
+            target = safe_next(form.get("next"))
+            session = self.users.log_in({"username": form.get("username", "").strip(),
+                                         "password": form.get("password", "")})
+        except (Unauthorized, InvalidInput):
+            return render("login.html", 401, **self.desk_context(
+                None, next=safe_next(request.form.get("next")), username=request.form.get("username", ""),
+                error="用户名或密码错误，请重新输入。"))
+        response = redirect(target)
+        response.set_cookie(SESSION_COOKIE, session["token"], httponly=True, samesite="Strict", path="/")
+        return response
+
+    @http("GET,POST", "/desk/logout")
+    def desk_log_out(self, request):
+        self.users.log_out(request)
+        response = redirect(LOGIN)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Strict")
+        return response
+
+    @http("GET", "/desk/static/<string:name>")
+    def desk_static(self, request, name):
+        path = STATIC / name
+        if "/" in name or name.startswith(".") or not path.is_file():
+            return Response("not found", status=404, mimetype="text/plain")
+        return Response(path.read_bytes(), mimetype=mimetypes.guess_type(name)[0] or "application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
+class HomePages(DeskBase):
+    @http("GET", "/desk/")
+    @page
+    def desk_home(self, request, user):
+        role = user["role"]
+        context = self.desk_context(user, done=labels.DONE.get(request.args.get("done")))
+        if role in roles.COUNTER_ROLES:
+            total, rows = self.case_table(user, limit=20, held_here=True)
+            return render("home.html", **context, cases=rows, total=total,
+                          worklist=self._worklist(user, limit=5))
+        if role in roles.DEPARTMENT_ROLES:
+            return render("home.html", **context, worklist=self._worklist(user, limit=50))
+        return render("home.html", **context)
+
+    @http("GET", "/desk/worklist")
+    @page
+    def desk_worklist(self, request, user):
+        return render("worklist.html", **self.desk_context(user), worklist=self._worklist(user, limit=200))
+
+    def _worklist(self, user, limit):
+        """[(title, total, rows)]: what waits for this user, held at this station."""
+        sections = []
+        for title, statuses in worklist_sections(user):
+            total, rows = self.case_table(user, limit=limit, held_here=True, status=statuses)
+            sections.append((title, total, rows))
+        return sections
+
+
+class StatusPage(DeskBase):
+    @http("GET", "/desk/status")
+    def desk_status(self, request):
+        """For residents, without logging in: case number and last 4 ID characters."""
+        case_no = request.args.get("case_no", "").strip()
+        last4 = request.args.get("id_last4", "").strip().upper()
+        context = self.desk_context(None, case_no=case_no, id_last4=last4)
+        if not case_no and not last4:
+            return render("status.html", **context)
+        if not case_no or len(last4) != 4:
+            return render("status.html", 400, **context, error="请填写受理编号和身份证号后四位。")
+        case = self.desk.find(case_no)
+        if case is None or case["holder_station"] != self.station.code:
+            case = self.district_records.lookup(case_no) or case
+        if case is None or case["applicant"]["id_number"][-4:] != last4:
+            # one answer for "no such case" and "wrong digits": nothing leaks
+            return render("status.html", 404, **context, error="未找到与该编号和身份证号后四位相符的办件。")
+        return render("status.html", **context, found=public_status(case))
+
+
+class WebDeskPages(AccountPages, HomePages, StatusPage, CataloguePages, CasePages, CaseActionPages):
+    """Every page of the web desk, mixed into the gateway."""

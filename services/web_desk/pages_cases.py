@@ -1,0 +1,101 @@
+"""Cases at the desk: the station's list, the filing form, a case with its history and
+the forms its user may submit, and the printable notice and result."""
+from services.http import http
+from services.web_desk import labels
+from services.web_desk.base import DeskBase
+from services.web_desk.rendering import REFUSALS, explain, form_of, page, redirect, render, status_of
+from services.web_desk.views import case_actions, field_errors, filing_request
+from shared.auth import permissions
+from shared.cases import states
+from shared.exceptions import InvalidInput, NotFound
+from shared.stations import DISTRICT
+from shared.supervision.lights import light
+
+PAGE_SIZE = 50
+SCOPES = {"held": {"held_here": True}, "filed": {"filed_here": True}, "all": {}}
+
+
+def _offset(request):
+    try:
+        return max(int(request.args.get("offset", 0)), 0)
+    except ValueError:
+        return 0
+
+
+class CasePages(DeskBase):
+    @http("GET", "/desk/cases")
+    @page
+    def desk_cases(self, request, user):
+        scope = request.args.get("scope") if request.args.get("scope") in SCOPES else "held"
+        status = request.args.get("status") if request.args.get("status") in states.LABELS else None
+        offset = _offset(request)
+        total, rows = self.case_table(user, limit=PAGE_SIZE, offset=offset, status=status, **SCOPES[scope])
+        return render("cases.html", **self.desk_context(user), cases=rows, total=total, scope=scope,
+                      status=status, offset=offset, page_size=PAGE_SIZE)
+
+    @http("GET", "/desk/cases/new")
+    @page
+    def desk_filing_form(self, request, user):
+        permissions.can_file(user)
+        item = self.catalogue.get(request.args.get("item", ""))
+        residence = self.station.code if self.station.tier != DISTRICT else ""
+        return self._filing_form(user, item, {"residence": residence, "materials": []})
+
+    @http("POST", "/desk/cases/new")
+    @page
+    def desk_file_case(self, request, user):
+        form = form_of(request)
+        item = self.catalogue.get(form.get("item_code", ""))
+        data = filing_request(form, item)
+        try:
+            case = self.desk.file(data, user)
+        except REFUSALS as error:
+            values = {**data, **data["applicant"]}
+            errors = field_errors(error) if isinstance(error, InvalidInput) else {}
+            return self._filing_form(user, item, values, explain(error), errors, status_of(error))
+        return redirect(f"/desk/cases/{case['case_no']}?done=file")
+
+    def _filing_form(self, user, item, values, error=None, errors=None, status=200):
+        return render("case_new.html", status, **self.desk_context(user), item=item, values=values,
+                      error=error, errors=errors or {}, residences=self._residences())
+
+    def _residences(self):
+        """Townships and villages, for the residence field's suggestions."""
+        return [s for s in self.station.network.stations.values() if s.tier != DISTRICT]
+
+    @http("GET", "/desk/cases/<string:case_no>")
+    @page
+    def desk_case(self, request, user, case_no):
+        return self.case_page(user, case_no, done=labels.DONE.get(request.args.get("done")))
+
+    def case_page(self, user, case_no, error=None, form=None, status=200, done=None):
+        """The case page; after a refused form, with its message and the input kept
+        (`form`: {"action": ..., field: value...})."""
+        case = self._case_view(self.desk.get(case_no, user), user)
+        lamp = light(case, self.today(), self.catalogue.calendar())
+        return render("case.html", status, **self.desk_context(user), case=case, done=done, light=lamp,
+                      history=self.desk.history(case_no, user), actions=case_actions(case, user, self.station),
+                      error=error, form=form or {})
+
+    def _case_view(self, case, user):
+        # the API's rule for showing the whole ID number (imported here: the gateway
+        # module imports this one)
+        from services.gateway.service import _case_view
+        return _case_view(case, self.station.code, user)
+
+    @http("GET", "/desk/cases/<string:case_no>/notice")
+    @page
+    def desk_case_notice(self, request, user, case_no):
+        return self._paper(user, case_no, "notice", f"办件 {case_no} 没有可打印的通知书")
+
+    @http("GET", "/desk/cases/<string:case_no>/result")
+    @page
+    def desk_case_result(self, request, user, case_no):
+        return self._paper(user, case_no, "result", f"办件 {case_no} 尚未作出审批结果")
+
+    def _paper(self, user, case_no, kind, missing):
+        """The printable notice or result (template `<kind>.html`)."""
+        case = self._case_view(self.desk.get(case_no, user), user)
+        if not case.get(kind):
+            raise NotFound(missing)
+        return render(f"{kind}.html", **self.desk_context(user), case=case, **{kind: case[kind]})

@@ -195,12 +195,13 @@ class Simulation:
         reject = plan.reject or blocked
         reason = "容缺材料逾期未补齐" if blocked else "经审查不符合条件"
         if case["status"] == "joint_review":
-            departments = item["joint_departments"]
-            for n, department in enumerate(departments):
-                outcome = "reject" if reject and n == len(departments) - 1 else "pass"
+            # one department's rejection rejects a joint case; none may approve a case whose
+            # 容缺 materials are still missing, so a rejected one is rejected straight away
+            departments = item["joint_departments"][:1] if reject else item["joint_departments"]
+            for department in departments:
                 self.post(decider, f"/api/cases/{case_no}/decisions",
-                          {"step": "approve", "outcome": outcome, "department": department,
-                           "reason": reason if outcome == "reject" else ""})
+                          {"step": "approve", "outcome": "reject" if reject else "pass", "department": department,
+                           "reason": reason if reject else ""})
         else:
             steps = ["review", "approve"] if case["status"] == "pending_review" else ["approve"]
             for n, step in enumerate(steps):

@@ -4,6 +4,7 @@ joint and delegated items, redelivered messages, and a township killed mid-load.
 import contextlib
 import datetime as dt
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -228,6 +229,38 @@ def test_counter_returns_a_case_waiting_for_materials(net):
     returned = net.post(SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/return",
                         {"reason": "申请人不再办理，撤回申请", "operator": "林代办"})
     assert returned["status"] == "returned" and returned["notice"]["reason"] == "申请人不再办理，撤回申请"
+
+
+def test_a_filing_sent_twice_with_its_request_id_makes_one_case(net):
+    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
+    body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], request_id="counter-7f3a9c21-0001")
+    first, again = net.post(SOUTH_VILLAGE, "/api/cases", body), net.post(SOUTH_VILLAGE, "/api/cases", body)
+    assert again["case_no"] == first["case_no"] and len(again["history"]) == len(first["history"])
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 1
+    # without a request id, or with another, it is another filing; a malformed id is refused
+    other = net.post(SOUTH_VILLAGE, "/api/cases", {**body, "request_id": "counter-7f3a9c21-0002"})
+    assert other["case_no"] != first["case_no"]
+    refused = net.call("POST", SOUTH_VILLAGE, "/api/cases", {**body, "request_id": "x y"})
+    assert refused.status_code == 400 and "request_id" in refused.json()["message"]
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 2
+
+
+def test_the_desks_filing_form_submitted_twice_files_once(net):
+    desk = requests.Session()
+    url = net.launcher.url_of(SOUTH_VILLAGE)
+    login = desk.post(url + "/desk/login", data={"username": "agent", "password": net.client.password})
+    assert login.ok and "tongban_session" in desk.cookies
+    form = desk.get(url + "/desk/cases/new", params={"item": "MZ-003"}).text
+    request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1)
+    materials = [m["code"] for m in net.get(DISTRICT, "/api/items/MZ-003")["materials"]]
+    person = applicant(SOUTH_VILLAGE)
+    fields = {"item_code": "MZ-003", "request_id": request_id, "materials": materials, **person}
+    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
+    first = desk.post(url + "/desk/cases/new", data=fields, allow_redirects=False)
+    second = desk.post(url + "/desk/cases/new", data=fields, allow_redirects=False)  # a double click
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 1
 
 
 @pytest.mark.parametrize("body,status,fragment", [

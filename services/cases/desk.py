@@ -3,6 +3,7 @@ then hands the messages to the relay."""
 import logging
 
 from nameko.extensions import DependencyProvider
+from sqlalchemy.exc import IntegrityError
 
 from services.observability import log_context
 from services.station_context import station_context
@@ -15,8 +16,8 @@ from shared.cases.workflow import CaseWorkflow, Result
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.inbox import first_time
-from shared.db.models import StationAlert
-from shared.exceptions import Forbidden, InvalidInput
+from shared.db.models import FilingRequest, StationAlert
+from shared.exceptions import Conflict, Forbidden, InvalidInput
 from shared.messages import (
     CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
 )
@@ -68,13 +69,35 @@ class CaseDesk:
         permissions.can_file(user)
         request = schemas.load(schemas.FilingSchema(), data)
         request["agent"] = signed(user)
+        request_id = request.pop("request_id")
 
         def operation(session, repo, workflow):
             case_no = repo.next_case_no(self.clock().date())
+            if request_id:
+                session.add(FilingRequest(request_id=request_id, case_no=case_no, filed_by=user["username"]))
             with log_context(station=self.info.code, case_no=case_no):
                 log.info("filing %s for item %s", case_no, request["item_code"])
                 return workflow.file(case_no, request)
-        return self._run(operation)
+        if request_id and (known := self._filed_before(request_id, user)):
+            return known
+        try:
+            return self._run(operation)
+        except IntegrityError:  # the same request, filed meanwhile by a concurrent call
+            known = self._filed_before(request_id, user) if request_id else None
+            if known is None:
+                raise
+            return known
+
+    def _filed_before(self, request_id, user):
+        """The case an earlier filing with this request id made, or None."""
+        with self.database.reading() as session:
+            earlier = session.get(FilingRequest, request_id)
+            if earlier is None:
+                return None
+            if earlier.filed_by != user["username"]:
+                raise Conflict(f"request_id '{request_id}' was used by another user's filing")
+            log.info("filing request %s was sent again: answering with case %s", request_id, earlier.case_no)
+            return CaseRepository(session, self.info.code).load(earlier.case_no)
 
     def _on_case(self, case_no, check, act):
         """Load the case, check(case) may refuse, act(workflow, case) -> Result."""

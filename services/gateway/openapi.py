@@ -19,6 +19,7 @@ FILING_EXAMPLE = {
                   "residence": "445203001001"},
     "materials": ["M01", "M02", "M03", "M04"],
     "deficiency_promise": True,
+    "request_id": "3f2a9c1e-7b4d-4e8a-9c0f-1d2e3f4a5b6c",
 }
 
 

@@ -1,5 +1,7 @@
 """Cases at the desk: the station's list, the filing form, a case with its history and
 the forms its user may submit, and the printable notice and result."""
+import uuid
+
 from services.http import http
 from services.web_desk import labels
 from services.web_desk.base import DeskBase
@@ -39,7 +41,8 @@ class CasePages(DeskBase):
         permissions.can_file(user)
         item = self.catalogue.get(request.args.get("item", ""))
         residence = self.station.code if self.station.tier != DISTRICT else ""
-        return self._filing_form(user, item, {"residence": residence, "materials": []})
+        return self._filing_form(user, item, {"residence": residence, "materials": [],
+                                              "request_id": uuid.uuid4().hex})
 
     @http("POST", "/desk/cases/new")
     @page

@@ -100,6 +100,8 @@ def filing_request(form, item):
         "commitment": form.get("commitment") == "on",
         "deficiency_promise": form.get("deficiency_promise") == "on",
         "note": form.get("note", "").strip(),
+        # made when the form was shown: submitting it twice files one case
+        "request_id": form.get("request_id") or None,
     }
 
 

@@ -45,6 +45,9 @@ class FilingSchema(Schema):
     commitment = fields.Boolean(load_default=False)          # 告知承诺书 signed
     deficiency_promise = fields.Boolean(load_default=False)  # 容缺 promise signed
     note = fields.String(load_default="", validate=validate.Length(max=500))
+    # chosen by the client, unique per filing: sent again, it gets the same case back
+    request_id = fields.String(load_default=None, validate=validate.Regexp(
+        r"^[A-Za-z0-9_.:-]{8,64}$", error="8-64 letters, digits, '_', '.', ':' or '-' (e.g. a UUID)"))
 
 
 class SupplementSchema(Schema):

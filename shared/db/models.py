@@ -217,3 +217,15 @@ class LoginSession(Base):
     username: Mapped[str] = mapped_column(String(50), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
+class FilingRequest(Base):
+    """A filing's request id (chosen by the counter's client) and the case it made: the
+    same request sent again, because its answer was lost or the form was submitted
+    twice, gets that case back instead of a second one."""
+
+    __tablename__ = "filing_requests"
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    filed_by: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -469,3 +469,34 @@ def test_township_killed_mid_load_loses_and_duplicates_nothing(net):
         township_steps = [a for a in actions(net.case(DISTRICT, case_no)) if a[0] == SOUTH]
         assert [a[1] for a in township_steps] == ["receive", "forward"]
     assert cases >= total
+
+
+# -- the district's back office at the web desk -------------------------------------------------
+def desk_session(net, code, username):
+    desk = requests.Session()
+    response = desk.post(net.launcher.url_of(code) + "/desk/login",
+                         data={"username": username, "password": net.client.password})
+    assert response.ok and "tongban_session" in desk.cookies
+    return desk
+
+
+def test_desk_shows_each_joint_departments_state_and_the_approvers_extension_requests(net):
+    materials = [m["code"] for m in net.get(DISTRICT, "/api/items/ZJ-006")["materials"]]
+    joint = net.post(DISTRICT, "/api/cases", filing("ZJ-006", materials))["case_no"]
+    net.post(DISTRICT, f"/api/cases/{joint}/decisions", {"step": "approve", "outcome": "pass", "department": "housing"})
+    page = desk_session(net, DISTRICT, "civil_affairs.approver").get(
+        net.launcher.url_of(DISTRICT) + f"/desk/cases/{joint}").text
+    assert "并联审批" in page
+    assert re.search(r"区住房和城乡建设局：\s*通过", page) and re.search(r"区民政局：\s*待审批", page)
+
+    materials = [m["code"] for m in net.get(DISTRICT, "/api/items/MZ-002")["materials"]]
+    late = net.post(DISTRICT, "/api/cases", filing("MZ-002", materials))["case_no"]
+    asked = net.call("POST", DISTRICT, f"/api/cases/{late}/extension", {"days": 3, "reason": "需入户核查家庭经济状况"},
+                     as_user="civil_affairs.reviewer")
+    assert asked.status_code == 200 and asked.json()["extension"]["status"] == "requested"
+    worklist = desk_session(net, DISTRICT, "civil_affairs.approver").get(
+        net.launcher.url_of(DISTRICT) + "/desk/worklist").text
+    section = worklist[worklist.index("延期申请待审批"):]
+    assert late in section and joint not in section
+    other = desk_session(net, DISTRICT, "health.approver").get(net.launcher.url_of(DISTRICT) + "/desk/worklist").text
+    assert late not in other

@@ -12,8 +12,9 @@ from services.web_desk.pages_actions import CaseActionPages
 from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
 from services.web_desk.rendering import LOGIN, STATIC, form_of, page, redirect, render, safe_next
-from services.web_desk.views import worklist_sections
+from services.web_desk.views import case_rows, worklist_sections
 from shared.auth import roles
+from shared.cases import states
 from shared.cases.schemas import public_status
 from shared.exceptions import InvalidInput, Unauthorized
 
@@ -80,7 +81,16 @@ class HomePages(DeskBase):
         for title, statuses in worklist_sections(user):
             total, rows = self.case_table(user, limit=limit, held_here=True, status=statuses)
             sections.append((title, total, rows))
+        if user["role"] == roles.APPROVER and self.station.is_district:
+            sections.append(("延期申请待审批", *self._extension_requests(user, limit)))
         return sections
+
+    def _extension_requests(self, user, limit):
+        """Running cases of the approver's department whose extension waits for them."""
+        _, cases = self.desk.list(user, status=[*states.RUNNING, states.SUSPENDED], limit=500)
+        waiting = [c for c in cases if (c.get("extension") or {}).get("status") == "requested"
+                   and c["item"]["department"] == user["department"]]
+        return len(waiting), case_rows(waiting[:limit], self.today(), self.catalogue.calendar())
 
 
 class StatusPage(DeskBase):

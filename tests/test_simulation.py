@@ -6,14 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from deploy.seeding import load_catalogue_file
 from deploy.settings import SAMPLE_CATALOGUE, SAMPLE_NETWORK
 from shared.calendar import WorkingDayCalendar
 from shared.simulation import YEAR_TOTALS, plan_year
 from shared.stations import Network
-from tests.support.databases import ON_POSTGRESQL, drop_network_databases, url_template
+from tests.support.databases import drop_network_databases, url_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,13 +38,10 @@ def test_plan_is_deterministic_and_follows_the_seed_split():
     assert sum(p.day.month == 2 for p in first) < sum(p.day.month == 3 for p in first)
 
 
-@pytest.mark.skipif(ON_POSTGRESQL and not os.environ.get("TONGBAN_TEST_SIMULATION_ON_POSTGRESQL"),
-                    reason="kept to the SQLite run for CI's 20-minute budget: about 4.5 minutes on "
-                           "PostgreSQL on the 2-core machine (TONGBAN_TEST_SIMULATION_ON_POSTGRESQL=1 runs it)")
 def test_one_percent_year_against_the_real_network(tmp_path):
-    """The only test that runs the whole sample district, 8 host processes of up to 23
-    stations (1.7 minutes on SQLite; on PostgreSQL, one database server for all, see the
-    skip reason). With the users, the tests grew past CI's budget with it in both runs."""
+    """On PostgreSQL too (about 4.5 minutes there on the 2-core machine, 1.7 on SQLite):
+    the only test that runs the whole sample district, 8 host processes of up to 23
+    stations, on one database server."""
     summary = tmp_path / "summary.json"
     env = dict(os.environ, TONGBAN_BASE_PORT=os.environ.get("TONGBAN_SIM_BASE_PORT", "18300"))
     template = url_template("sim")  # None: SQLite files

@@ -74,16 +74,17 @@ class StationClient:
         """`as_user`: a username, False for no login, None to pick the sample user."""
         username = acting_username(code, method, path, json) if as_user is None else as_user
         headers = dict(headers or {})
-        if username and "Authorization" not in headers:
-            headers.update(self.headers(code, username))
-        response = self.http().request(method, self.url_of(code) + path, json=json, params=params,
+        ours = bool(username) and "Authorization" not in headers  # a token this client keeps
+
+        def send(fresh=False):
+            if ours:
+                headers["Authorization"] = f"Bearer {self.token(code, username, fresh=fresh)}"
+            return self.http().request(method, self.url_of(code) + path, json=json, params=params,
                                        headers=headers, timeout=timeout or self.timeout)
-        if response.status_code == 401 and username and "Authorization" in headers \
-                and headers["Authorization"] == f"Bearer {self.tokens.get((code, username))}":
+        response = send()
+        if response.status_code == 401 and ours:
             # the station's database was replaced, or the session expired: log in again
-            headers["Authorization"] = f"Bearer {self.token(code, username, fresh=True)}"
-            response = self.http().request(method, self.url_of(code) + path, json=json, params=params,
-                                           headers=headers, timeout=timeout or self.timeout)
+            response = send(fresh=True)
         return response
 
     def get(self, code, path, params=None, **kw):

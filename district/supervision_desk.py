@@ -16,13 +16,14 @@ from services.station_context import station_context
 from shared.auth import permissions
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
-from shared.cases.schemas import FollowUpAnswerSchema, load
+from shared.cases.schemas import FollowUpAnswerSchema
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.models import Case, FollowUpAnswer, StationAlert, SupervisionAlert
 from shared.exceptions import Conflict, InvalidInput, NotFound
 from shared.messages import CASE_ALERT, CASES_EXCHANGE, new_message_id
 from shared.supervision.lights import card, light
+from shared.validation import load
 
 ALERT_TEXT = {
     "warning": "办件{case_no}（{item}）将于{due}到期，请抓紧办理",

@@ -3,12 +3,12 @@ from nameko.extensions import DependencyProvider
 
 import logging
 
-from services.config import DATABASE_KEY, NETWORK_KEY, SAMPLE_USERS_KEY, STATION_KEY, StationInfo, load_network
+from services.config import DATABASE_KEY, SAMPLE_USERS_KEY, station_info
 from shared.auth.accounts import Accounts
 from shared.auth.schemas import LoginSchema
 from shared.auth.staffing import seed_station
-from shared.cases.schemas import load
 from shared.db.database import get_database
+from shared.validation import load
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +65,10 @@ class Users(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        network = load_network(config[NETWORK_KEY])
-        info = StationInfo(network.station(config[STATION_KEY]), network)
+        info = station_info(config)
         database = get_database(config[DATABASE_KEY])
         if config.get(SAMPLE_USERS_KEY):
-            made = seed_station(database, info.station, network, config[SAMPLE_USERS_KEY])
+            made = seed_station(database, info.station, info.network, config[SAMPLE_USERS_KEY])
             if made:
                 log.info("station %s: %d sample users created", info.code, made)
         self.desk = UserDesk(database, info)

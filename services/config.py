@@ -40,13 +40,17 @@ def load_network(path):
     return _networks[path]
 
 
+def station_info(config):
+    """Which station a container's configuration is for, in its network."""
+    network = load_network(config[NETWORK_KEY])
+    return StationInfo(network.station(config[STATION_KEY]), network)
+
+
 class Station(DependencyProvider):
     """Injects which station this container serves and the network it is part of."""
 
     def setup(self):
-        config = self.container.config
-        network = load_network(config[NETWORK_KEY])
-        self.info = StationInfo(network.station(config[STATION_KEY]), network)
+        self.info = station_info(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return self.info

@@ -2,7 +2,7 @@
 outbox relay and its clock, built once from the container's configuration."""
 from dataclasses import dataclass
 
-from services.config import CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
+from services.config import CLOCK_FILE_KEY, DATABASE_KEY, StationInfo, station_info
 from services.relay import Relay, make_relay
 from shared.clock import Clock
 from shared.db.database import Database, get_database
@@ -17,7 +17,6 @@ class StationContext:
 
 
 def station_context(config):
-    network = load_network(config[NETWORK_KEY])
-    return StationContext(info=StationInfo(network.station(config[STATION_KEY]), network),
+    return StationContext(info=station_info(config),
                           database=get_database(config[DATABASE_KEY]), relay=make_relay(config),
                           clock=Clock(config.get(CLOCK_FILE_KEY)))

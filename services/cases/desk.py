@@ -18,6 +18,7 @@ from shared.db import outbox
 from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
 from shared.exceptions import Conflict, Forbidden, InvalidInput
+from shared.validation import load
 from shared.messages import (
     CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
 )
@@ -67,7 +68,7 @@ class CaseDesk:
     # here, on the case as stored, in the same transaction as the change.
     def file(self, data, user):
         permissions.can_file(user)
-        request = schemas.load(schemas.FilingSchema(), data)
+        request = load(schemas.FilingSchema(), data)
         request["agent"] = signed(user)
         request_id = request.pop("request_id")
 
@@ -110,24 +111,24 @@ class CaseDesk:
 
     def supplement(self, case_no, data, user):
         permissions.can_act_at_counter(user, "supplement")
-        request = schemas.load(schemas.SupplementSchema(), data)
+        request = load(schemas.SupplementSchema(), data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.supplement(
             case, request["materials"], signed(user)))
 
     def return_case(self, case_no, data, user):
         permissions.can_act_at_counter(user, "return")
-        request = schemas.load(schemas.ReturnSchema(), data)
+        request = load(schemas.ReturnSchema(), data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.return_case(
             case, request["reason"], signed(user)))
 
     def forward(self, case_no, data, user):
         permissions.require(user, "forward", roles.TOWNSHIP_STAFF)
-        request = schemas.load(schemas.ForwardSchema(), data)
+        request = load(schemas.ForwardSchema(), data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.forward(
             case, signed(user), request["note"]))
 
     def decide(self, case_no, data, user):
-        request = schemas.load(schemas.DecisionSchema(), data)
+        request = load(schemas.DecisionSchema(), data)
         if request["department"] not in self.info.network.departments:
             raise InvalidInput(f"department: unknown department '{request['department']}'")
         request["operator"] = signed(user)
@@ -136,13 +137,13 @@ class CaseDesk:
             lambda wf, case: wf.decide(case, request))
 
     def suspend(self, case_no, data, user):
-        request = schemas.load(schemas.SuspendSchema(), data)
+        request = load(schemas.SuspendSchema(), data)
         return self._on_case(
             case_no, lambda case: permissions.can_handle_decision_step(user, case, "suspend"),
             lambda wf, case: wf.suspend(case, request["materials"], request["reason"], signed(user)))
 
     def request_extension(self, case_no, data, user):
-        request = schemas.load(schemas.ExtensionRequestSchema(), data)
+        request = load(schemas.ExtensionRequestSchema(), data)
         return self._on_case(
             case_no, lambda case: permissions.can_handle_decision_step(user, case, "request_extension"),
             lambda wf, case: wf.request_extension(case, request["days"], request["reason"], signed(user)))
@@ -150,20 +151,20 @@ class CaseDesk:
     def decide_extension(self, case_no, data, user):
         if not self.info.is_district:
             raise Forbidden("extensions are granted or refused by the district")
-        request = schemas.load(schemas.ExtensionDecisionSchema(), data)
+        request = load(schemas.ExtensionDecisionSchema(), data)
         return self._on_case(
             case_no, lambda case: permissions.can_decide_extension(user, case),
             lambda wf, case: wf.decide_extension(case, request["granted"], request["reason"], signed(user)))
 
     def rate(self, case_no, data, user):
         permissions.can_act_at_counter(user, "rate")
-        request = schemas.load(schemas.RatingSchema(), data)
+        request = load(schemas.RatingSchema(), data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(
             case, request["score"], request["comment"], request["by"]))
 
     def deliver(self, case_no, data, user):
         permissions.can_act_at_counter(user, "deliver")
-        schemas.load(schemas.DeliverySchema(), data)
+        load(schemas.DeliverySchema(), data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.deliver(case, signed(user)))
 
     # -- reading --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ unreachable.
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
+from services.config import DATABASE_KEY, station_info
 from services.http import http
 from services.observability.metrics import CONTENT_TYPE, MetricsCollector
 from shared.db.database import get_database
@@ -19,9 +19,8 @@ class StationMetrics(DependencyProvider):
 
     def setup(self):
         config = self.container.config
-        network = load_network(config[NETWORK_KEY])
         self.collector = MetricsCollector(get_database(config[DATABASE_KEY]), config["AMQP_URI"],
-                                          StationInfo(network.station(config[STATION_KEY]), network))
+                                          station_info(config))
 
     def get_dependency(self, worker_ctx):
         return self.collector

@@ -6,11 +6,11 @@ import secrets
 from sqlalchemy import delete, select
 
 from shared.auth import roles
-from shared.auth.passwords import hash_password, needs_rehash, verify_password
+from shared.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 from shared.auth.schemas import NewUserSchema, UserSchema
-from shared.cases.schemas import load
 from shared.db.models import LoginSession, User, utcnow
 from shared.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.validation import load
 
 SESSION_HOURS = 10  # a working day at the counter, with the lunch break
 
@@ -42,7 +42,7 @@ class Accounts:
                 raise InvalidInput(f"department: a {role} needs one of the district's departments "
                                    f"({', '.join(self.network.departments)})")
         elif department:
-            raise InvalidInput(f"department: only reviewers and approvers belong to a department")
+            raise InvalidInput("department: only reviewers and approvers belong to a department")
         if self.session.get(User, request["username"]) is not None:
             raise Conflict(f"user '{request['username']}' already exists at station {self.station.code}")
         user = User(username=request["username"], name=request["name"], role=role, department=department,
@@ -61,8 +61,8 @@ class Accounts:
         return [self.view(u) for u in self.session.scalars(select(User).order_by(User.role, User.username))]
 
     def set_password(self, username, password):
-        if len(password) < 8:
-            raise InvalidInput("password: at least 8 characters")
+        if len(password) < MIN_LENGTH:
+            raise InvalidInput(f"password: at least {MIN_LENGTH} characters")
         self.get(username).password_hash = hash_password(password)
         self.session.execute(delete(LoginSession).where(LoginSession.username == username))
 

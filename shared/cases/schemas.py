@@ -138,24 +138,6 @@ class RatingSchema(Schema):
     by = fields.String(load_default="申请人", validate=validate.Length(min=1, max=50))
 
 
-def load(schema, data):
-    try:
-        return schema.load(data)
-    except ValidationError as err:
-        raise InvalidInput(_summary(err.messages), details=err.messages) from None
-
-
-def _summary(messages, prefix=""):
-    parts = []
-    for key, value in messages.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            parts.append(_summary(value, prefix=f"{name}."))
-        else:
-            parts.append(f"{name}: {' '.join(str(v) for v in value)}")
-    return "; ".join(parts)
-
-
 def masked(case):
     """A copy of the case with the applicant's ID number masked."""
     view = copy.deepcopy(case)

@@ -62,10 +62,14 @@ def _as_date(value):
     return dt.date.fromisoformat(str(value))
 
 
+# years the fallback has been logged for, in this process: calendars are rebuilt for
+# every transaction, the warning is given once
+_warned_years = set()
+
+
 class WorkingDayCalendar:
     def __init__(self, schedules=()):
         self._schedules = {s.year: s for s in schedules}
-        self._warned_years = set()
 
     def publish(self, schedule):
         self._schedules[schedule.year] = schedule
@@ -85,8 +89,8 @@ class WorkingDayCalendar:
             return self._schedules[day.year].is_working_day(day)
         if source == "official":
             return chinese_calendar.is_workday(day)
-        if day.year not in self._warned_years:
-            self._warned_years.add(day.year)
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
             log.warning(
                 "no official holiday schedule for %s: counting Monday-Friday as working days "
                 "until the district publishes that year's schedule", day.year)

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 
+import shared.calendar
 from shared.calendar import Schedule, WorkingDayCalendar
 
 D = dt.date.fromisoformat
@@ -26,7 +27,8 @@ def test_national_day_2026_three_working_days_after_30_september(calendar):
     assert calendar.source_of(2026) == "official"
 
 
-def test_limit_running_into_an_unpublished_year_falls_back_and_warns_once(calendar, caplog):
+def test_limit_running_into_an_unpublished_year_falls_back_and_warns_once(calendar, caplog, monkeypatch):
+    monkeypatch.setattr(shared.calendar, "_warned_years", set())  # as in a process just started
     caplog.set_level(logging.WARNING, logger="shared.calendar")
     due = calendar.add_working_days(D("2026-12-28"), 10)
     assert due.year == 2027 and due.month == 1
@@ -39,6 +41,9 @@ def test_limit_running_into_an_unpublished_year_falls_back_and_warns_once(calend
     # asking again about 2027 does not repeat the warning
     calendar.add_working_days(D("2027-01-04"), 20)
     calendar.is_working_day(D("2027-03-01"))
+    assert len(fallback_warnings(caplog)) == 1
+    # nor does a new calendar, as every transaction builds one
+    WorkingDayCalendar().add_working_days(D("2027-02-01"), 5)
     assert len(fallback_warnings(caplog)) == 1
 
 

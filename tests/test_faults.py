@@ -12,7 +12,6 @@ import time
 import uuid
 
 import pytest
-import requests
 from click.testing import CliRunner
 from kombu import Connection, Exchange, Producer, Queue
 

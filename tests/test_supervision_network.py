@@ -65,6 +65,16 @@ def test_lights_warnings_and_cards_are_raised_once_each_even_across_a_restart(ne
     wait_until(lambda: any(x["case_no"] == c and x["kind"] == "warning"
                            for x in net.get(SOUTH, "/api/alerts")["alerts"]), 10)
     assert any(x["case_no"] == a for x in net.get(DISTRICT, "/api/alerts")["alerts"])
+    lights = {r["case_no"]: r["light"] for r in net.get(DISTRICT, "/api/supervision/lights")["cases"]}
+    assert (lights[a], lights[b], lights[c]) == ("yellow", "green", "yellow")
+
+    # the district restarts between two patrols of the same day: nothing is raised again
+    net.kill(DISTRICT)
+    net.restart(DISTRICT)
+    time.sleep(2)  # several patrols after the restart
+    assert alerts(net) == {(a, "warning"), (c, "warning")}
+    assert [x["kind"] for x in station_alerts(net, SOUTH, c)] == ["warning"]
+    assert [x["kind"] for x in station_alerts(net, DISTRICT, a)] == ["warning"]
 
     go_to(net, dt.date(2026, 11, 26))  # A, C one day late: yellow cards; B due tomorrow: warning
     wait_until(lambda: alerts(net) >= {(a, "yellow_card"), (c, "yellow_card"), (b, "warning")}, 10)
@@ -81,5 +91,11 @@ def test_lights_warnings_and_cards_are_raised_once_each_even_across_a_restart(ne
     time.sleep(2)  # several patrols after the restart
     raised = net.get(DISTRICT, "/api/supervision/alerts")["alerts"]
     assert len(raised) == len(expected) and {(x["case_no"], x["kind"]) for x in raised} == expected
-    township_alerts = [x for x in net.get(SOUTH, "/api/alerts")["alerts"] if x["case_no"] == c]
-    assert sorted(x["kind"] for x in township_alerts) == ["red_card", "warning", "yellow_card"]
+    # each station holding a case got each of its alerts exactly once
+    assert sorted(x["kind"] for x in station_alerts(net, SOUTH, c)) == ["red_card", "warning", "yellow_card"]
+    assert sorted(x["kind"] for x in station_alerts(net, DISTRICT, a)) == ["red_card", "warning", "yellow_card"]
+    assert sorted(x["kind"] for x in station_alerts(net, DISTRICT, b)) == ["warning", "yellow_card"]
+
+
+def station_alerts(net, station, case_no):
+    return [x for x in net.get(station, "/api/alerts")["alerts"] if x["case_no"] == case_no]

@@ -8,7 +8,7 @@ from services.http import http, json_body, json_response
 from shared.auth import permissions
 from shared.auth.roles import signed
 from shared.exceptions import InvalidInput
-from shared.supervision.statistics import GROUPINGS, compute_statistics
+from shared.supervision.statistics import GROUPINGS
 
 
 
@@ -92,9 +92,7 @@ class DistrictGatewayService(GatewayService):
         if by not in GROUPINGS:
             raise InvalidInput(f"query parameter 'by' must be one of {', '.join(GROUPINGS)}")
         start, end = _date_arg(request, "from"), _date_arg(request, "to")
-        cases, calendar = self.supervision.all_cases()
-        rows = compute_statistics(cases, calendar, start=start, end=end, by=by,
-                                  alerts=self.supervision.alerts(), network=self.station.network)
+        rows = self.supervision.statistics(start, end, by, self.station.network)
         return json_response({"by": by, "from": start, "to": end, "rows": rows})
 
 

@@ -61,6 +61,31 @@ class Department:
     name: str
 
 
+@dataclass(frozen=True)
+class SupervisionPolicy:
+    """The district's rules for deadline lights and cards (电子监察), the same at every
+    station: a light turns yellow at most `yellow_days` working days before the due
+    date; an overdue case gets a red card once it is late by more than `red_share` of
+    its promised limit (shared/supervision/lights.py)."""
+    yellow_days: int = 1
+    red_share: float = 0.5
+
+    @classmethod
+    def from_dict(cls, data):
+        data = data or {}
+        unknown = set(data) - {"yellow_days", "red_share"}
+        if unknown:
+            raise InvalidInput(f"supervision: unknown setting(s) {', '.join(sorted(unknown))}")
+        policy = cls(**data)
+        if not isinstance(policy.yellow_days, int) or isinstance(policy.yellow_days, bool) \
+                or not 0 <= policy.yellow_days <= 30:
+            raise InvalidInput("supervision.yellow_days: a whole number of working days from 0 to 30")
+        if not isinstance(policy.red_share, (int, float)) or isinstance(policy.red_share, bool) \
+                or not 0 < policy.red_share <= 10:
+            raise InvalidInput("supervision.red_share: a share of the promised limit above 0 (0.5 = 50%)")
+        return policy
+
+
 @dataclass
 class Network:
     """A district's stations and departments, as read from its YAML description."""
@@ -69,6 +94,7 @@ class Network:
     district_name: str
     stations: dict = field(default_factory=dict)  # code -> Station, in file order
     departments: dict = field(default_factory=dict)  # code -> Department
+    supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
 
     @classmethod
     def load(cls, path):
@@ -78,7 +104,8 @@ class Network:
     @classmethod
     def from_dict(cls, data):
         district = data["district"]
-        network = cls(district_code=str(district["code"]), district_name=district["name"])
+        network = cls(district_code=str(district["code"]), district_name=district["name"],
+                      supervision=SupervisionPolicy.from_dict(data.get("supervision")))
         for dept in data.get("departments", []):
             network.departments[dept["code"]] = Department(dept["code"], dept["name"])
         for entry in data["stations"]:

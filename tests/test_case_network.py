@@ -500,3 +500,115 @@ def test_desk_shows_each_joint_departments_state_and_the_approvers_extension_req
     assert late in section and joint not in section
     other = desk_session(net, DISTRICT, "health.approver").get(net.launcher.url_of(DISTRICT) + "/desk/worklist").text
     assert late not in other
+
+
+# -- ratings (好差评) and follow-ups of bad ones (整改) ----------------------------------------------
+def completed_case(net, station=SOUTH_VILLAGE):
+    """A civil-affairs case filed at `station`, approved at the district and handed over;
+    returns (case number, the last 4 ID characters)."""
+    body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"])
+    case_no = net.post(station, "/api/cases", body)["case_no"]
+    net.wait_status(DISTRICT, case_no, "pending_review")
+    for step in ("review", "approve"):
+        net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
+                 {"step": step, "outcome": "pass", "department": "civil_affairs"})
+    net.wait_status(station, case_no, "result_ready")
+    return case_no, body["applicant"]["id_number"][-4:]
+
+
+def test_a_resident_rates_their_case_once_by_number_and_id_digits(net):
+    case_no, last4 = completed_case(net)
+
+    def rate(code=SOUTH_VILLAGE, **fields):
+        return net.call("POST", code, "/api/status/rating",
+                        {"case_no": case_no, "id_last4": last4, "score": 2, **fields}, as_user=False)
+
+    early = rate(comment="还没拿到结果")
+    assert early.status_code == 409 and "only a completed case" in early.json()["message"]
+    net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {})
+    before = net.case(SOUTH_VILLAGE, case_no)
+    refused = {
+        "wrong ID digits": (rate(id_last4="0000" if last4 != "0000" else "1111"), 404, "no case matches"),
+        "score out of range": (rate(score=6), 400, "score"),
+        "score as text": (rate(score="5"), 400, "score"),
+        "malformed digits": (rate(id_last4="12"), 400, "id_last4"),
+        "unknown field": (rate(operator="林代办"), 400, "operator"),
+        "at a counter that does not hold it": (rate(NORTH_VILLAGE), 409, SOUTH_VILLAGE),
+    }
+    for what, (response, status, fragment) in refused.items():
+        assert response.status_code == status and fragment in response.json()["message"], (what, response.text)
+    assert net.case(SOUTH_VILLAGE, case_no) == before  # nothing of it was stored
+
+    rated = rate(comment="等了很久才通知领取")
+    assert rated.status_code == 200 and rated.json()["rating"] == 2 and "id_number" not in rated.text
+    case = net.case(SOUTH_VILLAGE, case_no)
+    assert case["rating"]["score"] == 2 and case["rating"]["comment"] == "等了很久才通知领取"
+    assert case["history"][-1]["action"] == "rate" and case["history"][-1]["actor"] == "申请人（自助评价）"
+    again = rate(score=5)
+    assert again.status_code == 409 and "already been rated" in again.json()["message"]
+    assert net.case(SOUTH_VILLAGE, case_no)["rating"]["score"] == 2
+    # asked at another counter, the answer comes from the district's record
+    wait_until(lambda: net.get(NORTH_VILLAGE, "/api/status", case_no=case_no, id_last4=last4)["rating"] == 2, 10,
+               message="the rating in the district's record")
+
+
+def test_the_residents_status_page_takes_a_rating_once(net):
+    case_no, last4 = completed_case(net)
+    net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {})
+    resident = requests.Session()
+    url = net.launcher.url_of(SOUTH_VILLAGE)
+    page = resident.get(url + "/desk/status", params={"case_no": case_no, "id_last4": last4})
+    assert page.ok and "提交评价" in page.text
+    form = {"case_no": case_no, "id_last4": last4, "comment": "村里就能办"}
+    no_score = resident.post(url + "/desk/status/rating", data=form, allow_redirects=False)
+    assert no_score.status_code == 400 and "提交评价" in no_score.text and "村里就能办" in no_score.text
+    assert net.case(SOUTH_VILLAGE, case_no).get("rating") is None
+    done = resident.post(url + "/desk/status/rating", data={**form, "score": "5"}, allow_redirects=False)
+    assert done.status_code == 303 and "rated=1" in done.headers["Location"]
+    thanks = resident.get(url + done.headers["Location"])
+    assert "感谢您的评价" in thanks.text and "5 分" in thanks.text and "提交评价" not in thanks.text
+    twice = resident.post(url + "/desk/status/rating", data={**form, "score": "1"}, allow_redirects=False)
+    assert twice.status_code == 409
+    assert net.case(SOUTH_VILLAGE, case_no)["rating"]["score"] == 5
+
+
+def test_a_bad_rating_opens_a_follow_up_only_its_department_answers_once(net):
+    bad, bad_digits = completed_case(net)
+    good, good_digits = completed_case(net)
+    for case_no, digits, score in ((bad, bad_digits, 1), (good, good_digits, 4)):
+        net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {})
+        net.post(SOUTH_VILLAGE, "/api/status/rating", {"case_no": case_no, "id_last4": digits, "score": score,
+                                                       "comment": "窗口说明不清楚" if score == 1 else ""})
+
+    def follow_ups(user):
+        return {f["case_no"]: f for f in net.call("GET", DISTRICT, "/api/follow-ups", as_user=user).json()["follow_ups"]}
+
+    # the ratings reach the district with the filing station's record
+    wait_until(lambda: bad in follow_ups("civil_affairs.reviewer"), 15, message="the follow-up at the district")
+    opened = follow_ups("civil_affairs.reviewer")[bad]
+    assert (opened["status"], opened["score"], opened["department"], opened["comment"]) == \
+        ("open", 1, "civil_affairs", "窗口说明不清楚")
+    wait_until(lambda: net.case(DISTRICT, good)["rating"], 15, message="the good rating at the district")
+    assert good not in follow_ups("supervisor")  # 4 is satisfied: nothing to follow up
+    assert bad in follow_ups("supervisor") and bad not in follow_ups("housing.reviewer")
+
+    def answer(case_no, user, text="已约谈窗口人员，完善一次性告知单"):
+        return net.call("POST", DISTRICT, f"/api/follow-ups/{case_no}", {"answer": text}, as_user=user)
+
+    for user in ("housing.reviewer", "supervisor", "admin"):
+        assert answer(bad, user).status_code == 403, user
+    assert answer(good, "civil_affairs.approver").status_code == 404
+    assert answer(bad, "civil_affairs.approver", text=" ").status_code == 400
+    assert follow_ups("supervisor")[bad]["status"] == "open"
+    assert answer(bad, "civil_affairs.approver").status_code == 200
+    again = answer(bad, "civil_affairs.reviewer", text="再次答复")
+    assert again.status_code == 409 and "already been answered" in again.json()["message"]
+    closed = follow_ups("supervisor")[bad]
+    assert (closed["status"], closed["answer"], closed["answered_by"]) == \
+        ("answered", "已约谈窗口人员，完善一次性告知单", "civil_affairs.approver")
+
+
+def test_statistics_refuse_a_period_that_ends_before_it_starts(net):
+    response = net.call("GET", DISTRICT, "/api/stats?from=2026-12-31&to=2026-01-01")
+    assert response.status_code == 400 and "'from' (2026-12-31) is after 'to' (2026-01-01)" in response.json()["message"]
+    assert net.call("GET", DISTRICT, "/api/stats?from=2026-01-01&to=2026-12-31").status_code == 200

@@ -7,13 +7,16 @@ holidays, as the official calendar gives them:
     Mon 28 - Wed 30 worked   Sat 10 worked (调休), Sun 11 off
 """
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.calendar import WorkingDayCalendar
+from shared.exceptions import InvalidInput
 from shared.supervision import card, light, overdue_working_days
 from shared.supervision.lights import is_running, red_card_threshold, working_days_left
+from shared.stations import Network, SupervisionPolicy
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = WorkingDayCalendar()
@@ -237,3 +240,16 @@ def test_a_decision_recorded_in_history_stops_the_clock_even_if_the_status_lags(
     case = running_case(D(2026, 9, 29), D(2026, 10, 12), 5, status="pending_approval")
     case["history"].append(entry(3, D(2026, 10, 9), "pending_approval", "approved", "approve"))
     assert light(case, D(2026, 10, 20), CAL) is None
+
+
+def test_the_thresholds_are_the_districts_policy_from_its_network_file():
+    base = {"district": {"code": "449909", "name": "测试区"}, "stations": [{"code": "449909", "name": "区中心"}]}
+    assert Network.from_dict(base).supervision == SupervisionPolicy(yellow_days=1, red_share=0.5)
+    policy = Network.from_dict({**base, "supervision": {"yellow_days": 2, "red_share": 0.2}}).supervision
+    assert light(FIVE_DAY, D(2026, 10, 9), CAL, policy.yellow_days) == "yellow"
+    assert card(FIVE_DAY, D(2026, 10, 14), CAL, policy.red_share) == "red"
+    for bad, fragment in [({"yellow_days": -1}, "yellow_days"), ({"yellow_days": "2"}, "yellow_days"),
+                          ({"red_share": 0}, "red_share"), ({"red_share": True}, "red_share"),
+                          ({"red_days": 3}, "unknown setting(s) red_days")]:
+        with pytest.raises(InvalidInput, match=re.escape(fragment)):
+            Network.from_dict({**base, "supervision": bad})

@@ -3,6 +3,7 @@ then hands the messages to the relay."""
 import logging
 
 from nameko.extensions import DependencyProvider
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.observability import log_context
@@ -18,12 +19,14 @@ from shared.db import outbox
 from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
 from shared.exceptions import Conflict, Forbidden, InvalidInput
+from shared.supervision.schemas import AlertSchema
 from shared.validation import load
 from shared.messages import (
     CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
 )
 
 log = logging.getLogger(__name__)
+RESIDENT = "申请人（自助评价）"  # who rated, when the applicant did it without a counter
 
 
 class CaseDesk:
@@ -162,6 +165,10 @@ class CaseDesk:
         return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(
             case, request["score"], request["comment"], request["by"]))
 
+    def rate_by_resident(self, case_no, score, comment):
+        """The applicant rates the case themselves; the caller has checked their ID digits."""
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(case, score, comment, RESIDENT))
+
     def deliver(self, case_no, data, user):
         permissions.can_act_at_counter(user, "deliver")
         load(schemas.DeliverySchema(), data)
@@ -250,17 +257,18 @@ class CaseDesk:
         return []
 
     def _on_alert(self, session, repo, message):
-        body = message["body"]
-        session.add(StationAlert(message_id=message["message_id"], case_no=body["case_no"], kind=body["kind"],
-                                 text=body["text"], raised_at=body["at"], department=body["department"]))
+        alert = load(AlertSchema(), message["body"])
+        session.add(StationAlert(message_id=message["message_id"], case_no=alert["case_no"], kind=alert["kind"],
+                                 text=alert["text"], raised_at=alert["at"], department=alert["department"]))
         return []
 
     def alerts(self, limit=100):
-        from sqlalchemy import select
+        """The warnings and cards the district raised about cases held here, newest first."""
         with self.database.reading() as session:
             rows = session.scalars(select(StationAlert).order_by(StationAlert.raised_at.desc()).limit(limit))
-            return [{"case_no": r.case_no, "kind": r.kind, "text": r.text, "at": r.raised_at,
-                     "department": r.department} for r in rows]
+            return AlertSchema(many=True).dump(
+                {"case_no": r.case_no, "kind": r.kind, "department": r.department, "at": r.raised_at,
+                 "text": r.text} for r in rows)
 
 
 def _nothing(case):

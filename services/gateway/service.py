@@ -8,12 +8,13 @@ from services.gateway.dead_letters import DeadLetterEndpoints
 from services.gateway.metrics import MetricsEndpoints
 from services.gateway.openapi import build_spec
 from services.gateway.records import DistrictRecords
+from services.gateway.residents import ResidentEndpoints
 from services.http import http, json_body, json_response, query_int
 from services.web_desk import WebDeskPages
 from shared.auth import permissions, roles
 from shared.cases import schemas, states
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
-from shared.exceptions import InvalidInput, NotFound
+from shared.exceptions import InvalidInput
 from shared.stations import TIERS
 
 
@@ -176,22 +177,6 @@ class CaseEndpoints:
         self.users.user(request)
         return json_response({"alerts": self.desk.alerts(query_int(request, "limit", 100, 1, 1000))})
 
-    @http("GET", "/api/status")
-    def resident_status(self, request):
-        """For residents, without logging in: the case number and the last 4 characters
-        of the applicant's ID number."""
-        case_no = request.args.get("case_no", "")
-        last4 = request.args.get("id_last4", "").upper()
-        if not case_no or len(last4) != 4:
-            raise InvalidInput("give case_no and id_last4 (the last 4 characters of the ID number)")
-        case = self.desk.find(case_no)
-        if case is None or case["holder_station"] != self.station.code:
-            case = self.district_records.lookup(case_no) or case
-        if case is None or case["applicant"]["id_number"][-4:] != last4:
-            # the same answer for "no such case" and "wrong digits": nothing leaks
-            raise NotFound("no case matches this number and these ID digits")
-        return json_response(schemas.public_status(case))
-
 
 def _case_view(case, station_code, user):
     """The whole case. The ID number is shown in full only to the counter or office
@@ -201,8 +186,8 @@ def _case_view(case, station_code, user):
     return schemas.masked(case)
 
 
-class GatewayService(CatalogueEndpoints, AccountEndpoints, CaseEndpoints, DeadLetterEndpoints, MetricsEndpoints,
-                     WebDeskPages):
+class GatewayService(CatalogueEndpoints, AccountEndpoints, CaseEndpoints, ResidentEndpoints, DeadLetterEndpoints,
+                     MetricsEndpoints, WebDeskPages):
     name = "gateway"
 
     users = Users()

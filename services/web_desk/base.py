@@ -1,6 +1,7 @@
 """What every page mixin of the web desk shares. The gateway's dependencies (station,
 users, desk, catalogue) are the service's own."""
 from services.web_desk.views import case_rows
+from shared.supervision.lights import light
 
 
 class DeskBase:
@@ -12,10 +13,17 @@ class DeskBase:
     def today(self):
         return self.desk.clock().date()
 
+    def light_rule(self):
+        """light_of(case): its deadline light today, by the district's supervision policy
+        (the rule the district's patrol applies)."""
+        today, calendar = self.today(), self.catalogue.calendar()
+        yellow_days = self.station.network.supervision.yellow_days
+        return lambda case: light(case, today, calendar, yellow_days)
+
     def case_table(self, user, limit=50, offset=0, **filters):
         """(total, rows) of the station's cases this user may see, with deadline lights."""
         total, cases = self.desk.list(user, limit=limit, offset=offset, **filters)
-        return total, case_rows(cases, self.today(), self.catalogue.calendar())
+        return total, case_rows(cases, self.light_rule())
 
     def station_name(self, code):
         station = self.station.network.stations.get(code)

@@ -1,6 +1,7 @@
 """The web desk's pages: logging in and out, the home page by role, the residents'
 status page and the stylesheet. The catalogue and case pages are in their own mixins."""
 import mimetypes
+import urllib.parse
 
 from werkzeug.wrappers import Response
 
@@ -11,12 +12,14 @@ from services.web_desk.base import DeskBase
 from services.web_desk.pages_actions import CaseActionPages
 from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
-from services.web_desk.rendering import LOGIN, STATIC, form_of, page, redirect, render, safe_next
+from services.web_desk.rendering import (
+    LOGIN, REFUSALS, STATIC, explain, form_of, page, redirect, render, safe_next, status_of,
+)
 from services.web_desk.views import case_rows, worklist_sections
 from shared.auth import roles
 from shared.cases import states
 from shared.cases.schemas import public_status
-from shared.exceptions import InvalidInput, Unauthorized
+from shared.exceptions import InvalidInput, NotFound, Unauthorized
 
 
 class AccountPages(DeskBase):
@@ -90,27 +93,53 @@ class HomePages(DeskBase):
         _, cases = self.desk.list(user, status=[*states.RUNNING, states.SUSPENDED], limit=500)
         waiting = [c for c in cases if (c.get("extension") or {}).get("status") == "requested"
                    and c["item"]["department"] == user["department"]]
-        return len(waiting), case_rows(waiting[:limit], self.today(), self.catalogue.calendar())
+        return len(waiting), case_rows(waiting[:limit], self.light_rule())
 
 
 class StatusPage(DeskBase):
+    """For residents, without logging in: their case by number and the last 4 ID
+    characters, and the rating form once the case is completed."""
+
     @http("GET", "/desk/status")
     def desk_status(self, request):
-        """For residents, without logging in: case number and last 4 ID characters."""
         case_no = request.args.get("case_no", "").strip()
         last4 = request.args.get("id_last4", "").strip().upper()
-        context = self.desk_context(None, case_no=case_no, id_last4=last4)
         if not case_no and not last4:
-            return render("status.html", **context)
+            return render("status.html", **self.desk_context(None, case_no="", id_last4=""))
+        thanks = "感谢您的评价！" if request.args.get("rated") == "1" else None
+        return self._status_page(case_no, last4, done=thanks)
+
+    @http("POST", "/desk/status/rating")
+    def desk_status_rating(self, request):
+        form = {}
+        try:
+            form = form_of(request)
+            form = {"case_no": form.get("case_no", "").strip(), "id_last4": form.get("id_last4", "").strip().upper(),
+                    "score": _score(form.get("score")), "comment": form.get("comment", "").strip()}
+            self.rate_as_resident(form)
+        except REFUSALS as error:
+            return self._status_page(form.get("case_no", ""), form.get("id_last4", ""), error=explain(error),
+                                     status=status_of(error), comment=form.get("comment", ""))
+        query = urllib.parse.urlencode({"case_no": form["case_no"], "id_last4": form["id_last4"], "rated": 1})
+        return redirect(f"/desk/status?{query}")
+
+    def _status_page(self, case_no, last4, error=None, status=200, **extra):
+        context = self.desk_context(None, case_no=case_no, id_last4=last4, **extra)
         if not case_no or len(last4) != 4:
             return render("status.html", 400, **context, error="请填写受理编号和身份证号后四位。")
-        case = self.desk.find(case_no)
-        if case is None or case["holder_station"] != self.station.code:
-            case = self.district_records.lookup(case_no) or case
-        if case is None or case["applicant"]["id_number"][-4:] != last4:
-            # one answer for "no such case" and "wrong digits": nothing leaks
+        try:
+            case = self.resident_case(case_no, last4)
+        except NotFound:
             return render("status.html", 404, **context, error="未找到与该编号和身份证号后四位相符的办件。")
-        return render("status.html", **context, found=public_status(case))
+        found = public_status(case)
+        can_rate = case["status"] == states.COMPLETED and not found["rating"] and \
+            case["holder_station"] == self.station.code
+        return render("status.html", status, **context, found=found, can_rate=can_rate, error=error)
+
+
+def _score(value):
+    """The score chosen on the form; anything else is left for the schema to refuse."""
+    return int(value) if value and value.isdigit() else value
 
 
 class WebDeskPages(AccountPages, HomePages, StatusPage, CataloguePages, CasePages, CaseActionPages):

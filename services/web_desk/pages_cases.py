@@ -11,7 +11,6 @@ from shared.auth import permissions
 from shared.cases import states
 from shared.exceptions import InvalidInput, NotFound
 from shared.stations import DISTRICT
-from shared.supervision.lights import light
 
 PAGE_SIZE = 50
 SCOPES = {"held": {"held_here": True}, "filed": {"filed_here": True}, "all": {}}
@@ -75,7 +74,7 @@ class CasePages(DeskBase):
         """The case page; after a refused form, with its message and the input kept
         (`form`: {"action": ..., field: value...})."""
         case = self._case_view(self.desk.get(case_no, user), user)
-        lamp = light(case, self.today(), self.catalogue.calendar())
+        lamp = self.light_rule()(case)
         return render("case.html", status, **self.desk_context(user), case=case, done=done, light=lamp,
                       history=self.desk.history(case_no, user), actions=case_actions(case, user, self.station),
                       error=error, form=form or {})

@@ -5,14 +5,14 @@ from services.web_desk import labels
 from shared.auth import roles
 from shared.cases import states
 from shared.cases.schemas import summary
-from shared.supervision.lights import light
 
 COUNTER = roles.COUNTER_ROLES
 
 
-def case_rows(cases, today, calendar):
-    """The lines of a case table: the summary (ID masked) and its deadline light."""
-    return [{**summary(case), "light": light(case, today, calendar)} for case in cases]
+def case_rows(cases, light_of):
+    """The lines of a case table: the summary (ID masked) and its deadline light
+    (`light_of(case)`, DeskBase.light_rule)."""
+    return [{**summary(case), "light": light_of(case)} for case in cases]
 
 
 def outstanding_materials(case):

@@ -138,6 +138,22 @@ class RatingSchema(Schema):
     by = fields.String(load_default="申请人", validate=validate.Length(min=1, max=50))
 
 
+class ResidentQuerySchema(Schema):
+    """How residents find their case without logging in."""
+    class Meta:
+        unknown = RAISE
+
+    case_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    id_last4 = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9]{3}[0-9Xx]$", error="must be the last 4 characters of the applicant's ID number"))
+
+
+class ResidentRatingSchema(ResidentQuerySchema):
+    """A resident rating their completed case themselves (case number + ID digits)."""
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
 def masked(case):
     """A copy of the case with the applicant's ID number masked."""
     view = copy.deepcopy(case)
@@ -178,4 +194,5 @@ def public_status(case):
         "result": case.get("result"),
         "notice": case.get("notice"),
         "updated_at": case["history"][-1]["at"] if case.get("history") else case["filed_at"],
+        "rating": (case.get("rating") or {}).get("score"),
     }

@@ -1,4 +1,5 @@
 """Due dates of cases in working days: holidays, a supplement pause, an extension."""
+import copy
 import datetime as dt
 
 import pytest
@@ -7,6 +8,7 @@ from shared.calendar import WorkingDayCalendar
 from shared.cases import states
 from shared.cases.workflow import CaseWorkflow
 from shared.exceptions import Conflict
+from shared.messages import CASE_EXTENSION_DECISION
 from tests.test_case_rules import NETWORK, TZ, FakeCatalogue, filing, item
 
 
@@ -88,3 +90,25 @@ def test_a_refused_extension_keeps_the_due_date():
     assert case["extension"]["status"] == "refused" and case["due_date"] == "2026-11-30"
     with pytest.raises(Conflict, match="no extension waiting"):
         wf.decide_extension(case, True, "改为同意", "区政务办")
+
+
+def test_an_extension_of_a_case_held_at_a_township_is_decided_once_and_applied_there():
+    clock = MovableClock(dt.date(2026, 11, 23))
+    delegated = item(authority_tier="township", promised_limit_days=5)
+    township = CaseWorkflow(NETWORK.station("445203001"), NETWORK, FakeCatalogue(delegated),
+                            WorkingDayCalendar(), clock.now)
+    district = district_workflow(clock, authority_tier="township", promised_limit_days=5)
+    held = township.request_extension(township.file("E3", filing()).case, 3, "需现场核查", "曲溪街道受理员").case
+    assert held["holder_station"] == "445203001" and held["due_date"] == "2026-11-30"
+    record = copy.deepcopy(held)  # the district's copy, from the township's record
+    result = district.decide_extension(record, True, "同意延期", "区政务办")
+    assert [(m.to, m.kind) for m in result.messages] == [("445203001", CASE_EXTENSION_DECISION)]
+    # the copy shows it decided (no second decision) but does not move what the holder owns
+    assert result.case["extension"]["status"] == "granted" and result.case["due_date"] == "2026-11-30"
+    assert result.case["revision"] == held["revision"]
+    with pytest.raises(Conflict, match="no extension waiting"):
+        district.decide_extension(result.case, False, "改为不同意", "区政务办")
+    assert township.apply_extension_decision(held, result.messages[0].body)
+    assert held["extension"]["status"] == "granted" and held["due_date"] == "2026-12-03"
+    assert not township.apply_extension_decision(held, result.messages[0].body)  # a redelivery changes nothing
+    assert held["due_date"] == "2026-12-03"

@@ -280,6 +280,10 @@ class CaseWorkflow:
         body = {"case_no": case["case_no"], "granted": granted, "reason": reason, "operator": operator,
                 "station": self.station.code, "at": self.now().isoformat()}
         if case["holder_station"] != self.station.code:
+            # the holder applies it; the district's copy records it was decided, so it is
+            # not decided a second time before the holder's next record arrives
+            extension.update(status="granted" if granted else "refused", decided_by=operator,
+                             decided_at=body["at"], decision_reason=reason)
             return Result(case, [Outgoing(case["holder_station"], CASE_EXTENSION_DECISION, body)])
         self.apply_extension_decision(case, body)
         return Result(case, [])

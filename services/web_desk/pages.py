@@ -19,7 +19,7 @@ from services.web_desk.views import case_rows, worklist_sections
 from shared.auth import roles
 from shared.cases import states
 from shared.cases.schemas import public_status
-from shared.exceptions import InvalidInput, NotFound, Unauthorized
+from shared.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
 
 
 class AccountPages(DeskBase):
@@ -117,6 +117,9 @@ class StatusPage(DeskBase):
             form = {"case_no": form.get("case_no", "").strip(), "id_last4": form.get("id_last4", "").strip().upper(),
                     "score": _score(form.get("score")), "comment": form.get("comment", "").strip()}
             self.rate_as_resident(form)
+        except Conflict:  # not completed yet, rated already, or held at another counter
+            return self._status_page(form["case_no"], form["id_last4"], error=RATING_REFUSED, status=409,
+                                     comment=form["comment"])
         except REFUSALS as error:
             return self._status_page(form.get("case_no", ""), form.get("id_last4", ""), error=explain(error),
                                      status=status_of(error), comment=form.get("comment", ""))
@@ -135,6 +138,9 @@ class StatusPage(DeskBase):
         can_rate = case["status"] == states.COMPLETED and not found["rating"] and \
             case["holder_station"] == self.station.code
         return render("status.html", status, **context, found=found, can_rate=can_rate, error=error)
+
+
+RATING_REFUSED = "该办件目前不能评价：办结后方可评价，每件只评价一次，并请在受理该办件的站点评价。"
 
 
 def _score(value):

@@ -4,7 +4,8 @@ in its own process on the shared RabbitMQ.
 
 One case of a district item decided in two steps (MZ-002 最低生活保障申请), from the
 village counter to the district's civil-affairs office and back, every step done by its
-own user in their own browser session. Every page visited is screenshotted into
+own user in their own browser session; and a resident rating their completed case on the
+status page, without logging in. Every page visited is screenshotted into
 $TONGBAN_TEST_OUTPUT/screenshots (default test-output/screenshots)."""
 import datetime as dt
 import itertools
@@ -301,3 +302,35 @@ def test_a_case_from_the_village_counter_to_the_district_and_back(net, browser):
     response = resident.open(f"/desk/status?case_no={case_no}&id_last4=0000", shot="resident-status-wrong-digits")
     assert response.status == 404 and resident.page.locator("#status-result").count() == 0
     resident.close()
+
+
+def test_a_resident_rates_their_completed_case_on_the_status_page(net, browser):
+    """Filed at the district's own counter and decided there (over the API); the applicant
+    then rates it themselves, without logging in, on the status page."""
+    id_number = make_id(DISTRICT, dt.date(1975, 9, 12), 31)
+    materials = [m["code"] for m in net.get(DISTRICT, "/api/items/MZ-002")["materials"]]
+    case_no = net.post(DISTRICT, "/api/cases", {
+        "item_code": "MZ-002", "materials": materials,
+        "applicant": {"name": "郑丽娟", "id_number": id_number, "phone": "13922223333", "residence": VILLAGE}})["case_no"]
+    for step in ("review", "approve"):
+        net.post(DISTRICT, f"/api/cases/{case_no}/decisions", {"step": step, "outcome": "pass",
+                                                               "department": "civil_affairs"})
+    net.post(DISTRICT, f"/api/cases/{case_no}/deliver", {})
+
+    resident = Desk(browser, net, DISTRICT)
+    resident.open(f"/desk/status?case_no={case_no}&id_last4={id_number[-4:]}", shot="resident-rating-form")
+    expect(resident.page.locator("#status-result")).to_contain_text("已办结")
+    resident.page.get_by_label("2 分 不满意").check()
+    resident.page.get_by_label("意见建议（选填）").fill("材料清单写得不清楚，跑了两趟")
+    resident.submit("提交评价", "感谢您的评价")
+    expect(resident.page.locator("#status-result")).to_contain_text("2 分")
+    assert resident.page.locator("#rating").count() == 0  # rated once: the form is gone
+    resident.shot("resident-rated")
+    resident.page.reload()
+    assert resident.page.locator("#rating").count() == 0
+    resident.close()
+    case = net.case(DISTRICT, case_no)
+    assert case["rating"]["score"] == 2 and case["rating"]["comment"] == "材料清单写得不清楚，跑了两趟"
+    # a rating of 2 opens a follow-up for civil affairs at the district
+    follow_ups = net.call("GET", DISTRICT, "/api/follow-ups", as_user="civil_affairs.approver").json()["follow_ups"]
+    assert [(f["case_no"], f["status"]) for f in follow_ups if f["case_no"] == case_no] == [(case_no, "open")]

@@ -9,10 +9,14 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
+from tests.support.databases import ON_POSTGRESQL
 from tests.test_case_network import DISTRICT, SOUTH, SOUTH_VILLAGE, running_case_network
 
 SCHEMATHESIS = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().parents[1] / ".venv")) / "bin" / "schemathesis"
-EXAMPLES = os.environ.get("TONGBAN_FUZZ_EXAMPLES", "70")  # about 2,300-3,600 requests per station
+# examples per operation: 70 gives about 2,600-4,100 requests per kind of station. The
+# PostgreSQL pass of the suite runs fewer (about 1,500-2,400), so both passes fit in 20
+# minutes; hostile text that only PostgreSQL refuses is also tested in test_case_network.
+EXAMPLES = os.environ.get("TONGBAN_FUZZ_EXAMPLES", "40" if ON_POSTGRESQL else "70")
 
 
 @pytest.fixture(scope="module")
@@ -48,4 +52,4 @@ def test_fuzzing_finds_no_server_error(net, station, tmp_path):
     assert run.returncode == 0, summary
     generated = int(re.search(r"(\d+) generated", run.stdout).group(1))
     print(f"{station}: {generated} requests, no server error")
-    assert generated >= 2000, summary
+    assert generated >= 29 * int(EXAMPLES), summary  # at least 2,030 requests at 70 examples

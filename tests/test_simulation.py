@@ -39,16 +39,18 @@ def test_plan_is_deterministic_and_follows_the_seed_split():
 
 
 def test_one_percent_year_against_the_real_network(tmp_path):
-    """On PostgreSQL too (about 4.5 minutes there on the 2-core machine, 1.7 on SQLite):
-    the only test that runs the whole sample district, 8 host processes of up to 23
-    stations, on one database server."""
+    """The whole sample district, 8 host processes of up to 23 stations: 1% of the year on
+    SQLite files (about 2 minutes on the 2-core machine). On PostgreSQL, where it is the
+    only test with 128 station databases on one server, 0.4% of the year, so that the
+    suite's two passes fit in 20 minutes; the same ranges hold."""
     summary = tmp_path / "summary.json"
     env = dict(os.environ, TONGBAN_BASE_PORT=os.environ.get("TONGBAN_SIM_BASE_PORT", "18300"))
     template = url_template("sim")  # None: SQLite files
+    scale = "0.004" if template else "0.01"
     try:
         run = subprocess.run([sys.executable, "-m", "deploy.cli",
                               *(["--database-url", template] if template else []),
-                              "simulate", "--scale", "0.01", "--summary", str(summary)],
+                              "simulate", "--scale", scale, "--summary", str(summary)],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     finally:
         drop_network_databases(template)
@@ -63,5 +65,11 @@ def test_one_percent_year_against_the_real_network(tmp_path):
     assert 0.97 <= totals["on_time_rate"] < 1.0
     assert 1.5 <= totals["avg_working_days"] <= 6
     assert totals["returned"] == actions["filed:returned"] + actions["returned after waiting"]
-    assert totals["yellow_cards"] >= 1 and 4.3 <= totals["rating_avg"] <= 4.9
+    # decisions come after 10-55% of the promised limit: most are early (immediate items,
+    # due the day they are filed, never are); the planned overruns and the cases decided
+    # on their last day give warnings and cards
+    assert 0.5 <= totals["early_rate"] <= 0.9
+    assert totals["warnings"] >= 10 and totals["yellow_cards"] >= 1 and totals["red_cards"] >= 1
+    assert totals["red_cards"] <= totals["yellow_cards"]  # a red card comes with (or after) a yellow one
+    assert 4.3 <= totals["rating_avg"] <= 4.9 and 0.85 <= totals["satisfied_share"] <= 0.99
     assert 0.7 <= totals["filed_below_district_share"] <= 0.95

@@ -14,6 +14,15 @@ class InvalidInput(TongbanError):
     """The request is malformed or fails validation (HTTP 400)."""
 
 
+class Unprocessable(TongbanError):
+    """Well formed, but it contradicts what the request claims to be (HTTP 422): a
+    filing's request id that was used for a different filing."""
+
+
+class Unavailable(TongbanError):
+    """The station cannot do this right now; the same request may pass later (HTTP 503)."""
+
+
 class NotFound(TongbanError):
     """The thing asked for does not exist here (HTTP 404)."""
 

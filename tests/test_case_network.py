@@ -3,6 +3,7 @@ RabbitMQ: the materials-check outcomes, the trip village → township → distri
 joint and delegated items, redelivered messages, and a township killed mid-load."""
 import contextlib
 import datetime as dt
+import json
 import os
 import re
 import signal
@@ -243,6 +244,45 @@ def test_a_filing_sent_twice_with_its_request_id_makes_one_case(net):
     refused = net.call("POST", SOUTH_VILLAGE, "/api/cases", {**body, "request_id": "x y"})
     assert refused.status_code == 400 and "request_id" in refused.json()["message"]
     assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 2
+
+
+def test_a_request_id_reused_for_another_filing_is_refused_and_nothing_is_filed(net):
+    body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], request_id="counter-5b1e-reused")
+    first = net.post(SOUTH_VILLAGE, "/api/cases", body)
+    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
+    # another resident's filing sent with the same id: not answered with the first case
+    other = {**body, "applicant": applicant(SOUTH_VILLAGE)}
+    refused = net.call("POST", SOUTH_VILLAGE, "/api/cases", other)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()
+    assert error["error"] == "UNPROCESSABLE" and "counter-5b1e-reused" in error["message"]
+    assert "another filing" in error["message"]
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
+    # the same body again (spaced and ordered differently) is still the first filing
+    token = net.client.token(SOUTH_VILLAGE, "agent")
+    again = net.http.post(net.launcher.url_of(SOUTH_VILLAGE) + "/api/cases", timeout=10, data=json.dumps(
+        dict(reversed(list(body.items()))), ensure_ascii=False, indent=2).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    assert again.status_code < 300 and again.json()["case_no"] == first["case_no"]
+    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
+    stored = net.case(SOUTH_VILLAGE, first["case_no"])
+    assert stored["applicant"]["name"] == body["applicant"]["name"] and stored["revision"] == first["revision"]
+
+
+def test_unknown_addresses_and_methods_answer_json_under_api_and_a_page_under_desk(net):
+    url = net.launcher.url_of(SOUTH_VILLAGE)
+    missing = net.http.get(url + "/api/no-such-thing", timeout=10)
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("application/json")
+    assert missing.json()["error"] == "NOT_FOUND" and "/api/no-such-thing" in missing.json()["message"]
+    wrong = net.http.delete(url + "/api/cases", timeout=10)
+    assert wrong.status_code == 405 and wrong.json()["error"] == "METHOD_NOT_ALLOWED"
+    assert "DELETE" in wrong.json()["message"] and "POST" in wrong.headers["Allow"]
+    page = net.http.get(url + "/desk/no-such-page", timeout=10)
+    assert page.status_code == 404 and page.headers["Content-Type"].startswith("text/html")
+    assert "没有这个页面" in page.text and "南" in page.text  # the station's own name in the layout
+    assert "<title>" in page.text and "Werkzeug" not in page.text and "Not Found" not in page.text
+    wrong_page = net.http.delete(url + "/desk/login", timeout=10)
+    assert wrong_page.status_code == 405 and "该页面不接受这种请求方式" in wrong_page.text
 
 
 def test_the_desks_filing_form_submitted_twice_files_once(net):

@@ -5,6 +5,7 @@ import logging
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.observability import log_context
 from services.station_context import station_context
@@ -12,13 +13,14 @@ from shared.auth import permissions, roles
 from shared.auth.roles import signed
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import schemas
+from shared.cases.filing import filing_fingerprint
 from shared.cases.store import CaseRepository
 from shared.cases.workflow import CaseWorkflow, Result
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
-from shared.exceptions import Conflict, Forbidden, InvalidInput
+from shared.exceptions import Conflict, Forbidden, InvalidInput, Unprocessable
 from shared.supervision.schemas import AlertSchema
 from shared.validation import load
 from shared.messages import (
@@ -42,10 +44,10 @@ class CaseDesk:
         calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in store.schedules())
         return CaseWorkflow(self.info.station, self.info.network, store, calendar, self.clock)
 
-    def _commit(self, session, repo, result):
+    def _commit(self, session, repo, result, new_case=False):
         """Save the case and queue its messages; outside the district, also send the
         district a copy unless a hand-off to the district already carries it."""
-        repo.save(result.case)
+        repo.save(result.case, new=new_case)
         ids = []
         for message in result.messages:
             ids.append(outbox.add_message(session, CASES_EXCHANGE, message.to, message.kind,
@@ -56,12 +58,18 @@ class CaseDesk:
                                           {"case": result.case}, self.info.code))
         return ids
 
-    def _run(self, operation):
-        """operation(session, repo, workflow) -> Result; commits, then publishes."""
-        with self.database.transaction() as session:
-            repo = CaseRepository(session, self.info.code)
-            result = operation(session, repo, self._workflow(session))
-            ids = self._commit(session, repo, result)
+    def _run(self, operation, new_case=False):
+        """operation(session, repo, workflow) -> Result; commits, then publishes.
+        `new_case`: the operation files a new case, which is inserted, never merged."""
+        try:
+            with self.database.transaction() as session:
+                repo = CaseRepository(session, self.info.code)
+                result = operation(session, repo, self._workflow(session))
+                ids = self._commit(session, repo, result, new_case)
+        except StaleDataError:
+            # another process serving this station changed the case after we read it
+            raise Conflict("the case was changed by someone else at the same moment; nothing was "
+                           "saved — reload it and try again") from None
         if ids:
             self.relay.flush(ids)
         return result.case
@@ -72,34 +80,48 @@ class CaseDesk:
     def file(self, data, user):
         permissions.can_file(user)
         request = load(schemas.FilingSchema(), data)
-        request["agent"] = signed(user)
         request_id = request.pop("request_id")
+        fingerprint = filing_fingerprint(request)
+        request["agent"] = signed(user)
 
         def operation(session, repo, workflow):
             case_no = repo.next_case_no(self.clock().date())
             if request_id:
-                session.add(FilingRequest(request_id=request_id, case_no=case_no, filed_by=user["username"]))
+                session.add(FilingRequest(request_id=request_id, case_no=case_no, filed_by=user["username"],
+                                          fingerprint=fingerprint))
             with log_context(station=self.info.code, case_no=case_no):
                 log.info("filing %s for item %s", case_no, request["item_code"])
                 return workflow.file(case_no, request)
-        if request_id and (known := self._filed_before(request_id, user)):
+        if request_id and (known := self._filed_before(request_id, fingerprint, user)):
             return known
         try:
-            return self._run(operation)
-        except IntegrityError:  # the same request, filed meanwhile by a concurrent call
-            known = self._filed_before(request_id, user) if request_id else None
+            return self._run(operation, new_case=True)
+        except IntegrityError:
+            # the same request, filed meanwhile by a concurrent call; or (which the
+            # database's counter should make impossible) a case already holding the
+            # number: refused, the stored case is left as it was
+            known = self._filed_before(request_id, fingerprint, user) if request_id else None
             if known is None:
-                raise
+                log.error("filing refused: the case number was already taken at station %s", self.info.code)
+                raise Conflict("the case number this filing was given is already taken at this station; "
+                               "nothing was filed — send the filing again") from None
             return known
 
-    def _filed_before(self, request_id, user):
-        """The case an earlier filing with this request id made, or None."""
+    def _filed_before(self, request_id, fingerprint, user):
+        """The case an earlier filing with this request id made, or None. The same id
+        with another body is refused: the client reused an id for a different filing,
+        and answering with the first case would hand it someone else's case number."""
         with self.database.reading() as session:
             earlier = session.get(FilingRequest, request_id)
             if earlier is None:
                 return None
             if earlier.filed_by != user["username"]:
                 raise Conflict(f"request_id '{request_id}' was used by another user's filing")
+            if earlier.fingerprint and earlier.fingerprint != fingerprint:
+                raise Unprocessable(
+                    f"request_id '{request_id}' was already used for another filing (case "
+                    f"{earlier.case_no}) with a different body; nothing was filed — give each new filing "
+                    f"a new request_id", {"request_id": ["used for another filing"]})
             log.info("filing request %s was sent again: answering with case %s", request_id, earlier.case_no)
             return CaseRepository(session, self.info.code).load(earlier.case_no)
 

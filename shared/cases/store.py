@@ -2,6 +2,7 @@
 import datetime as dt
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 
 from shared.cases.routing import deciding_departments
@@ -15,15 +16,23 @@ class CaseRepository:
         self.station_code = station_code
 
     def next_case_no(self, day):
-        """station code + date + sequence: unique in the district without asking anyone."""
+        """station code + date + sequence: unique in the district without asking anyone.
+
+        The day's counter is incremented by the database in one statement (an upsert
+        that returns the new value), never read and written back: two transactions, in
+        one process or in two, can never be handed the same number. On PostgreSQL the
+        counter's row stays locked until the filing commits, so numbers are handed out
+        in commit order; a filing that rolls back leaves a gap, never a duplicate."""
         key = day.strftime("%Y%m%d")
-        row = self.session.get(CaseSequence, (self.station_code, key))
-        if row is None:
-            row = CaseSequence(station=self.station_code, day=key, last=0)
-            self.session.add(row)
-        row.last += 1
-        self.session.flush()
-        return f"{self.station_code}-{key}-{row.last:05d}"
+        dialect = self.session.get_bind().dialect.name
+        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+        statement = insert(CaseSequence).values(station=self.station_code, day=key, last=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[CaseSequence.station, CaseSequence.day],
+            set_={"last": CaseSequence.last + 1},
+        ).returning(CaseSequence.last)
+        last = self.session.execute(statement).scalar_one()
+        return f"{self.station_code}-{key}-{last:05d}"
 
     def find(self, case_no):
         row = self.session.get(Case, case_no)
@@ -35,8 +44,13 @@ class CaseRepository:
             raise NotFound(f"no case {case_no} at this station")
         return case
 
-    def save(self, case):
-        row = self.session.get(Case, case["case_no"])
+    def save(self, case, new=False):
+        """Store `case`. `new`: a case filed here, which must not exist yet — it is
+        inserted, and a row already holding that number makes IntegrityError instead of
+        being overwritten. Otherwise the row is inserted or updated; an update is
+        written only if nobody changed the row since this session read it (the
+        revision check on `Case`, StaleDataError otherwise)."""
+        row = None if new else self.session.get(Case, case["case_no"])
         stored_revision = 0
         if row is None:
             row = Case(case_no=case["case_no"])
@@ -98,9 +112,6 @@ class CaseRepository:
         rows = self.session.scalars(query.order_by(Case.filed_at.desc(), Case.case_no.desc())
                                     .limit(limit).offset(offset))
         return total, [r.snapshot for r in rows]
-
-    def count(self):
-        return self.session.scalar(select(func.count()).select_from(Case))
 
     # updates that arrived before their case
     def park(self, message_id, case_no, kind, body):

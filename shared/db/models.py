@@ -80,6 +80,11 @@ class Case(Base):
         # every list shows the newest first; statistics select by day filed
         Index("ix_cases_filed_at", "filed_at"),
     )
+    # Optimistic locking: an update is written only if the row still has the revision it
+    # had when it was read (UPDATE ... WHERE revision = <read>), so two processes serving
+    # one station (PostgreSQL) cannot overwrite each other's change; the loser gets
+    # StaleDataError. The workflow sets the revision itself.
+    __mapper_args__ = {"version_id_col": revision, "version_id_generator": False}
 
 
 class CaseHistoryEntry(Base):
@@ -229,3 +234,6 @@ class FilingRequest(Base):
     case_no: Mapped[str] = mapped_column(String(40))
     filed_by: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # shared/cases/filing.py: the same id with another body is refused. Empty for the
+    # ids stored before the fingerprint was kept (their repeats are answered as before).
+    fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")

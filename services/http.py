@@ -1,18 +1,30 @@
 """The HTTP layer: one table maps domain errors to status codes; every error answers
-JSON {"error": ..., "message": ...} (and "details" when there are per-field problems)."""
-import json
+JSON {"error": ..., "message": ...} (and "details" when there are per-field problems).
 
+`StationWebServer` is the one HTTP server of a station's containers: it listens without
+port sharing (eventlet's `listen` sets SO_REUSEPORT unless told not to, so a second
+process on the same port silently took half the traffic), and answers an unknown
+address or a wrong method under /api/ in JSON like every other error (werkzeug's HTML
+page otherwise), under /desk/ with the desk's own error page.
+"""
+import json
+import logging
+
+import eventlet
 from marshmallow import ValidationError
 from nameko.exceptions import BadRequest as SignatureMismatch
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from shared.db.migrate import pg_error_code
 from shared.exceptions import (
-    Conflict, Forbidden, InvalidInput, NotFound, TongbanError, Unauthorized,
+    Conflict, Forbidden, InvalidInput, NotFound, TongbanError, Unauthorized, Unavailable, Unprocessable,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -25,14 +37,20 @@ STATUS_BY_ERROR = [
     (Forbidden, 403, "FORBIDDEN"),
     (NotFound, 404, "NOT_FOUND"),
     (Conflict, 409, "CONFLICT"),
+    (Unprocessable, 422, "UNPROCESSABLE"),
+    (Unavailable, 503, "UNAVAILABLE"),
 ]
 
+# SQLite's answer when another process holds the database's write lock past the busy
+# timeout (only possible when the station's lock was bypassed): the request may pass later
+BUSY_MESSAGE = "the station's database is busy; nothing was saved — try again in a moment"
 
-def error_response(status, error, message, details=None):
+
+def error_response(status, error, message, details=None, headers=None):
     body = {"error": error, "message": message}
     if details:
         body["details"] = details
-    return json_response(body, status)
+    return json_response(body, status, headers)
 
 
 def json_response(data, status=200, headers=None):
@@ -40,7 +58,57 @@ def json_response(data, status=200, headers=None):
                     mimetype="application/json", headers=headers)
 
 
+class StationWebServer(WebServer):
+    """nameko's WebServer, listening on its own port only and answering unknown
+    addresses and methods the station's way (see the module docstring)."""
+
+    def start(self):
+        if not self._starting:
+            self._starting = True
+            # reuse_port=False: a second process binding this port fails ("Address
+            # already in use") instead of sharing the traffic
+            self._sock = eventlet.listen(self.bind_addr, reuse_port=False)
+            self._sock.settimeout(None)  # as nameko's (kombu issue 838)
+            self._serv = self.get_wsgi_server(self._sock, self.get_wsgi_app())
+            self._gt = self.container.spawn_managed_thread(self.run)
+
+    def get_wsgi_app(self):
+        return StationWsgiApp(self)
+
+
+class StationWsgiApp(WsgiApp):
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except HTTPException as exc:  # no such address, or not with this method
+            return self.no_route(request, exc)(environ, start_response)
+        request.path_values = values
+        try:
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = exc
+        return response(environ, start_response)
+
+    def no_route(self, request, exc):
+        if request.path.startswith("/desk"):
+            from services.web_desk.rendering import route_error_page  # the desk needs this module
+            return route_error_page(self.server.container.config, exc)
+        if exc.code == 405:
+            allowed = sorted(m for m in exc.valid_methods or () if m != "HEAD")
+            return error_response(405, "METHOD_NOT_ALLOWED",
+                                  f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}",
+                                  headers={"Allow": ", ".join(allowed)})
+        if exc.code == 404:
+            return error_response(404, "NOT_FOUND", f"there is nothing at {request.path} on this station; "
+                                                    f"the API is described at /api/openapi.json")
+        return exc
+
+
 class HttpEntrypoint(HttpRequestHandler):
+    server = StationWebServer()
+
     def __init__(self, method, url, **kwargs):
         kwargs.setdefault("expected_exceptions", (TongbanError, ValidationError))
         super().__init__(method, url, **kwargs)
@@ -61,6 +129,8 @@ class HttpEntrypoint(HttpRequestHandler):
                     return error_response(status, code, _summary(exc.messages), exc.messages)
                 return error_response(status, code, getattr(exc, "message", str(exc)),
                                       getattr(exc, "details", None))
+        if is_database_busy(exc):
+            return error_response(503, "UNAVAILABLE", BUSY_MESSAGE, headers={"Retry-After": "1"})
         if isinstance(exc, DBAPIError) and (pg_error_code(exc) or "").startswith("22"):
             # a PostgreSQL "data exception": a value longer than its column, a number out
             # of range... (SQLite takes them). The transaction was rolled back.
@@ -70,6 +140,10 @@ class HttpEntrypoint(HttpRequestHandler):
 
 
 http = HttpEntrypoint.decorator
+
+
+def is_database_busy(exc):
+    return isinstance(exc, DBAPIError) and "database is locked" in str(getattr(exc, "orig", exc))
 
 
 def _summary(messages):

@@ -96,3 +96,17 @@ def page(handler):
             log.exception("web desk: %s %s failed", request.method, request.path)
             return render("error.html", 500, **self.desk_context(user), error="系统出错，已记录，请稍后再试。")
     return wrapper
+
+
+def route_error_page(config, exc):
+    """The desk's page for an address it does not have (404) or a method a page does
+    not take (405), shown without a user (the server answers before any page runs)."""
+    from services.config import station_info
+    info = station_info(config)
+    message = "没有这个页面。" if exc.code == 404 else "该页面不接受这种请求方式。"
+    response = render("error.html", exc.code, station=info, user=None, error=message,
+                      station_name=lambda code: getattr(info.network.stations.get(code), "name", code),
+                      department_name=lambda code: getattr(info.network.departments.get(code), "name", code))
+    if exc.code == 405 and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(sorted(m for m in exc.valid_methods if m != "HEAD"))
+    return response

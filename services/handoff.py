@@ -36,6 +36,7 @@ from nameko.containers import ContainerBeingKilled
 from nameko.messaging import Consumer
 from sqlalchemy.exc import InterfaceError as DatabaseLinkError
 from sqlalchemy.exc import OperationalError as DatabaseError
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.config import STATION_KEY
 from services.consumers import SafeQueueConsumer, settle
@@ -46,8 +47,10 @@ from services.topology import dead_letter_exchange, dead_letters_of
 
 log = logging.getLogger(__name__)
 
-# pg8000 reports a lost or refused database connection as an InterfaceError
-RETRYABLE = (DatabaseError, DatabaseLinkError, BrokerError, ConnectionError, TimeoutError)
+# pg8000 reports a lost or refused database connection as an InterfaceError; a case
+# changed meanwhile by another process serving the station (StaleDataError, see
+# shared/db/models.py) is read again on the next try
+RETRYABLE = (DatabaseError, DatabaseLinkError, StaleDataError, BrokerError, ConnectionError, TimeoutError)
 
 class HandoffConsumer(Consumer):
     """Consumes the queue `queue_for_station(station_code)` of the container's station."""

@@ -6,13 +6,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from shared.calendar import WorkingDayCalendar
-from shared.cases import citizen_id, states
+from shared.cases import citizen_id, schemas, states
 from shared.cases.materials import check_materials
 from shared.cases.routing import deciding_station, next_hop, route
 from shared.cases.workflow import CaseWorkflow
 from shared.exceptions import Conflict, InvalidInput, TransitionForbidden
 from shared.messages import CASE_HANDOVER, CASE_SUPPLEMENT
 from shared.stations import Network
+from shared.validation import load
 
 TZ = ZoneInfo("Asia/Shanghai")
 NETWORK = Network.from_dict({
@@ -84,6 +85,37 @@ def test_known_valid_number_and_masking():
     assert citizen_id.validate("11010519491231002x") == "11010519491231002X"
     assert citizen_id.mask("11010519491231002X") == "110***********002X"
     assert citizen_id.age_on(ID_1940, dt.date(2026, 2, 1)) == 86
+
+
+def test_birth_dates_in_the_future_or_before_1900_are_refused():
+    today = dt.date(2026, 11, 23)
+    born_today = citizen_id.make("445203", today, 5)
+    assert citizen_id.validate(born_today, today=today) == born_today  # a newborn's first card
+    assert citizen_id.validate(citizen_id.make("445203", dt.date(1900, 1, 1), 5), today=today)
+    tomorrow = citizen_id.make("445203", today + dt.timedelta(days=1), 5)
+    with pytest.raises(InvalidInput, match=r"applicant\.id_number: .*\(2026-11-24\) is in the future"):
+        citizen_id.validate(tomorrow, today=today)
+    with pytest.raises(InvalidInput, match=r"applicant\.id_number: .*\(1899-12-31\) is before 1900"):
+        citizen_id.validate(citizen_id.make("445203", dt.date(1899, 12, 31), 5), today=today)
+    # without the station's date: the district's real date
+    with pytest.raises(InvalidInput, match="in the future"):
+        citizen_id.validate(citizen_id.make("445203", dt.date.today() + dt.timedelta(days=2), 5))
+
+
+def test_the_filing_schema_takes_today_from_the_stations_date():
+    today = dt.date(2026, 11, 23)
+    later = citizen_id.make("445203", dt.date(2027, 3, 1), 5)   # after the station's today
+    with schemas.on_day(today), pytest.raises(InvalidInput) as refused:
+        load(schemas.FilingSchema(), filing(id_number=later))
+    assert refused.value.message.startswith("applicant.id_number: ")
+    assert refused.value.details == {"applicant": {"id_number": [
+        "the birth date in the number (2027-03-01) is in the future"]}}
+    # a simulated clock ahead of the real date: that same person has been born
+    with schemas.on_day(dt.date(2027, 6, 1)):
+        assert load(schemas.FilingSchema(), filing(id_number=later))["applicant"]["id_number"] == later
+    old = citizen_id.make("445203", dt.date(1899, 6, 30), 5)
+    with schemas.on_day(today), pytest.raises(InvalidInput, match=r"applicant\.id_number: .*before 1900"):
+        load(schemas.FilingSchema(), filing(id_number=old))
 
 
 # -- routing ----------------------------------------------------------------------------

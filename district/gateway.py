@@ -32,16 +32,18 @@ class DistrictGatewayService(GatewayService):
 
     @http("POST", "/api/catalogue/items")
     def add_item(self, request):
-        change = self.catalogue_desk.add(json_body(request), self._editor(request))
-        return json_response(change, 201)
+        editor = self._editor(request)
+        return json_response(self.catalogue_desk.add(json_body(request), editor), 201)
 
     @http("PATCH", "/api/catalogue/items/<string:code>")
     def edit_item(self, request, code):
-        return json_response(self.catalogue_desk.edit(code, json_body(request), self._editor(request)))
+        editor = self._editor(request)
+        return json_response(self.catalogue_desk.edit(code, json_body(request), editor))
 
     @http("POST", "/api/catalogue/items/<string:code>/delegate")
     def delegate_item(self, request, code):
-        return json_response(self.catalogue_desk.delegate(code, json_body(request), self._editor(request)))
+        editor = self._editor(request)
+        return json_response(self.catalogue_desk.delegate(code, json_body(request), editor))
 
     @http("POST", "/api/catalogue/items/<string:code>/retire")
     def retire_item(self, request, code):
@@ -49,7 +51,8 @@ class DistrictGatewayService(GatewayService):
 
     @http("POST", "/api/catalogue/calendar")
     def publish_schedule(self, request):
-        return json_response(self.catalogue_desk.publish_schedule(json_body(request), self._editor(request)), 201)
+        editor = self._editor(request)
+        return json_response(self.catalogue_desk.publish_schedule(json_body(request), editor), 201)
 
     # -- supervision (电子监察) ------------------------------------------------------------
     @http("GET", "/api/supervision/lights")
@@ -61,8 +64,9 @@ class DistrictGatewayService(GatewayService):
 
     @http("POST", "/api/supervision/patrol")
     def patrol_now(self, request):
-        """Run the deadline patrol now (it also runs on its own timer)."""
-        self._supervisor(request)
+        """Run the deadline patrol now (it also runs on its own timer): administrators only,
+        since it raises warnings and cards; the supervisor reads and changes nothing."""
+        permissions.can_patrol(self.users.user(request))
         return json_response({"raised": self.supervision.patrol()})
 
     @http("GET", "/api/supervision/alerts")
@@ -82,8 +86,9 @@ class DistrictGatewayService(GatewayService):
 
     @http("POST", "/api/follow-ups/<string:case_no>")
     def answer_follow_up(self, request, case_no):
-        return json_response(self.supervision.answer_follow_up(case_no, json_body(request),
-                                                               self.users.user(request)))
+        user = self.users.user(request)
+        permissions.can_answer_follow_ups(user)
+        return json_response(self.supervision.answer_follow_up(case_no, json_body(request), user))
 
     @http("GET", "/api/stats")
     def statistics(self, request):

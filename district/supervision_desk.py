@@ -156,16 +156,19 @@ class SupervisionDesk:
             return found
 
     def answer_follow_up(self, case_no, data, user):
-        """The responsible department answers a bad rating (整改), once."""
-        answer = load(FollowUpAnswerSchema(), data)["answer"].strip()
-        if len(answer) < 2:
-            raise InvalidInput("answer: write the department's answer (at least 2 characters)")
+        """The responsible department answers a bad rating (整改), once. Whether the user
+        answers follow-ups at all is checked before the case is looked up (a supervisor
+        is refused alike whether or not one is open); their department, once it is found."""
+        permissions.can_answer_follow_ups(user)
         with self.database.transaction() as session:
             row = session.get(Case, case_no)
             rating = row.snapshot.get("rating") if row else None
             if not rating or rating["score"] > 2:
                 raise NotFound(f"no follow-up is open for case {case_no}")
             permissions.can_answer_follow_up(user, row.department)
+            answer = load(FollowUpAnswerSchema(), data)["answer"].strip()
+            if len(answer) < 2:
+                raise InvalidInput("answer: write the department's answer (at least 2 characters)")
             if session.get(FollowUpAnswer, case_no):
                 raise Conflict(f"the follow-up of case {case_no} has already been answered")
             session.add(FollowUpAnswer(case_no=case_no, department=row.department, answer=answer,

@@ -1,6 +1,10 @@
 """Users and roles: every request is made by a logged-in user of the station, and each
 role may do only its own work. Every forbidden action answers 403 (401 without a valid
-session) and changes nothing: the case, its history, the catalogue stay as they were."""
+session) and changes nothing: the case, its history, the catalogue stay as they were.
+Permission is checked before anything is looked up, so the answer to a forbidden call
+does not depend on whether what it names exists."""
+import datetime as dt
+
 import pytest
 
 from shared.auth import permissions, roles
@@ -10,8 +14,10 @@ from shared.db.database import get_database
 from shared.db.models import User
 from shared.exceptions import Forbidden, InvalidInput, Unauthorized
 from shared.stations import Network
+from shared.cases.citizen_id import make as make_id
 from tests.test_case_network import (
-    DISTRICT, NETWORK, NORTH, NORTH_VILLAGE, SOUTH, SOUTH_VILLAGE, filing, running_case_network,
+    DISTRICT, NETWORK, NORTH, NORTH_VILLAGE, SOUTH, SOUTH_VILLAGE, completed_case, desk_session, filing,
+    running_case_network, wait_until,
 )
 
 
@@ -143,7 +149,9 @@ def test_bad_new_users_are_refused(accounts, data, fragment):
 # -- over the network: 401 and 403, and nothing changed ------------------------------------------
 @pytest.fixture(scope="module")
 def net():
-    with running_case_network() as network:
+    # the district's own patrol runs once at start, then not during the tests: what a
+    # patrol raised here was raised by the call under test
+    with running_case_network(supervision_seconds=3600) as network:
         yield network
 
 
@@ -290,3 +298,97 @@ def test_an_administrator_adds_a_user_who_can_then_log_in(net):
                                                    "role": "township_staff", "password": "north-2026"},
                      as_user="admin")
     assert again.status_code == 409
+
+
+# -- the deadline patrol changes things: administrators only -------------------------------------
+def test_the_supervisor_cannot_run_the_patrol_an_administrator_can(net):
+    item = {"code": "JC-101", "name": "巡查权限测试事项", "department": "civil_affairs",
+            "category": "public_service", "processing_type": "promised", "legal_limit_days": 3,
+            "promised_limit_days": 1, "authority_tier": "district", "decision_steps": ["review", "approve"],
+            "materials": [{"code": "M01", "name": "申请表", "kind": "core"}]}
+    net.post(DISTRICT, "/api/catalogue/items", item)
+    wait_until(lambda: net.call("GET", DISTRICT, "/api/items/JC-101", as_user=False).ok, 10,
+               message="the new item at the district")
+    case_no = net.post(DISTRICT, "/api/cases", filing("JC-101", ["M01"]))["case_no"]
+    # due on the next working day: yellow, so a patrol would raise a warning
+    lights = {r["case_no"]: r["light"] for r in
+              net.call("GET", DISTRICT, "/api/supervision/lights", as_user="supervisor").json()["cases"]}
+    assert lights[case_no] == "yellow"
+
+    def raised():
+        return {(a["case_no"], a["kind"]) for a in
+                net.call("GET", DISTRICT, "/api/supervision/alerts", as_user="supervisor").json()["alerts"]}
+    before = raised()
+    station_before = net.call("GET", DISTRICT, "/api/alerts", as_user="clerk").json()["alerts"]
+    for username in ("supervisor", "civil_affairs.approver", "clerk"):
+        refused = net.call("POST", DISTRICT, "/api/supervision/patrol", {}, as_user=username)
+        assert refused.status_code == 403 and refused.json()["error"] == "FORBIDDEN", (username, refused.text)
+    assert "监察巡查" in refused.json()["message"]
+    assert raised() == before and (case_no, "warning") not in before
+    assert net.call("GET", DISTRICT, "/api/alerts", as_user="clerk").json()["alerts"] == station_before
+
+    done = net.call("POST", DISTRICT, "/api/supervision/patrol", {}, as_user="admin")
+    assert done.status_code == 200, done.text
+    assert (case_no, "warning") in {(a["case_no"], a["kind"]) for a in done.json()["raised"]}
+    assert (case_no, "warning") in raised()
+    # the supervisor still reads what the patrol raised
+    assert net.call("GET", DISTRICT, "/api/supervision/alerts", as_user="supervisor").status_code == 200
+
+
+# -- permission before lookup: 403 whether or not the thing exists --------------------------------
+def test_a_supervisor_answering_a_follow_up_is_refused_whether_or_not_one_is_open(net):
+    bad, digits = completed_case(net)
+    net.post(SOUTH_VILLAGE, f"/api/cases/{bad}/deliver", {})
+    net.call("POST", SOUTH_VILLAGE, "/api/status/rating",
+             {"case_no": bad, "id_last4": digits, "score": 1, "comment": "办事太慢"}, as_user=False)
+
+    def follow_ups():
+        return {f["case_no"]: f for f in
+                net.call("GET", DISTRICT, "/api/follow-ups", as_user="supervisor").json()["follow_ups"]}
+    wait_until(lambda: bad in follow_ups(), 15, message="the follow-up at the district")
+    running = net.post(DISTRICT, "/api/cases", filing("MZ-002", ["M01"]))["case_no"]  # no follow-up
+    answer = {"answer": "已整改"}
+    for username in ("supervisor", "admin", "clerk"):
+        for case_no, body in [(bad, answer),                              # open
+                              (running, answer),                          # a case without one
+                              ("449902-20200101-00001", answer),          # no such case
+                              (bad, {}), (bad, {"answer": " "})]:          # and whatever the body
+            response = net.call("POST", DISTRICT, f"/api/follow-ups/{case_no}", body, as_user=username)
+            assert response.status_code == 403, (username, case_no, body, response.status_code, response.text)
+            assert response.json()["error"] == "FORBIDDEN"
+    assert follow_ups()[bad]["status"] == "open"
+    # the department's own people: 404 where there is nothing to answer, 200 where there is
+    nothing = net.call("POST", DISTRICT, f"/api/follow-ups/{running}", answer, as_user="civil_affairs.approver")
+    assert nothing.status_code == 404
+    done = net.call("POST", DISTRICT, f"/api/follow-ups/{bad}", answer, as_user="civil_affairs.approver")
+    assert done.status_code == 200 and follow_ups()[bad]["status"] == "answered"
+
+
+def test_the_desks_filing_form_refuses_a_supervisor_before_looking_up_the_item(net):
+    desk = desk_session(net, DISTRICT, "supervisor")
+    url = net.launcher.url_of(DISTRICT) + "/desk/cases/new"
+    before = net.call("GET", DISTRICT, "/api/cases", None, as_user="admin").json()["total"]
+    for item_code in ("MZ-002", "XX-999"):
+        response = desk.post(url, data={"item_code": item_code, "name": "黄秀英"}, allow_redirects=False)
+        assert response.status_code == 403, (item_code, response.status_code)
+    assert net.call("GET", DISTRICT, "/api/cases", None, as_user="admin").json()["total"] == before
+
+
+# -- a citizen ID number's birth date: from 1900 to today -------------------------------------------
+def test_an_id_number_born_in_the_future_or_before_1900_is_refused_and_nothing_filed(net):
+    today = dt.date.today()
+    before = net.call("GET", SOUTH_VILLAGE, "/api/cases", None, as_user="admin").json()["total"]
+    for born, words in [(today + dt.timedelta(days=3 * 366), "in the future"), (dt.date(1899, 12, 31), "before 1900")]:
+        request = filing("MZ-002", ["M01"], request_id=f"born-{born:%Y%m%d}")
+        request["applicant"]["id_number"] = make_id("449902", born, 7)
+        response = net.call("POST", SOUTH_VILLAGE, "/api/cases", request)
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["error"] == "INVALID_INPUT" and body["message"].startswith("applicant.id_number: ")
+        assert words in body["message"] and str(born) in body["message"]
+        assert list(body["details"]) == ["applicant"] and list(body["details"]["applicant"]) == ["id_number"]
+    assert net.call("GET", SOUTH_VILLAGE, "/api/cases", None, as_user="admin").json()["total"] == before
+    # a baby born yesterday may have a case filed for them
+    newborn = filing("MZ-002", ["M01"])
+    newborn["applicant"]["id_number"] = make_id("449902", today - dt.timedelta(days=1), 8)
+    assert net.call("POST", SOUTH_VILLAGE, "/api/cases", newborn).status_code == 201

@@ -206,7 +206,8 @@ def build_spec(is_district):
             "/api/supervision/alerts": {"get": _op("warnings and cards raised", tag="supervision",
                                                    params=[_query("kind", "kind"),
                                                            _query("department", "department code")])},
-            "/api/supervision/patrol": {"post": _op("run the deadline patrol now", tag="supervision", errors=())},
+            "/api/supervision/patrol": {"post": _op("run the deadline patrol now", tag="supervision", errors=(),
+                                                    access="administrators")},
             "/api/follow-ups": {"get": _op("follow-ups of bad ratings", tag="supervision", errors=())},
             "/api/follow-ups/{case_no}": {"post": _op(
                 "answer a follow-up", params=[CASE_NO], errors=(400, 404, 409), tag="supervision",

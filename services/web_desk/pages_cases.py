@@ -46,6 +46,7 @@ class CasePages(DeskBase):
     @http("POST", "/desk/cases/new")
     @page
     def desk_file_case(self, request, user):
+        permissions.can_file(user)  # before the item is looked up: 403, never 404
         form = form_of(request)
         item = self.catalogue.get(form.get("item_code", ""))
         data = filing_request(form, item)

@@ -21,6 +21,7 @@ ACTIONS = {
     "decide_extension": "审批延期申请",
     "edit_catalogue": "维护事项目录",
     "supervise": "查看电子监察",
+    "patrol": "立即执行监察巡查",
     "dead_letters": "处理死信消息",
     "answer_follow_up": "答复整改",
     "manage_users": "管理用户",
@@ -60,6 +61,13 @@ def can_decide(user, case, step, department):
     """Reviewers give the review step and approvers the approval, each only for their own
     department; at a township or village its staff decide the items delegated there (the
     workflow refuses a case that is not decided at their station)."""
+    can_give_decision(user, step, department)
+    can_read_case(user, case)
+
+
+def can_give_decision(user, step, department):
+    """The part of can_decide that needs no case (the role, the step and the department
+    the user decides for): checked before the case is looked up."""
     if user["role"] in roles.LOCAL_DECIDING_ROLES:
         return
     if user["role"] not in roles.DEPARTMENT_ROLES:
@@ -71,7 +79,6 @@ def can_decide(user, case, step, department):
     if department != user["department"]:
         raise Forbidden(f"{user['name']}（{user['username']}）只能代表本部门（{user['department']}）"
                         f"作出决定，不能代表 {department}")
-    can_read_case(user, case)
 
 
 def can_handle_decision_step(user, case, action):
@@ -93,12 +100,23 @@ def can_supervise(user):
     require(user, "supervise", roles.SUPERVISOR, roles.ADMINISTRATOR)
 
 
+def can_patrol(user):
+    """Running the deadline patrol raises warnings and cards: a change, so administrators
+    only (the supervisor reads and changes nothing; the district's timer needs no user)."""
+    require(user, "patrol", roles.ADMINISTRATOR)
+
+
 def can_handle_dead_letters(user):
     require(user, "dead_letters", roles.ADMINISTRATOR)
 
 
-def can_answer_follow_up(user, department):
+def can_answer_follow_ups(user):
+    """Whether this user answers follow-ups at all (before any is looked up)."""
     require(user, "answer_follow_up", *roles.DEPARTMENT_ROLES)
+
+
+def can_answer_follow_up(user, department):
+    can_answer_follow_ups(user)
     if user["department"] != department:
         raise Forbidden(f"整改由责任部门（{department}）答复，{user['name']}属于 {user['department']}")
 

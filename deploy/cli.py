@@ -78,13 +78,27 @@ def station():
 @click.argument("codes", nargs=-1, required=True)
 @click.option("--sync-seconds", type=float, default=30.0, show_default=True,
               help="How often a replica asks the district for catalogue changes.")
+@click.option("--port", type=int, default=None,
+              help="Serve HTTP on this port instead of the station's place in the network (one station "
+                   "only): a second process for a PostgreSQL station, behind one address.")
 @click.pass_context
-def station_run(ctx, codes, sync_seconds):
-    """Run the services of the stations CODES (one or many) until stopped."""
+def station_run(ctx, codes, sync_seconds, port):
+    """Run the services of the stations CODES (one or many) until stopped.
+
+    A station on SQLite is served by one process only: a second one refuses to start.
+    SIGTERM, SIGINT or SIGHUP stops it."""
     from deploy.host import Host
+    from shared.db.ownership import StationLocked
     settings = _settings(ctx)
     settings.sync_seconds = sync_seconds
-    Host(settings, codes).run_until_signalled()
+    if port is not None:
+        if len(codes) != 1:
+            raise click.UsageError("--port serves one station: give exactly one code")
+        settings.extra["WEB_SERVER_ADDRESS"] = f"{settings.http_host}:{port}"
+    try:
+        Host(settings, codes).run_until_signalled()
+    except StationLocked as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -130,29 +144,42 @@ def catalogue_seed(ctx, catalogue_path):
 @click.option("--timeout", type=float, default=120.0, show_default=True)
 @click.pass_context
 def up(ctx, codes, per_process, wait, timeout):
-    """Start the district network (every station, or CODES and their parents)."""
-    from deploy.launcher import Launcher
+    """Start the district network (every station, or CODES and their parents).
+
+    Runs until Ctrl-C, SIGTERM or SIGHUP, then stops every host process it started
+    (those still running after 10 s are killed). Exits 0 when every host stopped
+    cleanly, 1 otherwise."""
+    from deploy.launcher import Launcher, NetworkAlreadyRunning
     settings = _settings(ctx)
     if not settings.sample_users and os.path.samefile(settings.network_path, SAMPLE_NETWORK):
         settings.sample_users = str(SAMPLE_USERS)  # the sample district comes with its staff
     launcher = Launcher(settings, codes, per_process)
+    launcher.catch_stop_signals()
+    try:
+        launcher.check_not_running()
+    except NetworkAlreadyRunning as exc:
+        raise click.ClickException(str(exc)) from None
     launcher.prepare()
     launcher.spawn()
     try:
         if wait:
             elapsed = launcher.wait_healthy(timeout)
-            click.echo(f"{len(launcher.stations)} stations up in {elapsed:.1f} s "
-                       f"({len(launcher.processes)} host processes)")
-        launcher.print_table(click.echo)
-        if settings.sample_users:
-            from shared.auth.staffing import SAMPLE_PASSWORD
-            click.echo(f"Web desk: <station address>/desk/ — sample users: agent (villages), staff (townships), "
-                       f"clerk, supervisor, <department>.reviewer|approver, admin (district); "
-                       f"password {SAMPLE_PASSWORD}")
-        click.echo("Ctrl-C stops the network.")
-        launcher.watch()
+            if elapsed is not None:
+                click.echo(f"{len(launcher.stations)} stations up in {elapsed:.1f} s "
+                           f"({len(launcher.processes)} host processes)")
+        if not launcher.stop_requested:
+            launcher.print_table(click.echo)
+            if settings.sample_users:
+                from shared.auth.staffing import SAMPLE_PASSWORD
+                click.echo(f"Web desk: <station address>/desk/ — sample users: agent (villages), staff "
+                           f"(townships), clerk, supervisor, <department>.reviewer|approver, admin (district); "
+                           f"password {SAMPLE_PASSWORD}")
+            click.echo("Ctrl-C (or SIGTERM, SIGHUP) stops the network.")
+            launcher.watch()
     finally:
-        launcher.stop()
+        clean = launcher.stop()
+    click.echo(launcher.stop_report(), err=True)
+    ctx.exit(0 if clean and launcher.stop_requested else 1)
 
 
 @main.command()

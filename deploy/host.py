@@ -1,6 +1,15 @@
 """A host process: runs the services of one station or of many, each station with its
-own configuration (station code, database, HTTP port) in its own nameko containers."""
+own configuration (station code, database, HTTP port) in its own nameko containers.
+
+A host owns the SQLite database of every station it serves (shared/db/ownership.py): a
+second host for one of them refuses to start, naming the process that serves it.
+SIGTERM, SIGINT and SIGHUP stop it: the containers finish what their workers are doing
+for up to STOP_GRACE_SECONDS, then are killed (unacknowledged messages go back to their
+queues and are delivered again; the consumers are idempotent). Started by `tongban up`,
+it also stops when that launcher is gone (PARENT_ENV).
+"""
 import logging
+import os
 import signal
 
 import eventlet
@@ -8,9 +17,18 @@ from nameko.containers import ServiceContainer
 
 from services.config import load_network
 from services.district_rpc import district_service
+from shared.db.ownership import StationLock, lock_path_for
 from shared.stations import DISTRICT, TOWNSHIP, VILLAGE
 
 log = logging.getLogger(__name__)
+
+# the launcher's PID, set by `tongban up` for the hosts it starts: a host whose launcher
+# died (killed with SIGKILL, its terminal closed) stops instead of serving on unseen
+PARENT_ENV = "TONGBAN_PARENT_PID"
+# tests that show what the station lock prevents set this to "off"; nothing else should
+LOCK_ENV = "TONGBAN_STATION_LOCK"
+STOP_GRACE_SECONDS = 6
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 # RPC services the district serves under a name carrying its code
 DISTRICT_RPC_SERVICES = ("catalogue", "cases")
@@ -35,6 +53,27 @@ class Host:
         self.network = load_network(settings.network_path)
         self.stations = [self.network.station(code) for code in station_codes]
         self.containers = []
+        self.locks = []
+
+    def lock_stations(self):
+        """Take the lock of every SQLite station served here (StationLocked if one is
+        served by another process)."""
+        if os.environ.get(LOCK_ENV) == "off":
+            log.warning("station locks are off (%s=off): another process may serve these stations", LOCK_ENV)
+            return
+        try:
+            for station in self.stations:
+                path = lock_path_for(self.settings.database_for(station.code))
+                if path is not None:
+                    self.locks.append(StationLock(station.code, path).acquire())
+        except Exception:
+            self.unlock_stations()
+            raise
+
+    def unlock_stations(self):
+        for lock in self.locks:
+            lock.release()
+        self.locks = []
 
     def start(self):
         for station in self.stations:
@@ -60,17 +99,28 @@ class Host:
             container.kill()
 
     def run_until_signalled(self):
+        self.lock_stations()
+        try:
+            self._serve_until_signalled()
+        finally:
+            self.unlock_stations()
+
+    def _serve_until_signalled(self):
         stopping = eventlet.event.Event()
 
         def on_signal(signum, frame):
             # a second signal while stopping must not kill the process half-way
-            signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for other in STOP_SIGNALS:
+                signal.signal(other, signal.SIG_IGN)
             if not stopping.ready():
-                stopping.send(signum)
+                stopping.send(signal.Signals(signum).name)
 
-        signal.signal(signal.SIGTERM, on_signal)
-        signal.signal(signal.SIGINT, on_signal)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, on_signal)
+
+        parent = os.environ.get(PARENT_ENV)
+        if parent:
+            eventlet.spawn(_watch_parent, int(parent), stopping)
 
         def watch(container):
             try:
@@ -91,8 +141,18 @@ class Host:
         reason = stopping.wait()
         log.info("host stopping (%s)", reason)
         starter.kill()
-        with eventlet.Timeout(20, False):
+        with eventlet.Timeout(STOP_GRACE_SECONDS, False):
             self.stop()
         self.kill()
         if isinstance(reason, Exception):  # exit non-zero, so a supervisor starts it again
             raise SystemExit(f"host stopped: a container crashed ({reason!r})")
+
+
+def _watch_parent(parent_pid, stopping):
+    """Stop the host once its launcher is gone (this process is then re-parented)."""
+    while not stopping.ready():
+        if os.getppid() != parent_pid:
+            log.warning("the launcher (process %s) is gone: stopping", parent_pid)
+            stopping.send("launcher gone")
+            return
+        eventlet.sleep(1)

@@ -1,16 +1,32 @@
-"""`tongban up`: prepares the network and starts its host processes."""
+"""`tongban up`: prepares the network, starts its host processes and stops them all.
+
+A stop signal (SIGTERM, SIGINT, SIGHUP) to the launcher is passed on to every host it
+started; a host still running STOP_SECONDS later is killed, and the launcher's exit
+status says so. The hosts are told the launcher's PID (deploy/host.py: PARENT_ENV), so
+they stop by themselves if the launcher is killed outright.
+"""
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 import requests
 
+from deploy.host import PARENT_ENV, STOP_SIGNALS
 from deploy.seeding import seed_catalogue
 from deploy.settings import SAMPLE_CATALOGUE
 from services.config import load_network
 from services.topology import declare_network
+from shared.db.ownership import is_held
+
+STOP_SECONDS = 10
+
+
+class NetworkAlreadyRunning(RuntimeError):
+    """A station this launcher would start is already served (its port or database is taken)."""
 
 
 class Launcher:
@@ -20,6 +36,28 @@ class Launcher:
         self.stations = self.network.subset(codes) if codes else list(self.network.stations.values())
         self.per_process = per_process
         self.processes = []
+        self.stop_requested = None  # the name of the signal that asked to stop
+        self.outcome = []  # (group's first station, how its host ended)
+
+    def catch_stop_signals(self):
+        def on_signal(signum, frame):
+            if self.stop_requested is None:
+                self.stop_requested = signal.Signals(signum).name
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, on_signal)
+
+    def check_not_running(self):
+        """NetworkAlreadyRunning if a station's port is taken or its SQLite database is
+        served by another process (a network started before and never stopped)."""
+        for station in self.stations:
+            held = is_held(station.code, self.settings.database_for(station.code))
+            if held is not None:
+                raise NetworkAlreadyRunning(str(held))
+            port = self.settings.port_for(self.network, station.code)
+            if _port_taken(self.settings.http_host, port):
+                raise NetworkAlreadyRunning(
+                    f"port {port} of station {station.code} ({station.name}) is already in use: is the network "
+                    f"already running? Stop it first (SIGTERM to its `tongban up`).")
 
     def groups(self):
         """Stations per host process: by default the district alone, then each township
@@ -55,16 +93,21 @@ class Launcher:
             log_path = os.path.join(log_dir, f"host-{group[0].code}.log")
             log_file = open(log_path, "ab")
             process = subprocess.Popen(self.command_for(group), stdout=log_file, stderr=subprocess.STDOUT,
-                                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                       env={**os.environ, PARENT_ENV: str(os.getpid())})
             self.processes.append((process, group, log_path))
 
     def url_of(self, code):
         return f"http://{self.settings.http_host}:{self.settings.port_for(self.network, code)}"
 
     def wait_healthy(self, timeout):
+        """Seconds until every station answered its health check; None if a stop
+        signal came first."""
         started = time.monotonic()
         pending = {s.code for s in self.stations}
         while pending:
+            if self.stop_requested:
+                return None
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"{len(pending)} stations did not come up: {sorted(pending)[:5]}...")
             for process, group, log_path in self.processes:
@@ -97,19 +140,50 @@ class Launcher:
             echo(f"{station.code:<13} {station.tier:<9} {self.url_of(station.code):<24} {station.name}")
 
     def watch(self):
+        """Until a stop signal, or a host process ends by itself."""
         try:
-            while all(p.poll() is None for p, _, _ in self.processes):
-                time.sleep(1)
+            while not self.stop_requested and all(p.poll() is None for p, _, _ in self.processes):
+                time.sleep(0.2)
         except KeyboardInterrupt:
-            pass
+            self.stop_requested = "SIGINT"
 
     def stop(self):
+        """SIGTERM to every host still running, SIGKILL to those still running
+        STOP_SECONDS later. True when every host stopped by itself with status 0."""
         for process, _, _ in self.processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 25
-        for process, _, _ in self.processes:
+        deadline = time.monotonic() + STOP_SECONDS
+        clean = True
+        for process, group, log_path in self.processes:
             try:
-                process.wait(max(0.1, deadline - time.monotonic()))
+                status = process.wait(max(0.1, deadline - time.monotonic()))
+                how = "stopped" if status == 0 else f"exited with status {status} (see {log_path})"
+                clean = clean and status == 0
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
+                how = f"killed: still running {STOP_SECONDS} s after SIGTERM"
+                clean = False
+            self.outcome.append((group[0].code, how))
+        return clean
+
+    def stop_report(self):
+        stopped = sum(1 for _, how in self.outcome if how == "stopped")
+        lines = [f"{stopped} of {len(self.outcome)} host processes stopped cleanly"
+                 + (f" ({self.stop_requested})" if self.stop_requested else "")]
+        lines += [f"  host of {code}: {how}" for code, how in self.outcome if how != "stopped"]
+        return "\n".join(lines)
+
+
+def _port_taken(host, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as the stations bind: a port left in TIME_WAIT is free, one with a listener is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False

@@ -29,6 +29,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -259,6 +260,7 @@ class CaseLoad:
         self.failures = Counter()     # calls that failed and were tried again, by kind
         self.staff = []
         self._serial = itertools.count(1)
+        self.run_id = uuid.uuid4().hex[:8]  # request ids unique across drills on one network
 
     def _call(self, kind, method, code, path, body=None, give_up=120):
         """Retry until the station answers below 500; returns the response."""
@@ -281,7 +283,10 @@ class CaseLoad:
         village = self.net.villages[n % len(self.net.villages)]
         serial = next(self._serial)
         born = dt.date(1950, 1, 1) + dt.timedelta(days=serial % 18000)
+        # the clerk sends the same request id when it files again after an unanswered
+        # try (a station killed after committing), so the retry answers the first case
         body = {"item_code": ITEM, "materials": MATERIALS, "agent": AGENT,
+                "request_id": f"chaos-{self.run_id}-{serial:06d}",
                 "applicant": {"name": "演练申请人", "phone": "13800000000", "residence": village,
                               "id_number": make_id(self.net.district, born, serial % 1000)}}
         response = self._call("file", "POST", village, "/api/cases", body, give_up=300)

@@ -15,6 +15,7 @@ import signal
 import eventlet
 from nameko.containers import ServiceContainer
 
+from deploy.lifecycle import PARENT_ENV, STOP_SIGNALS
 from services.config import load_network
 from services.district_rpc import district_service
 from shared.db.ownership import StationLock, lock_path_for
@@ -22,13 +23,9 @@ from shared.stations import DISTRICT, TOWNSHIP, VILLAGE
 
 log = logging.getLogger(__name__)
 
-# the launcher's PID, set by `tongban up` for the hosts it starts: a host whose launcher
-# died (killed with SIGKILL, its terminal closed) stops instead of serving on unseen
-PARENT_ENV = "TONGBAN_PARENT_PID"
 # tests that show what the station lock prevents set this to "off"; nothing else should
 LOCK_ENV = "TONGBAN_STATION_LOCK"
 STOP_GRACE_SECONDS = 6
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 # RPC services the district serves under a name carrying its code
 DISTRICT_RPC_SERVICES = ("catalogue", "cases")

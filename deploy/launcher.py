@@ -15,7 +15,7 @@ import time
 
 import requests
 
-from deploy.host import PARENT_ENV, STOP_SIGNALS
+from deploy.lifecycle import PARENT_ENV, STOP_SIGNALS
 from deploy.seeding import seed_catalogue
 from deploy.settings import SAMPLE_CATALOGUE
 from services.config import load_network

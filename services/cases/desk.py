@@ -79,7 +79,8 @@ class CaseDesk:
     # here, on the case as stored, in the same transaction as the change.
     def file(self, data, user):
         permissions.can_file(user)
-        request = load(schemas.FilingSchema(), data)
+        with schemas.on_day(self.clock().date()):  # a birth date after the station's today is refused
+            request = load(schemas.FilingSchema(), data)
         request_id = request.pop("request_id")
         fingerprint = filing_fingerprint(request)
         request["agent"] = signed(user)
@@ -154,6 +155,8 @@ class CaseDesk:
 
     def decide(self, case_no, data, user):
         request = load(schemas.DecisionSchema(), data)
+        # before the case is looked up: a user who may not decide cannot learn which cases exist
+        permissions.can_give_decision(user, request["step"], request["department"])
         if request["department"] not in self.info.network.departments:
             raise InvalidInput(f"department: unknown department '{request['department']}'")
         request["operator"] = signed(user)
@@ -162,12 +165,14 @@ class CaseDesk:
             lambda wf, case: wf.decide(case, request))
 
     def suspend(self, case_no, data, user):
+        permissions.require(user, "suspend", *roles.DECIDING_ROLES)
         request = load(schemas.SuspendSchema(), data)
         return self._on_case(
             case_no, lambda case: permissions.can_handle_decision_step(user, case, "suspend"),
             lambda wf, case: wf.suspend(case, request["materials"], request["reason"], signed(user)))
 
     def request_extension(self, case_no, data, user):
+        permissions.require(user, "request_extension", *roles.DECIDING_ROLES)
         request = load(schemas.ExtensionRequestSchema(), data)
         return self._on_case(
             case_no, lambda case: permissions.can_handle_decision_step(user, case, "request_extension"),
@@ -176,6 +181,7 @@ class CaseDesk:
     def decide_extension(self, case_no, data, user):
         if not self.info.is_district:
             raise Forbidden("extensions are granted or refused by the district")
+        permissions.require(user, "decide_extension", roles.APPROVER)
         request = load(schemas.ExtensionDecisionSchema(), data)
         return self._on_case(
             case_no, lambda case: permissions.can_decide_extension(user, case),

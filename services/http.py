@@ -15,7 +15,8 @@ from marshmallow import ValidationError
 from nameko.exceptions import BadRequest as SignatureMismatch
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
@@ -44,6 +45,8 @@ STATUS_BY_ERROR = [
 # SQLite's answer when another process holds the database's write lock past the busy
 # timeout (only possible when the station's lock was bypassed): the request may pass later
 BUSY_MESSAGE = "the station's database is busy; nothing was saved — try again in a moment"
+CLASH_MESSAGE = ("this change clashed with another one made at the same moment; nothing was saved — "
+                 "reload and try again")
 
 
 def error_response(status, error, message, details=None, headers=None):
@@ -129,6 +132,10 @@ class HttpEntrypoint(HttpRequestHandler):
                     return error_response(status, code, _summary(exc.messages), exc.messages)
                 return error_response(status, code, getattr(exc, "message", str(exc)),
                                       getattr(exc, "details", None))
+        if isinstance(exc, (IntegrityError, StaleDataError)):
+            # two processes serving one station (PostgreSQL) made clashing changes at the
+            # same moment: the later one was rolled back, nothing was overwritten
+            return error_response(409, "CONFLICT", CLASH_MESSAGE)
         if is_database_busy(exc):
             return error_response(503, "UNAVAILABLE", BUSY_MESSAGE, headers={"Retry-After": "1"})
         if isinstance(exc, DBAPIError) and (pg_error_code(exc) or "").startswith("22"):

@@ -8,9 +8,12 @@ before releasing it. Nothing inside a transaction may wait on the network: messa
 written to the outbox and published after commit.
 
 PostgreSQL (`postgresql+pg8000://...`: pg8000 is pure Python, so eventlet switches green
-threads while it waits) goes through the same code. Its own row locks would allow
-concurrent writers, but the lock stays: one process serves a station, and read-modify-
-write steps (the next catalogue version, the next case number) rely on it.
+threads while it waits) goes through the same code. The lock stays there too (it keeps a
+process's writers in line), but it is not what keeps the data right, because several
+processes may serve one PostgreSQL station: case numbers come from one atomic upsert,
+new rows are inserted (a clash is an IntegrityError, never an overwrite: the next
+catalogue version, a new case) and a case is updated only at the revision it was read
+with (shared/db/models.py). A SQLite station has one process (shared/db/ownership.py).
 
 The first `get_database(url)` of a process creates the database if it is a PostgreSQL
 one that does not exist yet and brings its schema to the newest migration
@@ -19,11 +22,10 @@ one that does not exist yet and brings its schema to the newest migration
 import threading
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.orm import sessionmaker
 
 from shared.db import migrate
-from shared.db.models import Base
 
 _databases = {}
 _registry_lock = threading.Lock()
@@ -53,11 +55,6 @@ class Database:
         migrate.connectable(self.engine)
         migrate.upgrade(self.engine)
         self.ready = True
-
-    def drop_schema(self):
-        Base.metadata.drop_all(self.engine)
-        with self.engine.begin() as connection:
-            connection.execute(text(f"DROP TABLE IF EXISTS {migrate.VERSION_TABLE}"))
 
     @contextmanager
     def transaction(self):

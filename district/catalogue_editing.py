@@ -1,11 +1,13 @@
 """Dependency provider for the district administrator's catalogue edits.
 
 Each edit is one transaction: validate, record the new version, put the change event in
-the outbox; after commit the relay publishes it to every replica's queue."""
+the outbox; after commit the relay publishes it to every replica's queue. After a year's
+holiday schedule is published, the running cases the district holds whose due dates
+estimated that year are recomputed (services/cases/provisional.py); each replica does the
+same for its own cases when the schedule reaches it."""
 import datetime as dt
 
-from nameko.extensions import DependencyProvider
-
+from services.cases.provisional import ProvisionalDueDatesProvider, make, recompute_safely
 from services.config import DATABASE_KEY, NETWORK_KEY, load_network
 from services.relay import make_relay
 from shared.catalogue.editing import CatalogueEditor
@@ -20,11 +22,12 @@ def _now():
 
 
 class CatalogueDesk:
-    def __init__(self, database, relay, departments, district_code):
+    def __init__(self, database, relay, departments, district_code, provisional=None):
         self.database = database
         self.relay = relay
         self.departments = departments
         self.district_code = district_code
+        self.provisional = provisional  # ProvisionalDueDates of the district's own cases
 
     def _change(self, operation, *args):
         with self.database.transaction() as session:
@@ -48,13 +51,18 @@ class CatalogueDesk:
         return self._change("retire", code, made_by)
 
     def publish_schedule(self, data, made_by):
-        return self._change("publish_schedule", data, made_by)
+        change = self._change("publish_schedule", data, made_by)
+        if self.provisional is not None:
+            recompute_safely(self.provisional)
+        return change
 
 
-class CatalogueEditing(DependencyProvider):
-    """Injects the CatalogueDesk (district only)."""
+class CatalogueEditing(ProvisionalDueDatesProvider):
+    """Injects the CatalogueDesk (district only); as a ProvisionalDueDatesProvider, it
+    also sweeps the district's provisional due dates once when the container starts."""
 
     def setup(self):
+        super().setup()
         config = self.container.config
         self.database = get_database(config[DATABASE_KEY])
         self.network = load_network(config[NETWORK_KEY])
@@ -62,4 +70,5 @@ class CatalogueEditing(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return CatalogueDesk(self.database, self.relay,
-                             set(self.network.departments), self.network.district_code)
+                             set(self.network.departments), self.network.district_code,
+                             make(self.context))

@@ -3,13 +3,15 @@
 It applies the district's change events from the station's own durable queue, and asks
 the district for "changes since my version" when it starts, every sync interval, and
 whenever an event shows a gap, so a station that was down or lost events converges by
-itself.
+itself. Once it has stored a year's holiday schedule, the running cases held here whose
+due dates estimated that year are recomputed (services/cases/provisional.py).
 """
 import logging
 
 import eventlet
 from nameko.dependency_providers import Config
 
+from services.cases.provisional import ProvisionalDueDatesProvider, recompute_safely
 from services.catalogue_access import ReplicaCatalogue
 from services.config import SYNC_INTERVAL_KEY, Station
 from services.district_rpc import DistrictRpcProxy
@@ -31,12 +33,14 @@ class CatalogueReplicaService:
     catalogue = ReplicaCatalogue()
     district_catalogue = DistrictRpcProxy("catalogue")
     config = Config()
+    provisional = ProvisionalDueDatesProvider()  # also sweeps once at start-up
 
     @handoff(queue_for_station=station_catalogue_feed)
     def on_catalogue_change(self, message):
         change = message["body"]
         try:
-            self.catalogue.apply(change)
+            if self.catalogue.apply(change) and change["kind"] == "calendar":
+                recompute_safely(self.provisional)
         except CatalogueGap as gap:
             log.info("station %s: %s; asking the district for what is missing",
                      self.station.code, gap)
@@ -60,15 +64,20 @@ class CatalogueReplicaService:
 
     def _catch_up(self, timeout=RPC_TIMEOUT_SECONDS):
         """Fetch and apply what the district has beyond this replica; False if it failed."""
+        schedules = False  # a holiday schedule among what was applied
         try:
             while True:
                 with eventlet.Timeout(timeout):
                     answer = self.district_catalogue.changes_since(
                         self.catalogue.version(), SYNC_PAGE)
                 applied = self.catalogue.apply_in_order(answer["changes"])
+                schedules |= bool(applied) and any(c["kind"] == "calendar" for c in answer["changes"])
                 if len(answer["changes"]) < SYNC_PAGE or not applied:
                     return True
         except (eventlet.Timeout, Exception) as exc:  # the district may be unreachable
             log.warning("station %s: catalogue sync failed (%s); will retry",
                         self.station.code, exc)
             return False
+        finally:
+            if schedules:
+                recompute_safely(self.provisional)

@@ -1,11 +1,11 @@
-"""The working-day calendar: official schedules, published schedules, the fallback."""
+"""The working-day calendar: official schedules, published schedules, estimated years."""
 import datetime as dt
 import logging
 
 import pytest
 
 import shared.calendar
-from shared.calendar import Schedule, WorkingDayCalendar
+from shared.calendar import Schedule, WorkingDayCalendar, estimated_schedule, latest_official_year
 
 D = dt.date.fromisoformat
 
@@ -15,9 +15,9 @@ def calendar():
     return WorkingDayCalendar()
 
 
-def fallback_warnings(caplog):
+def estimate_warnings(caplog):
     return [r for r in caplog.records
-            if r.levelno == logging.WARNING and "Monday-Friday" in r.getMessage()]
+            if r.levelno == logging.WARNING and "estimating its statutory holidays" in r.getMessage()]
 
 
 def test_national_day_2026_three_working_days_after_30_september(calendar):
@@ -27,35 +27,96 @@ def test_national_day_2026_three_working_days_after_30_september(calendar):
     assert calendar.source_of(2026) == "official"
 
 
-def test_limit_running_into_an_unpublished_year_falls_back_and_warns_once(calendar, caplog, monkeypatch):
+def test_limit_running_into_an_unpublished_year_uses_the_estimate_and_warns_once(calendar, caplog, monkeypatch):
     monkeypatch.setattr(shared.calendar, "_warned_years", set())  # as in a process just started
     caplog.set_level(logging.WARNING, logger="shared.calendar")
     due = calendar.add_working_days(D("2026-12-28"), 10)
-    assert due.year == 2027 and due.month == 1
-    # 29-31 Dec 2026, then Monday-Friday in 2027 (1 January counted: nothing published)
-    assert due == D("2027-01-11")
-    assert calendar.source_of(2027) == "fallback"
-    warnings = fallback_warnings(caplog)
+    # 29-31 Dec 2026; 2027 is estimated: New Year's Day 1-3 January off (as in 2026),
+    # then 4-8 January and Monday 11th, Tuesday 12th
+    assert due == D("2027-01-12")
+    assert calendar.source_of(2027) == "estimated"
+    assert calendar.estimated_years(D("2026-12-28"), due) == {2027}
+    assert calendar.estimated_years(D("2026-12-01"), D("2026-12-31")) == set()
+    warnings = estimate_warnings(caplog)
     assert len(warnings) == 1
-    assert "2027" in warnings[0].getMessage()
+    message = warnings[0].getMessage()
+    assert "2027" in message and "Spring Festival 02-04..02-12" in message
     # asking again about 2027 does not repeat the warning
     calendar.add_working_days(D("2027-01-04"), 20)
     calendar.is_working_day(D("2027-03-01"))
-    assert len(fallback_warnings(caplog)) == 1
+    assert len(estimate_warnings(caplog)) == 1
     # nor does a new calendar, as every transaction builds one
     WorkingDayCalendar().add_working_days(D("2027-02-01"), 5)
-    assert len(fallback_warnings(caplog)) == 1
+    assert len(estimate_warnings(caplog)) == 1
+    # another estimated year warns once for itself
+    calendar.is_working_day(D("2028-03-01"))
+    assert [r.getMessage()[:37] for r in estimate_warnings(caplog)][1:] == [
+        "no official holiday schedule for 2028"]
 
 
-def test_published_schedule_for_2027_changes_the_result(calendar, caplog):
+def test_first_of_january_2027_is_off_on_the_estimate(calendar):
+    assert not calendar.is_working_day(D("2027-01-01"))   # a Friday: New Year's Day
+    assert calendar.is_working_day(D("2027-01-04"))       # the Monday after
+    # an immediate item accepted on New Year's Day is due on Monday 4 January
+    assert calendar.due_date(D("2027-01-01"), 0) == D("2027-01-04")
+
+
+def test_the_2027_spring_festival_is_estimated_from_the_lunar_date_and_2026s_block(calendar):
+    # 2026 (the latest official year): 15-23 February off around the new year of 17 February;
+    # 2027's lunar new year is 6 February (holidays package): 4-12 February off
+    off = [D("2027-02-04") + dt.timedelta(days=i) for i in range(9)]
+    assert not any(calendar.is_working_day(d) for d in off)
+    assert calendar.is_working_day(D("2027-02-03")) and calendar.is_working_day(D("2027-02-15"))
+    # no adjusted working weekend is guessed
+    assert not calendar.is_working_day(D("2027-02-13")) and not calendar.is_working_day(D("2027-01-31"))
+    # a 20-day legal limit from Monday 25 January no longer runs straight through it
+    assert calendar.add_working_days(D("2027-01-25"), 20) == D("2027-03-03")
+    # the other festivals of 2027
+    for first, last in [("2027-04-04", "2027-04-06"),    # Qingming (5 April)
+                        ("2027-05-01", "2027-05-05"),    # Labour Day
+                        ("2027-06-09", "2027-06-11"),    # Dragon Boat (9 June)
+                        ("2027-09-15", "2027-09-17"),    # Mid-Autumn (15 September)
+                        ("2027-10-01", "2027-10-07")]:   # National Day
+        day = D(first)
+        while day <= D(last):
+            assert not calendar.is_working_day(day), day
+            day += dt.timedelta(days=1)
+    assert calendar.is_working_day(D("2027-06-08")) and calendar.is_working_day(D("2027-09-14"))
+
+
+def test_the_estimate_of_the_latest_official_year_gives_back_its_days_off():
+    """The estimate's rule applied to the year it learns from reproduces that year's
+    weekday holidays exactly (the 调休 working weekends aside)."""
+    import chinese_calendar
+    year = latest_official_year()
+    assert year >= 2026
+    official = {d for d, name in chinese_calendar.constants.holidays.items()
+                if d.year == year and d.weekday() < 5}
+    estimated = {d for d in estimated_schedule(year).holidays if d.weekday() < 5}
+    assert estimated == official
+
+
+def test_a_later_estimated_year_takes_its_own_lunar_dates():
+    days = estimated_schedule(2030).holidays
+    # lunar new year 2030: 3 February, so 1-9 February; Mid-Autumn 12 September
+    assert {D("2030-02-01"), D("2030-02-09"), D("2030-09-12")} <= days
+    assert D("2030-01-31") not in days and D("2030-02-10") not in days
+
+
+def test_published_schedule_for_2027_replaces_the_estimate(calendar, caplog):
     caplog.set_level(logging.WARNING, logger="shared.calendar")
     before = calendar.add_working_days(D("2026-12-28"), 10)
-    calendar.publish(Schedule(2027, holidays=["2027-01-01"], workdays=[]))
+    # a schedule that (unlike the estimate) works Saturday 2 January
+    calendar.publish(Schedule(2027, holidays=["2027-01-01"], workdays=["2027-01-02"]))
     assert calendar.source_of(2027) == "published"
+    assert calendar.estimated_years(D("2026-12-28"), D("2027-01-31")) == set()
     after = calendar.add_working_days(D("2026-12-28"), 10)
-    assert before == D("2027-01-11")
-    assert after == D("2027-01-12")  # New Year's Day is off now
+    assert before == D("2027-01-12")
+    assert after == D("2027-01-11")  # 29-31 Dec, 2 Jan (worked), 4-8 Jan, 11 Jan
     assert not calendar.is_working_day(D("2027-01-01"))
+    # the calendar the provisional dates were counted with
+    assert calendar.as_estimated([2027]).add_working_days(D("2026-12-28"), 10) == before
+    assert calendar.as_estimated([2027]).source_of(2027) == "estimated"
 
 
 def test_published_schedule_with_an_adjusted_saturday():
@@ -102,9 +163,26 @@ def test_accepts_datetimes_and_iso_strings(calendar):
     assert calendar.add_working_days(dt.datetime(2026, 9, 30, 16, 45), 3) == D("2026-10-10")
 
 
-def test_immediate_limit_is_the_same_day(calendar):
+def test_adding_no_working_days_is_the_same_day(calendar):
     for day in ("2026-09-30", "2026-10-03", "2027-01-01"):
         assert calendar.add_working_days(D(day), 0) == D(day)
+
+
+@pytest.mark.parametrize("accepted, due", [
+    ("2026-09-30", "2026-09-30"),   # a Wednesday: the same day
+    ("2026-11-29", "2026-11-30"),   # a Sunday: the Monday
+    ("2026-11-28", "2026-11-30"),   # a Saturday: the Monday
+    ("2026-10-03", "2026-10-08"),   # during National Day: the first working day after it
+    ("2026-10-10", "2026-10-10"),   # an adjusted working Saturday: the same day
+])
+def test_immediate_limit_is_the_day_of_acceptance_or_the_next_working_day(calendar, accepted, due):
+    assert calendar.due_date(D(accepted), 0) == D(due)
+
+
+def test_a_limit_counted_from_a_day_off_starts_on_the_next_working_day(calendar):
+    # Sunday 29 November 2026 + 3: Monday, Tuesday, Wednesday
+    assert calendar.due_date(D("2026-11-29"), 3) == D("2026-12-02")
+    assert calendar.due_date(D("2026-11-29"), 1) == D("2026-11-30")
 
 
 def test_negative_limit_is_refused(calendar):

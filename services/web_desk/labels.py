@@ -17,6 +17,7 @@ ACTIONS = {
     "suspend": "要求补正", "resume": "恢复计时", "request_extension": "申请延期",
     "extension_granted": "准予延期", "extension_refused": "不予延期", "send_result": "回传结果",
     "receive_result": "收到结果", "result_ready": "结果待领取", "deliver": "送达结果", "rate": "评价",
+    "recompute_due_dates": "重算期限",
 }
 # what a redirect after a successful form says (?done=...)
 DONE = {

@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from shared.cases import notices, states
+from shared.cases import deadlines, notices, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput
@@ -75,7 +75,7 @@ class CaseWorkflow:
             "deficiency_promise": bool(request.get("deficiency_promise")),
             "materials_submitted": sorted(set(request["materials"])),
             "filed_at": now.isoformat(),
-            "accepted_at": None, "due_date": None, "legal_due_date": None,
+            "accepted_at": None, "due_date": None, "legal_due_date": None, "provisional_due": False,
             "deficiency": None, "notice": None, "decisions": [], "result": None,
             "revision": 0, "history": [],
         }
@@ -103,13 +103,15 @@ class CaseWorkflow:
         item = case["item"]
         case["acceptance"] = outcome.outcome
         case["accepted_at"] = self.now().isoformat()
-        case["due_date"] = self.calendar.add_working_days(today, item["promised_limit_days"]).isoformat()
-        case["legal_due_date"] = self.calendar.add_working_days(today, item["legal_limit_days"]).isoformat()
+        # an immediate item (limit 0) accepted on a day off is due the next working day
+        case["due_date"] = self.calendar.due_date(today, item["promised_limit_days"]).isoformat()
+        case["legal_due_date"] = self.calendar.due_date(today, item["legal_limit_days"]).isoformat()
         if outcome.outcome == states.ACCEPTED_WITH_DEFICIENCY:
             case["deficiency"] = {
                 "missing": outcome.missing,
-                "due_date": self.calendar.add_working_days(today, DEFICIENCY_DAYS).isoformat(),
+                "due_date": self.calendar.due_date(today, DEFICIENCY_DAYS).isoformat(),
             }
+        deadlines.mark(case, self.calendar)  # provisional when counted across an estimated year
         case["deciding_station"] = deciding_station(
             item["authority_tier"], case["filing_station"], case["applicant"]["residence"])
 
@@ -147,6 +149,8 @@ class CaseWorkflow:
                        f"审批结果已从{self._station_name(sender)}回传，待申请人领取")
         else:
             self._move(case, states.RECEIVED, "receive", "system", f"收到{self._station_name(sender)}转来的办件")
+            # a case arriving after this station learnt a year its due dates estimated
+            self.recompute_provisional_due_dates(case)
             if case["deciding_station"] != self.station.code and self.station.checks_before_forwarding:
                 return Result(case, messages)  # waits for the staff's check (forward)
             self._route_onward(case, "system", messages)
@@ -256,6 +260,7 @@ class CaseWorkflow:
         if case.get("legal_due_date"):
             case["legal_due_date"] = self.calendar.add_working_days(
                 dt.date.fromisoformat(case["legal_due_date"]), paused).isoformat()
+        deadlines.mark(case, self.calendar)
         self._move(case, suspension["resume_status"], "resume", operator,
                    f"补正材料已齐（{where}），恢复计时；暂停{paused}个工作日，办结期限顺延至{case['due_date']}")
 
@@ -298,6 +303,7 @@ class CaseWorkflow:
             case["due_date"] = self.calendar.add_working_days(dt.date.fromisoformat(case["due_date"]),
                                                               extension["days"]).isoformat()
             text = f"准予延期{extension['days']}个工作日，办结期限调整为{case['due_date']}"
+            deadlines.mark(case, self.calendar)
         else:
             text = "不予延期"
         self._move(case, case["status"], "extension_" + extension["status"], body["operator"],
@@ -393,6 +399,19 @@ class CaseWorkflow:
         self._require_held(case, "deliver the result of")
         states.check(case["status"], states.COMPLETED, "deliver the result")
         self._move(case, states.COMPLETED, "deliver", operator, "审批结果已交付申请人，办结")
+        return Result(case, [])
+
+    # -- provisional due dates ----------------------------------------------------------
+    def recompute_provisional_due_dates(self, case):
+        """Recompute, at the station holding it, a running case's due dates that were
+        counted across a year this station's calendar now knows (shared/cases/deadlines.py),
+        with one history entry. None when there is nothing to recompute."""
+        if case["holder_station"] != self.station.code or not deadlines.needs_recompute(case, self.calendar):
+            return None
+        known = deadlines.years_now_known(case, self.calendar)
+        changes = deadlines.recompute(case, self.calendar)
+        self._move(case, case["status"], "recompute_due_dates", "system",
+                   deadlines.describe(changes, known, case[deadlines.ESTIMATED_YEARS]))
         return Result(case, [])
 
     # -- helpers ---------------------------------------------------------------------

@@ -183,9 +183,13 @@ def test_invalid_item_over_http_is_refused_naming_each_field(net):
                          {"promised_limit_days": 99, "department": "nowhere"})
     assert response.status_code == 400, response.text
     assert {"promised_limit_days", "department"} <= set(response.json()["details"])
+    not_json = {"Content-Type": "application/json"}
     response = net.http.post(net.url(DISTRICT) + "/api/catalogue/items", data=b"{not json",
-                             headers={"Content-Type": "application/json"}, timeout=10)
-    assert response.status_code == 400
+                             headers=not_json, timeout=10)
+    assert response.status_code == 401  # who asks is checked before what is asked
+    response = net.http.post(net.url(DISTRICT) + "/api/catalogue/items", data=b"{not json", timeout=10,
+                             headers={**not_json, "Authorization": f"Bearer {net.client.token(DISTRICT, 'admin')}"})
+    assert response.status_code == 400 and "JSON" in response.json()["message"]
     response = net.post(DISTRICT, "/api/catalogue/items/NE-001/delegate",
                         {"authority_tier": "district"})
     assert response.status_code == 409, response.text

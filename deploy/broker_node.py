@@ -2,12 +2,14 @@
 
 The fault tests and `tongban chaos` stop, crash and restart "the district's broker". On a
 machine whose main node other people use, that must be a node of our own: this starts
-one with its own node name, AMQP and distribution ports, data and log folders, enabled
-plugins file (none) and feature-flags file, and its own config and env files (so
-nothing is read from /etc/rabbitmq, whose listener is the main node's port).
+one with its own node name, AMQP, distribution and management ports, data and log
+folders, enabled plugins file (the management plugin, through which the stations' broker
+users are made) and feature-flags file, and its own config and env files (so nothing is
+read from /etc/rabbitmq, whose listener is the main node's port).
 
     node = BrokerNode.start_new()        # a fresh node on free ports
-    node.amqp_uri                        # amqp://guest:guest@127.0.0.1:<port>/
+    node.amqp_uri                        # amqp://guest:guest@127.0.0.1:<port>/<vhost>
+    node.management_url                  # http://127.0.0.1:<management port>
     node.restart(down_seconds=3)         # stop the whole node, wait, start it again
     node.restart(hard=True)              # SIGKILL the node's VM, start it again
     node.destroy()                       # stop it and remove its folder
@@ -56,8 +58,10 @@ class BrokerNodeError(RuntimeError):
 
 
 class BrokerNode:
-    def __init__(self, name, port, dist_port, base_dir, host="localhost"):
+    def __init__(self, name, port, dist_port, base_dir, host="localhost", management_port=None):
         self.name = name
+        self.management_port = management_port
+        self.management_url = f"http://127.0.0.1:{management_port}" if management_port else None
         self.node = f"{name}@{host}"
         self.port = port
         self.dist_port = dist_port
@@ -76,7 +80,8 @@ class BrokerNode:
         # the CLI tools talk to a node from ports dist_port+10000..+10010: keep below 55000
         port = _free_port(20000, 30000)
         dist_port = _free_port(30000, 45000)
-        node = cls(name, port, dist_port, tempfile.mkdtemp(prefix=f"{name}-"))
+        node = cls(name, port, dist_port, tempfile.mkdtemp(prefix=f"{name}-"),
+                   management_port=_free_port(45000, 50000))
         node.write_files()
         node.start(timeout)
         node.ctl("add_vhost", node.vhost)
@@ -93,8 +98,12 @@ class BrokerNode:
     def write_files(self):
         (self.base_dir / "mnesia").mkdir(parents=True, exist_ok=True)
         (self.base_dir / "log").mkdir(exist_ok=True)
-        (self.base_dir / "enabled_plugins").write_text("[].\n")
+        plugins = "[rabbitmq_management]" if self.management_port else "[]"
+        (self.base_dir / "enabled_plugins").write_text(f"{plugins}.\n")
+        management = (f"management.tcp.port = {self.management_port}\nmanagement.tcp.ip = 127.0.0.1\n"
+                      if self.management_port else "")
         (self.base_dir / "rabbitmq.conf").write_text(
+            management +
             f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
             "loopback_users.guest = true\n"
             # the default 50 MB disk alarm would block publishers on a nearly full disk

@@ -100,12 +100,14 @@ def _die_with_parent():
 class DrillNetwork:
     """Every station of `network_path` in its own host process, on broker `amqp_uri`."""
 
-    def __init__(self, workdir, network_path, amqp_uri, database_url=None, sweep_seconds=1.0):
+    def __init__(self, workdir, network_path, amqp_uri, database_url=None, sweep_seconds=1.0,
+                 management_url=None):
         """`database_url`: a template with {station} (default: TONGBAN_DATABASE_URL, or
-        one SQLite file per station in `workdir`)."""
+        one SQLite file per station in `workdir`); `management_url`: the broker's
+        management API, where the stations' users are made."""
         self.workdir = Path(workdir)
         self.settings = HostSettings(network_path=str(network_path), amqp_uri=amqp_uri,
-                                     data_dir=str(self.workdir / "data"))
+                                     data_dir=str(self.workdir / "data"), management_url=management_url or "")
         if database_url is not None:
             self.settings.database_url = database_url
         self.settings.sweep_seconds = sweep_seconds
@@ -589,7 +591,8 @@ def run(settings, cases, kill_cases, faults, down_seconds, echo):
     network_path = write_drill_network(workdir / "network.yaml")
     echo(f"starting a private RabbitMQ node (work folder {workdir})")
     broker = BrokerNode.start_new(prefix="tongban_chaos")
-    net = DrillNetwork(workdir, network_path, broker.amqp_uri, database_url=settings.database_url)
+    net = DrillNetwork(workdir, network_path, broker.amqp_uri, database_url=settings.database_url,
+                       management_url=broker.management_url)
     results = []
     try:
         echo(f"node {broker.node} on {broker.amqp_uri}; starting {len(net.network.stations)} stations")

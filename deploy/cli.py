@@ -37,6 +37,8 @@ def _settings(ctx):
 @click.option("--sample-users", "sample_users", default=None, metavar="NAMES_FILE",
               help="Stations create their sample staff when they start, named from this file "
                    "('sample' for district/data/users.yaml). For trying Tongban out and for tests.")
+@click.option("--broker-secrets", envvar="TONGBAN_BROKER_SECRETS", default=None, metavar="FILE",
+              help="The stations' broker passwords (YAML, mode 0600; default broker-secrets.yaml in --data).")
 @click.option("-v", "--verbose", is_flag=True)
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), envvar="TONGBAN_LOG_FORMAT", default="auto",
               show_default=True,
@@ -44,7 +46,7 @@ def _settings(ctx):
                    "Station processes this command starts use the same.")
 @click.pass_context
 def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_file, supervision_seconds,
-         sample_users, verbose, log_format):
+         sample_users, broker_secrets, verbose, log_format):
     """Tongban (通办): a district's government service counters, handled anywhere."""
     if log_format != "auto":
         os.environ["TONGBAN_LOG_FORMAT"] = log_format  # for the station processes started from here
@@ -64,6 +66,8 @@ def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_f
         settings.clock_file = os.path.abspath(clock_file)
     if supervision_seconds:
         settings.supervision_seconds = supervision_seconds
+    if broker_secrets:
+        settings.broker_secrets = os.path.abspath(broker_secrets)
     if sample_users:
         settings.sample_users = str(SAMPLE_USERS) if sample_users == "sample" else os.path.abspath(sample_users)
     ctx.obj = settings
@@ -88,6 +92,7 @@ def station_run(ctx, codes, sync_seconds, port):
     A station on SQLite is served by one process only: a second one refuses to start.
     SIGTERM, SIGINT or SIGHUP stops it."""
     from deploy.host import Host
+    from deploy.settings import NoBrokerIdentity
     from shared.db.ownership import StationLocked
     settings = _settings(ctx)
     settings.sync_seconds = sync_seconds
@@ -97,7 +102,7 @@ def station_run(ctx, codes, sync_seconds, port):
         settings.extra["WEB_SERVER_ADDRESS"] = f"{settings.http_host}:{port}"
     try:
         Host(settings, codes).run_until_signalled()
-    except StationLocked as exc:
+    except (StationLocked, NoBrokerIdentity) as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -107,15 +112,26 @@ def network():
 
 
 @network.command("declare")
+@click.option("--rotate", multiple=True, metavar="CODE",
+              help="Give this station a new broker password (repeatable); restart it afterwards.")
 @click.pass_context
-def network_declare(ctx):
-    """Declare the exchanges and every station's queues."""
+def network_declare(ctx, rotate):
+    """Declare the exchanges, every station's queues, and every station's broker user.
+
+    Run with the broker administrator's --amqp URI. Each station gets a user
+    st-<code> with the permissions of its role and a password kept in the broker
+    secrets file (made when missing; give each station's machine its own line)."""
+    from deploy.broker_users import prepare_broker
     from services.config import load_network
-    from services.topology import declare_network
     settings = _settings(ctx)
     net = load_network(settings.network_path)
-    declare_network(settings.amqp_uri, net)
-    click.echo(f"declared queues for {len(net.stations)} stations")
+    unknown = sorted(set(rotate) - set(net.stations))
+    if unknown:
+        raise click.UsageError(f"not stations of this network: {', '.join(unknown)}")
+    users = prepare_broker(settings.amqp_uri, net, settings.secrets_path(), settings.management_url or None,
+                           rotate)
+    click.echo(f"declared queues for {len(net.stations)} stations; {users} station users, passwords in "
+               f"{settings.secrets_path()}" + (f" (new for {', '.join(rotate)})" if rotate else ""))
 
 
 @main.group()

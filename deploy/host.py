@@ -25,7 +25,11 @@ log = logging.getLogger(__name__)
 
 # tests that show what the station lock prevents set this to "off"; nothing else should
 LOCK_ENV = "TONGBAN_STATION_LOCK"
-STOP_GRACE_SECONDS = 6
+STOP_GRACE_SECONDS = 4
+# a host still running this long after it began to stop (a container that will not die)
+# exits at once: the launcher waits 10 s before it kills, and the broker requeues whatever
+# was not acknowledged
+HARD_STOP_SECONDS = 8
 
 # RPC services the district serves under a name carrying its code
 DISTRICT_RPC_SERVICES = ("catalogue", "cases")
@@ -137,6 +141,7 @@ class Host:
         starter = eventlet.spawn(start_and_watch)
         reason = stopping.wait()
         log.info("host stopping (%s)", reason)
+        _exit_if_stuck(HARD_STOP_SECONDS)
         starter.kill()
         with eventlet.Timeout(STOP_GRACE_SECONDS, False):
             self.stop()
@@ -153,3 +158,18 @@ def _watch_parent(parent_pid, stopping):
             stopping.send("launcher gone")
             return
         eventlet.sleep(1)
+
+
+def _exit_if_stuck(seconds):
+    """An OS thread (not a green one: it must run even if the hub is blocked) that ends
+    the process if it is still here `seconds` from now."""
+    real_threading = eventlet.patcher.original("threading")
+    real_time = eventlet.patcher.original("time")
+
+    def watchdog():
+        real_time.sleep(seconds)
+        log.error("host still stopping after %s s: exiting now", seconds)
+        logging.shutdown()
+        os._exit(1)
+
+    real_threading.Thread(target=watchdog, name="stop-watchdog", daemon=True).start()

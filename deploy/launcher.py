@@ -15,11 +15,11 @@ import time
 
 import requests
 
+from deploy.broker_users import prepare_broker
 from deploy.lifecycle import PARENT_ENV, STOP_SIGNALS
 from deploy.seeding import seed_catalogue
 from deploy.settings import SAMPLE_CATALOGUE
 from services.config import load_network
-from services.topology import declare_network
 from shared.db.ownership import is_held
 
 STOP_SECONDS = 10
@@ -72,7 +72,8 @@ class Launcher:
         return list(groups.values())
 
     def prepare(self):
-        declare_network(self.settings.amqp_uri, self.network)
+        prepare_broker(self.settings.amqp_uri, self.network, self.settings.secrets_path(),
+                       self.settings.management_url or None)
         seed_catalogue(self.settings.database_for(self.network.district_code), self.network,
                        SAMPLE_CATALOGUE)
 
@@ -83,6 +84,7 @@ class Launcher:
                 *(["--database-url", s.database_url] if s.database_url else []),
                 *(["--clock-file", s.clock_file] if s.clock_file else []),
                 *(["--sample-users", s.sample_users] if s.sample_users else []),
+                *(["--broker-secrets", s.broker_secrets] if s.broker_secrets else []),
                 "--supervision-seconds", str(s.supervision_seconds),
                 "station", "run", *[st.code for st in group]]
 

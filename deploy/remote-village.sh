@@ -26,6 +26,10 @@
 #   RV_BASE           data, logs and settings               (/var/lib/tongban-remote)
 #   TONGBAN_NETWORK   the district's YAML                    (district/data/jiedong.yaml)
 #   TONGBAN_AMQP_URI  the district's node                    (amqp://guest:guest@127.0.0.1:5672/)
+#   RV_BROKER_SECRETS the broker secrets file with the village's password (see `tongban network
+#                     declare`): the village's user st-<code> is made on its own node with it, and
+#                     the links log in to the district's node as that user, so the sender the
+#                     district's broker validates (AMQP user_id) is the village itself
 #
 # The district's node is only ever used as a client would: nothing here stops, restarts,
 # reconfigures or purges it. The node started here has no management plugin; run it as
@@ -54,7 +58,7 @@ ctl() { RABBITMQ_ENABLED_PLUGINS_FILE="$STATE/enabled_plugins" rabbitmqctl -q -n
 
 load_settings() {
   # remembered settings first, then what the environment says now wins
-  local saved_village="" saved_network="" saved_amqp="" saved_port="" saved_dist="" saved_link_port="" saved_link="" saved_link_uri=""
+  local saved_village="" saved_network="" saved_amqp="" saved_port="" saved_dist="" saved_link_port="" saved_link="" saved_link_uri="" saved_secrets=""
   if [ -f "$SETTINGS" ]; then
     # shellcheck disable=SC1090
     saved_village="$(. "$SETTINGS"; echo "${VILLAGE:-}")"
@@ -65,7 +69,9 @@ load_settings() {
     saved_link_port="$(. "$SETTINGS"; echo "${LINK_PORT:-}")"
     saved_link="$(. "$SETTINGS"; echo "${LINK:-}")"
     saved_link_uri="$(. "$SETTINGS"; echo "${OWN_LINK_URI:-}")"
+    saved_secrets="$(. "$SETTINGS"; echo "${SECRETS:-}")"
   fi
+  SECRETS="${RV_BROKER_SECRETS:-$saved_secrets}"
   VILLAGE="${RV_VILLAGE:-$saved_village}"
   NETWORK="${TONGBAN_NETWORK:-${saved_network:-$ROOT/district/data/jiedong.yaml}}"
   NETWORK="$(cd "$(dirname "$NETWORK")" && pwd)/$(basename "$NETWORK")"
@@ -80,6 +86,15 @@ load_settings() {
   local rest="${DISTRICT_URI#*://}"
   local creds="" hostport="$rest"
   if [[ "$rest" == *@* ]]; then creds="${rest%%@*}@"; hostport="${rest#*@}"; fi
+  VILLAGE_USER="" VILLAGE_PASSWORD=""
+  if [ -n "$SECRETS" ] && [ -n "$VILLAGE" ]; then
+    VILLAGE_USER="st-$VILLAGE"
+    VILLAGE_PASSWORD="$(cd "$ROOT" && "$PYTHON" -c 'import sys; from deploy.broker_users import StationSecrets
+p = StationSecrets(sys.argv[1]).password_of(sys.argv[2]); print(p or ""); sys.exit(0 if p else 1)' "$SECRETS" "$VILLAGE")" \
+      || die "no broker password for $VILLAGE in $SECRETS (run tongban network declare)"
+    # the links log in to the district as the village (its passwords are URL-safe)
+    creds="$VILLAGE_USER:$VILLAGE_PASSWORD@"
+  fi
   local vhost="${hostport#*/}"; [ "$vhost" = "$hostport" ] && vhost=""
   hostport="${hostport%%/*}"
   DISTRICT_HOST="${hostport%:*}"; DISTRICT_PORT="${hostport##*:}"
@@ -110,6 +125,7 @@ DIST_PORT='$DIST_PORT'
 LINK_PORT='$LINK_PORT'
 LINK='$LINK'
 OWN_LINK_URI='$OWN_LINK_URI'
+SECRETS='$SECRETS'
 EOF
 }
 
@@ -154,6 +170,17 @@ EOF
   done
   ctl await_startup --timeout 90 >/dev/null
   say "node $RV_NODENAME up after ${waited} s"
+}
+
+village_user() {
+  # the village's own user on its own node, with the password it has at the district
+  [ -n "$VILLAGE_USER" ] || return 0
+  if ctl list_users --formatter json 2>/dev/null | grep -q "\"$VILLAGE_USER\""; then
+    ctl change_password "$VILLAGE_USER" "$VILLAGE_PASSWORD" >/dev/null
+  else
+    ctl add_user "$VILLAGE_USER" "$VILLAGE_PASSWORD" >/dev/null
+  fi
+  ctl set_permissions -p / "$VILLAGE_USER" '.*' '.*' '.*' >/dev/null
 }
 
 link_pid() {
@@ -247,6 +274,7 @@ cmd_start() {
   [ -n "$VILLAGE" ] || die "which village? deploy/remote-village.sh start VILLAGE_CODE"
   save_settings
   start_node
+  village_user
   declare_queues
   start_link
   apply_links

@@ -3,12 +3,20 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kombu.utils.url import parse_url
+
 from services.config import (
     CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, SAMPLE_USERS_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY,
     SYNC_INTERVAL_KEY,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class NoBrokerIdentity(RuntimeError):
+    """A station has no broker user of its own to connect as."""
+
+
 SAMPLE_NETWORK = ROOT / "district" / "data" / "jiedong.yaml"
 SAMPLE_CATALOGUE = ROOT / "district" / "data" / "catalogue.yaml"
 SAMPLE_USERS = ROOT / "district" / "data" / "users.yaml"
@@ -31,6 +39,12 @@ class HostSettings:
     supervision_seconds: float = 60.0
     # a names file: each station creates its sample staff when it starts (see shared/auth/staffing.py)
     sample_users: str = ""
+    # {station code: broker password} (mode 0600), default broker-secrets.yaml in data_dir:
+    # each station connects to `amqp_uri`'s broker as its own user (deploy/broker_users.py)
+    broker_secrets: str = os.environ.get("TONGBAN_BROKER_SECRETS", "")
+    # the broker's management API, where `tongban network users` makes the station users
+    # (default: http://<amqp_uri's host>:15672)
+    management_url: str = os.environ.get("TONGBAN_MANAGEMENT_URL", "")
     extra: dict = field(default_factory=dict)
 
     def database_for(self, station_code):
@@ -39,12 +53,30 @@ class HostSettings:
         Path(self.data_dir).mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{Path(self.data_dir) / station_code}.sqlite3"
 
+    def secrets_path(self):
+        return Path(self.broker_secrets) if self.broker_secrets else Path(self.data_dir) / "broker-secrets.yaml"
+
+    def station_amqp_uri(self, station_code):
+        """`amqp_uri` with the station's own broker credentials from the secrets file.
+        NoBrokerIdentity if it has none: a station never connects as anyone else."""
+        from deploy.broker_users import StationSecrets, station_uri
+        from shared.trust.identities import broker_user
+        password = StationSecrets(self.secrets_path()).password_of(station_code)
+        if password is None:
+            if parse_url(self.amqp_uri).get("userid") == broker_user(station_code):
+                return self.amqp_uri  # the URI names the station's user already
+            raise NoBrokerIdentity(
+                f"station {station_code} has no broker identity in {self.secrets_path()}: run "
+                f"`tongban network users` with the broker administrator's --amqp URI (or give the station's "
+                f"own user in --amqp)")
+        return station_uri(self.amqp_uri, station_code, password)
+
     def port_for(self, network, station_code):
         return self.base_port + list(network.stations).index(station_code)
 
     def container_config(self, network, station_code):
         config = {
-            "AMQP_URI": self.amqp_uri,
+            "AMQP_URI": self.station_amqp_uri(station_code),
             "WEB_SERVER_ADDRESS": f"{self.http_host}:{self.port_for(network, station_code)}",
             "max_workers": self.max_workers,
             "HEARTBEAT": 60,

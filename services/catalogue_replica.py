@@ -19,6 +19,7 @@ from services.handoff import handoff
 from services.timers import configured_timer
 from services.topology import station_catalogue_feed
 from shared.catalogue.store import CatalogueGap
+from shared.trust.entitlement import check_from_district
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,9 @@ class CatalogueReplicaService:
 
     @handoff(queue_for_station=station_catalogue_feed)
     def on_catalogue_change(self, message):
+        # the broker proved the sender (services/handoff.py); only the district may change
+        # the catalogue, whatever the broker's permissions let through
+        check_from_district(message["sender"], self.station.code, message["kind"])
         change = message["body"]
         try:
             if self.catalogue.apply(change) and change["kind"] == "calendar":

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from amqp.exceptions import ChannelError
 from kombu import Connection, Exchange, Queue
 
+from services.sender_proof import user_id_of
 from services.topology import station_queues
 from shared.cases.citizen_id import mask
 from shared.messages import dead_letter_queue
@@ -195,6 +196,7 @@ class DeadLetterBox:
                     letters += found
                 chosen = letters if ids is None else select(letters, ids)
                 producer = connection.Producer(channel=connection.channel())
+                user_id = user_id_of(self.amqp_uri)  # the broker checks it: who sent it back
                 now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
                 for letter in chosen:
                     message = letter._message
@@ -208,7 +210,7 @@ class DeadLetterBox:
                         content_type=message.content_type or "application/octet-stream",
                         content_encoding=message.content_encoding or "binary",
                         message_id=message.properties.get("message_id"), headers=headers,
-                        delivery_mode=2, mandatory=True)
+                        delivery_mode=2, mandatory=True, user_id=user_id)
                     message.ack()
                     retried.append(letter)
                 _close(producer.channel)

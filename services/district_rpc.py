@@ -1,14 +1,42 @@
 """RPC to this district's own services. Service names carry the district code, so that
-two districts (say, the sample one and a test one) can share a broker."""
-from nameko.rpc import RpcProxy
+two districts (say, the sample one and a test one) can share a broker.
+
+A station's RPC calls carry its broker user as the AMQP `user_id` (the broker checks it),
+and their replies come back on a reply queue named for the station
+(`rpc.reply-<station>.<service>-<uuid>`, shared/trust/identities.py): a station's broker
+user may make and read only its own reply queues, and binds them to the RPC exchange
+without declaring the exchange (only the network's administrator and the district may)."""
+import uuid
+
+from kombu import Exchange, Queue
+from nameko.rpc import RPC_REPLY_QUEUE_TTL, ReplyListener, RpcProxy, get_rpc_exchange
 
 from services.config import STATION_KEY
+from services.sender_proof import user_id_of
 from shared.messages import district_service_name
 from shared.stations import ancestor_at
+from shared.trust.identities import reply_queue_name
+
+
+class StationReplyListener(ReplyListener):
+    """nameko's ReplyListener, with the reply queue named for the station."""
+
+    def setup(self):
+        key = str(uuid.uuid4())
+        config = self.container.config
+        self.routing_key = key
+        exchange = get_rpc_exchange(config)
+        self.queue = Queue(
+            reply_queue_name(config[STATION_KEY], self.container.service_name, key),
+            exchange=Exchange(exchange.name, type=exchange.type, durable=exchange.durable, no_declare=True),
+            routing_key=key, queue_arguments={"x-expires": RPC_REPLY_QUEUE_TTL})
+        self.queue_consumer.register_provider(self)
 
 
 class DistrictRpcProxy(RpcProxy):
     """RpcProxy to `<kind>_<district code>`, the district taken from the station code."""
+
+    rpc_reply_listener = StationReplyListener()
 
     def __init__(self, kind, **options):
         self.kind = kind
@@ -17,6 +45,7 @@ class DistrictRpcProxy(RpcProxy):
     def setup(self):
         district = ancestor_at(self.container.config[STATION_KEY], "district")
         self.target_service = district_service_name(self.kind, district)
+        self.options["user_id"] = user_id_of(self.container.config["AMQP_URI"])
         super().setup()
 
 

@@ -13,6 +13,12 @@ nameko's own `Consumer` acknowledges a message even when its handler raised (unl
   dead-letter queue through the queue's dead-letter exchange.
 - the message cannot even be decoded (not JSON): it goes to the dead-letter queue the
   same way, byte for byte (services/consumers.py would otherwise reject it).
+- the broker does not prove the sender the envelope names (services/sender_proof.py), or
+  the handler finds that this sender may not send it (shared/trust/entitlement.py): the
+  message goes to the dead-letter queue with the reason, and nothing is changed.
+
+The queue is used, never declared: the network's administrator declares it (a station's
+broker user may not bind queues to the shared exchanges).
 
 Acknowledging on a connection that died while the worker ran is safe here
 (services/consumers.py): nameko's own QueueConsumer let the socket error kill the
@@ -43,7 +49,9 @@ from services.consumers import SafeQueueConsumer, settle
 from services.dead_letters import ERROR_HEADER, FAILED_AT_HEADER, QUEUE_HEADER, RETRIES_HEADER
 from services.observability.logs import log_context, message_fields
 from services.observability.metrics import observe_message_age
-from services.topology import dead_letter_exchange, dead_letters_of
+from services.sender_proof import PROVEN_SENDER_HEADER, UnprovenSender, proven_sender, user_id_of
+from services.topology import dead_letter_exchange
+from shared.trust.entitlement import NotEntitled
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +70,11 @@ class HandoffConsumer(Consumer):
         super().__init__(queue=None, **kwargs)
 
     def setup(self):
-        self.queue = self.queue_for_station(self.container.config[STATION_KEY])
-        self.dead_letter_publisher = Publisher(
-            self.container.config["AMQP_URI"], declare=[dead_letters_of(self.queue.name)])
+        self.station_code = self.container.config[STATION_KEY]
+        self.queue = self.queue_for_station(self.station_code, passive=True)
+        amqp_uri = self.container.config["AMQP_URI"]
+        # mandatory: a dead-letter queue that does not exist must not swallow the message
+        self.dead_letter_publisher = Publisher(amqp_uri, mandatory=True, user_id=user_id_of(amqp_uri))
         super().setup()
 
     def handle_message(self, body, message):
@@ -74,6 +84,11 @@ class HandoffConsumer(Consumer):
         station = self.container.config[STATION_KEY]
         with log_context(station=station, **message_fields(body)):
             observe_message_age(station, self.queue.name, message.headers)
+            try:
+                proven_sender(body, message.properties, message.headers, station)
+            except UnprovenSender as exc:
+                self.dead_letter(message, str(exc))
+                return
             try:
                 worker_ctx = self.container.spawn_worker(
                     self, (body,), {}, context_data=self.unpack_message_headers(message),
@@ -91,6 +106,9 @@ class HandoffConsumer(Consumer):
             self.queue_consumer.ack_message(message)
             return
         exc = exc_info[1]
+        if isinstance(exc, NotEntitled):
+            self.dead_letter(message, exc.message)
+            return
         if isinstance(exc, RETRYABLE):
             log.warning("queue %s: %s; the message will be tried again", self.queue.name, exc)
             eventlet.sleep(0.5)
@@ -106,7 +124,8 @@ class HandoffConsumer(Consumer):
 
     def dead_letter(self, message, reason, raw=False):
         """Move `message` to the dead-letter queue with `reason` (`raw`: its body as
-        received, for a message that could not be decoded)."""
+        received, for a message that could not be decoded). A message whose sender was
+        proven keeps that proof in a header, so that an administrator can send it back."""
         log.error("queue %s: message %s moved to the dead-letter queue: %s",
                   self.queue.name, message.properties.get("message_id"), reason)
         headers = {ERROR_HEADER: reason[:2000], QUEUE_HEADER: self.queue.name,
@@ -114,6 +133,12 @@ class HandoffConsumer(Consumer):
         retries = (message.headers or {}).get(RETRIES_HEADER)
         if retries is not None:  # a message sent back by an administrator failed again
             headers[RETRIES_HEADER] = retries
+        if not raw:
+            try:
+                headers[PROVEN_SENDER_HEADER] = proven_sender(
+                    message.payload, message.properties, message.headers, self.station_code)
+            except UnprovenSender:
+                pass
         if raw:  # passed on byte for byte, with its own content type
             body = message.body
             content = {"content_type": message.content_type or "application/octet-stream",

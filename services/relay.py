@@ -20,6 +20,7 @@ from nameko.extensions import DependencyProvider
 
 from services.observability.logs import log_context, message_fields
 from services.observability.metrics import CREATED_AT_HEADER, created_at_header
+from services.sender_proof import user_id_of
 from services.topology import cases_exchange, dead_letter_exchange
 from shared.messages import CATALOGUE_EXCHANGE_PREFIX
 from shared.db import outbox
@@ -81,10 +82,12 @@ class Relay:
 
 
 def make_relay(config):
+    # user_id: the broker checks it is this connection's user, so receivers know the sender
     publisher = Publisher(
         config["AMQP_URI"], use_confirms=True, delivery_mode=PERSISTENT, retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
-                      "interval_max": 1})
+                      "interval_max": 1},
+        user_id=user_id_of(config["AMQP_URI"]))
     return Relay(get_database(config[DATABASE_KEY]), publisher, config[STATION_KEY])
 
 

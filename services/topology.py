@@ -3,9 +3,13 @@
 Every station's queues are declared when the network is set up (`tongban up`, or
 `declare_network` in tests), not only when a consumer starts: the broker drops a message
 published to an exchange with no queue bound, so a station that has never run must
-still have its inbox. Each station also re-declares its own queues when it starts.
-Queues are durable and messages persistent; a queue that gives up on a message routes
-it to its dead-letter queue.
+still have its inbox. Queues are durable and messages persistent; a queue that gives up
+on a message routes it to its dead-letter queue.
+
+Only an administrator declares: a station's broker user may not configure the shared
+exchanges nor bind queues to them (shared/trust/identities.py), so the objects here are
+`passive` when a station uses them (`station_inbox(code, passive=True)`): consuming or
+publishing never declares anything.
 """
 from kombu import Connection, Exchange, Queue
 
@@ -24,22 +28,22 @@ def catalogue_exchange(district_code):
 dead_letter_exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
 
 
-def _with_dead_letters(name, exchange, routing_key):
+def _with_dead_letters(name, exchange, routing_key, passive=False):
     return Queue(
-        name, exchange=exchange, routing_key=routing_key, durable=True,
+        name, exchange=exchange, routing_key=routing_key, durable=True, no_declare=passive,
         queue_arguments={"x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
                          "x-dead-letter-routing-key": name})
 
 
-def station_inbox(station_code):
+def station_inbox(station_code, passive=False):
     """Case hand-offs for a station: bound to the cases exchange by its code."""
-    return _with_dead_letters(inbox_queue(station_code), cases_exchange, station_code)
+    return _with_dead_letters(inbox_queue(station_code), cases_exchange, station_code, passive)
 
 
-def station_catalogue_feed(station_code):
+def station_catalogue_feed(station_code, passive=False):
     """A replica's own durable copy of every catalogue change."""
     district = ancestor_at(station_code, "district")
-    return _with_dead_letters(catalogue_queue(station_code), catalogue_exchange(district), "")
+    return _with_dead_letters(catalogue_queue(station_code), catalogue_exchange(district), "", passive)
 
 
 def dead_letters_of(queue_name):

@@ -5,6 +5,7 @@ import uuid
 CASES_EXCHANGE = "tongban.cases"          # direct: routing key = the receiving station's code
 CATALOGUE_EXCHANGE_PREFIX = "tongban.catalogue."  # + district code; fanout to every replica
 DEAD_LETTER_EXCHANGE = "tongban.dead"     # direct: routing key = the queue that gave up
+RPC_EXCHANGE = "nameko-rpc"               # nameko's RPC exchange (its default name): topic
 
 # kinds of case messages
 CASE_HANDOVER = "case.handover"      # the receiver becomes the case's holder

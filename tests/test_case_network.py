@@ -24,6 +24,7 @@ from deploy.settings import SAMPLE_USERS, HostSettings
 from deploy.station_client import StationClient
 from services.topology import cases_exchange, station_queues
 from shared.cases.citizen_id import make as make_id
+from shared.trust.identities import broker_user
 from tests.support.databases import drop_network_databases, url_template
 
 NETWORK = Path(__file__).parent / "cases_data" / "network_cases.yaml"
@@ -438,27 +439,29 @@ def outbox_messages(net, station, kind, to, case_no):
     return found
 
 
-def republish(message_id, body, routing_key, times=2):
-    with Connection(AMQP, transport_options={"confirm_publish": True}) as conn:
+def republish(net, message_id, body, routing_key, times=2):
+    """Publish a message again as its sender would (its own broker user, validated)."""
+    sender = body["sender"]
+    with Connection(net.settings.station_amqp_uri(sender), transport_options={"confirm_publish": True}) as conn:
         producer = conn.Producer()
         for _ in range(times):
             producer.publish(body, exchange=cases_exchange, routing_key=routing_key, message_id=message_id,
-                             delivery_mode=2)
+                             delivery_mode=2, user_id=broker_user(sender))
 
 
 def test_redelivered_forward_and_result_change_nothing(net):
     case_no = net.post(SOUTH_VILLAGE, "/api/cases", filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"]))["case_no"]
     net.wait_status(DISTRICT, case_no, "pending_review")
     [(message_id, forward)] = outbox_messages(net, SOUTH_VILLAGE, "case.handover", SOUTH, case_no)
-    republish(message_id, forward, SOUTH)
+    republish(net, message_id, forward, SOUTH)
     # and the same forward under a new message id (e.g. re-sent by hand): the newer copy wins
-    republish("another-" + message_id, forward, SOUTH, times=1)
+    republish(net, "another-" + message_id, forward, SOUTH, times=1)
     for step in ("review", "approve"):
         net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
                  {"step": step, "outcome": "pass", "department": "civil_affairs", "operator": "审批员"})
     net.wait_status(SOUTH_VILLAGE, case_no, "result_ready")
     [(result_id, result)] = outbox_messages(net, DISTRICT, "case.handover", SOUTH_VILLAGE, case_no)
-    republish(result_id, result, SOUTH_VILLAGE)
+    republish(net, result_id, result, SOUTH_VILLAGE)
     time.sleep(1.5)  # give the duplicates time to be (not) applied
     village = net.case(SOUTH_VILLAGE, case_no)
     assert [a[1] for a in actions(village)].count("receive_result") == 1

@@ -147,7 +147,7 @@ def test_events_twice_and_out_of_order_leave_every_replica_identical(net):
     assert [c["version"] for c in changes] == list(range(before + 1, master[0] + 1))
     messages = [envelope(CATALOGUE_CHANGE, change, DISTRICT) for change in changes]
     copies = list(reversed(messages)) * 2  # out of order, and every message twice
-    net.publish(catalogue_exchange_name(DISTRICT), copies)
+    net.publish(catalogue_exchange_name(DISTRICT), copies, as_station=DISTRICT)
 
     net.start(lagging, sync_seconds=3600)
     net.wait_until(lambda: all(net.queue_depth(catalogue_queue(c)) == 0 for c in net.replicas),

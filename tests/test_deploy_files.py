@@ -38,8 +38,10 @@ def tongban_variables():
 
 
 def substitute(value):
-    """Compose's ${VAR:-default} with the defaults."""
-    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    """Compose's ${VAR:-default} with the defaults, and ${VAR:?error} (a value that must be
+    given) with the variable's name."""
+    value = re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{(\w+):\?[^}]*\}", r"\1", value)
 
 
 def read_env_file(path):
@@ -119,8 +121,13 @@ def test_compose_stations_use_the_broker_the_databases_and_their_own_ports(compo
         assert amqp.scheme == "amqp" and amqp.hostname == "rabbitmq" and amqp.port == 5672
         assert database.scheme == "postgresql+pg8000" and database.hostname == "postgres"
         assert database.path == "/tongban_{station}"
-        assert amqp.username == services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"]
-        assert amqp.password == substitute(services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_PASS"])
+        if name == "setup":  # the broker's administrator makes the queues and the station users
+            assert amqp.username == services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_USER"]
+            assert amqp.password == substitute(services["rabbitmq"]["environment"]["RABBITMQ_DEFAULT_PASS"])
+        else:  # a station logs in as its own user, with its password from the secrets volume
+            assert amqp.username is None and amqp.password is None
+            assert options["broker_secrets"].startswith("/etc/tongban/secrets/")
+            assert "broker-secrets:/etc/tongban/secrets:ro" in service["volumes"]
         assert database.password == substitute(services["postgres"]["environment"]["POSTGRES_PASSWORD"])
         mounts = {v.split(":")[1]: v.split(":")[0] for v in service["volumes"]}
         assert options["network_path"] in mounts, f"{name}: the network file is not mounted"

@@ -18,7 +18,9 @@ from kombu import Connection, Exchange, Producer, Queue
 from deploy import chaos
 from deploy.cli import main as tongban
 from services.consumers import SafeQueueConsumer, SafeRpcConsumer
+from services.sender_proof import PROVEN_SENDER_HEADER
 from shared.messages import dead_letter_queue, inbox_queue
+from shared.trust.identities import broker_user
 from tests.support import databases
 from tests.support.broker_node import private_broker
 
@@ -39,7 +41,8 @@ def net(broker, tmp_path_factory):
     # SQLite files in workdir, or (TONGBAN_TEST_DATABASE=postgresql) databases of its own
     template = databases.url_template("faults")
     network = chaos.DrillNetwork(workdir, chaos.write_drill_network(workdir / "network.yaml", DISTRICT),
-                                 broker.amqp_uri, database_url=template or "")
+                                 broker.amqp_uri, database_url=template or "",
+                                 management_url=broker.management_url)
     try:
         try:
             network.start()
@@ -99,10 +102,13 @@ def queue_depth(net, name):
         return conn.default_channel.queue_declare(queue=name, passive=True).message_count
 
 
-def publish(net, body, routing_key, **properties):
-    with Connection(net.settings.amqp_uri, transport_options={"confirm_publish": True}) as conn:
+def publish(net, body, routing_key, sender, **properties):
+    """Publish to the cases exchange as station `sender` does (its own broker user, as the
+    validated user_id): what a receiver accepts as coming from that station."""
+    with Connection(net.settings.station_amqp_uri(sender), transport_options={"confirm_publish": True}) as conn:
         Producer(conn).publish(body, exchange=Exchange("tongban.cases", type="direct"),
-                               routing_key=routing_key, delivery_mode=2, mandatory=True, **properties)
+                               routing_key=routing_key, delivery_mode=2, mandatory=True,
+                               user_id=broker_user(sender), **properties)
 
 
 def dead_letters(net, station):
@@ -154,11 +160,14 @@ def test_poison_messages_do_not_block_the_inbox_and_wait_in_its_dead_letter_queu
     poison_id = "poison-" + uuid.uuid4().hex[:12]
     poison_case = f"{VILLAGES[0]}-20260101-99999"
     # a hand-over whose case lacks almost everything, and a body that is not even JSON
+    # (from the village itself, on the case's route: it passes the sender checks and
+    # fails in the handler)
     publish(net, {"message_id": poison_id, "kind": "case.handover", "sender": VILLAGES[0],
-                  "body": {"case": {"case_no": poison_case, "revision": 1}}},
-            TOWNSHIP, message_id=poison_id)
+                  "body": {"case": {"case_no": poison_case, "revision": 1, "filing_station": VILLAGES[0],
+                                    "holder_station": TOWNSHIP, "deciding_station": DISTRICT}}},
+            TOWNSHIP, VILLAGES[0], message_id=poison_id)
     garbage_id = "garbage-" + uuid.uuid4().hex[:12]
-    publish(net, b"\x00\x01 this is not JSON {", TOWNSHIP, message_id=garbage_id,
+    publish(net, b"\x00\x01 this is not JSON {", TOWNSHIP, VILLAGES[0], message_id=garbage_id,
             content_type="application/json", content_encoding="utf-8")
     # good cases filed behind them still travel through the township to the district
     good = [file_case(net, VILLAGES[n % 2]) for n in range(10)]
@@ -208,7 +217,9 @@ def test_a_dead_letter_whose_cause_has_gone_is_processed_when_retried(net):
                                content_encoding=message.content_encoding, delivery_mode=2,
                                message_id=message.properties["message_id"],
                                headers={"x-tongban-error": "OSError: [Errno 28] No space left on device",
-                                        "x-tongban-queue": inbox})
+                                        "x-tongban-queue": inbox,
+                                        # the sender the township's consumer proved, as it records it
+                                        PROVEN_SENDER_HEADER: case_no.split("-")[0]})
         message.ack()
     net.restart(TOWNSHIP)
     letters = dead_letters(net, TOWNSHIP)
@@ -223,7 +234,7 @@ def test_a_dead_letter_whose_cause_has_gone_is_processed_when_retried(net):
     wait_until(lambda: at_district(net, case_no), 30, message="the retried case at the district")
     assert set(dead_letters(net, TOWNSHIP)) == before
     # retrying it once more (say, by mistake) changes nothing: consumers are idempotent
-    publish(net, message.body, TOWNSHIP, message_id=message.properties["message_id"],
+    publish(net, message.body, TOWNSHIP, case_no.split("-")[0], message_id=message.properties["message_id"],
             content_type=message.content_type, content_encoding=message.content_encoding)
     time.sleep(1.5)
     case = net.client.get(DISTRICT, f"/api/cases/{case_no}").json()

@@ -11,7 +11,9 @@ import json
 import logging
 import random
 import socket
+import uuid
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import eventlet
 import pytest
@@ -24,6 +26,7 @@ from nameko.containers import ServiceContainer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
+from deploy.broker_users import BrokerAdmin, station_uri
 from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY
 from services.gateway.metrics import MetricsEndpoints
 from services.handoff import handoff
@@ -43,6 +46,7 @@ from shared.db import outbox
 from shared.db.database import get_database
 from shared.db.models import Case, CatalogueChange, OutboxMessage, utcnow
 from shared.messages import CASE_HANDOVER, CASE_SUPPLEMENT, CASES_EXCHANGE, CATALOGUE_CHANGE, envelope
+from shared.trust.identities import broker_user
 from tests.support.network import UNREACHABLE_AMQP_URI
 
 DISTRICT = "449907"
@@ -347,7 +351,11 @@ def test_handoff_worker_logs_with_its_message_and_records_its_age(memory_db, amq
                                  {"case_no": "449907-20260105-0008"}, DISTRICT)] = "449907-20260105-0008"
         session.flush()
         session.execute(update(OutboxMessage).values(created_at=utcnow() - dt.timedelta(seconds=2)))
-    relay = Relay(memory_db, Publisher(amqp_uri, use_confirms=True, delivery_mode=PERSISTENT), DISTRICT)
+    # the relay publishes as the district does: its own broker user, validated by the broker
+    district_uri = station_uri(amqp_uri, DISTRICT, "probe-" + uuid.uuid4().hex)
+    BrokerAdmin(amqp_uri).ensure_station_user(DISTRICT, urlsplit(district_uri).password)
+    relay = Relay(memory_db, Publisher(district_uri, use_confirms=True, delivery_mode=PERSISTENT,
+                                       user_id=broker_user(DISTRICT)), DISTRICT)
     handler = ListHandler()
     probe_log = logging.getLogger("tests.observability.handoff")
     probe_log.addHandler(handler)

@@ -109,6 +109,9 @@ def test_remote_village_files_through_a_cut_link_and_everything_arrives_once(
     district_db = (net.database_url(DISTRICT) if hasattr(net, "database_url")  # SQLite or PostgreSQL
                    else f"sqlite:///{net.database_path(DISTRICT)}")
     seed_catalogue(district_db, net.network, SAMPLE_CATALOGUE)
+    # the village's own broker user: made on its node, and the links log in to the
+    # district's node as the village, so the district validates the village as the sender
+    remote_node.env["RV_BROKER_SECRETS"] = str(net.secrets_path)
     started = time.monotonic()
     remote_node.run("start")
     node_seconds = time.monotonic() - started

@@ -42,17 +42,17 @@ AT_ONCE = 40
 class Up:
     """`tongban up` for the test network of tests/test_case_network.py on SQLite, as an operator runs it."""
 
-    def __init__(self, workdir, base_port):
+    def __init__(self, workdir, base_port, amqp_uri):
         self.workdir = Path(workdir)
         self.base_port = base_port
         self.root = [sys.executable, "-m", "deploy.cli", "--network", str(NETWORK),
                      "--data", str(self.workdir / "data"), "--base-port", str(base_port),
-                     "--sample-users", "sample"]
+                     "--amqp", amqp_uri, "--sample-users", "sample"]
         self.process = None
         self.output = self.workdir / "up.log"
 
     def env(self):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_") or k == "TONGBAN_MANAGEMENT_URL"}
         env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
         return env
 
@@ -96,7 +96,7 @@ def gone(pids, timeout):
 @pytest.fixture
 def up(tmp_path, amqp_uri):
     delete_queues(amqp_uri, station_queue_names(Network.load(NETWORK)))
-    launcher = Up(tmp_path, free_port_block(len(Network.load(NETWORK).stations)))
+    launcher = Up(tmp_path, free_port_block(len(Network.load(NETWORK).stations)), amqp_uri)
     yield launcher
     if launcher.process is not None and launcher.process.poll() is None:
         pids = launcher.hosts()

@@ -22,6 +22,7 @@ from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
 from shared.exceptions import Conflict, Forbidden, InvalidInput, Unprocessable
 from shared.supervision.schemas import AlertSchema
+from shared.trust import entitlement
 from shared.validation import load
 from shared.messages import (
     CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
@@ -243,28 +244,67 @@ class CaseDesk:
         if ids:
             self.relay.flush(ids)
 
+    # Each handler first checks that the (broker-proven) sender may send this message
+    # (shared/trust/entitlement.py); NotEntitled dead-letters it with nothing changed.
     def _on_handover(self, session, repo, message):
         incoming = message["body"]["case"]
+        entitlement.check_handover(message["sender"], self.info.code, incoming)
         workflow = self._workflow(session)
         result = workflow.receive_handover(incoming, repo.find(incoming["case_no"]))
         if result is None:
             return []
-        for update in repo.parked(incoming["case_no"]):
+        for update in repo.parked(incoming["case_no"], CASE_SUPPLEMENT):
             body = update.body
             workflow.apply_supplement(result.case, body["materials"], body["operator"], body["station"])
             repo.unpark(update)
-        return self._commit(session, repo, result)
+        ids = self._commit(session, repo, result)
+        self._apply_waiting_records(repo, incoming["case_no"])
+        return ids
 
     def _on_record(self, session, repo, message):
         incoming = message["body"]["case"]
         known = repo.find(incoming["case_no"])
-        if known is None or incoming["revision"] > known["revision"]:
-            repo.save(incoming)
+        if known is not None and incoming["revision"] <= known["revision"]:
+            return []  # an older copy than this station's: nothing to learn from it
+        try:
+            entitlement.check_record(message["sender"], self.info.code, incoming, known)
+        except entitlement.WaitForRecord:
+            log.info("station %s: record of case %s from %s waits until the district's record shows "
+                     "it as the holder", self.info.code, incoming["case_no"], message["sender"])
+            repo.park(message["message_id"], incoming["case_no"], CASE_RECORD,
+                      {"sender": message["sender"], "case": incoming})
+            return []
+        repo.save(incoming)
+        self._apply_waiting_records(repo, incoming["case_no"])
         return []
+
+    def _apply_waiting_records(self, repo, case_no):
+        """Records that waited for the district's record to show their sender as the
+        case's holder: applied once it does, dropped once they are stale."""
+        applied = True
+        while applied:
+            applied = False
+            for update in repo.parked(case_no, CASE_RECORD):
+                known, incoming = repo.find(case_no), update.body["case"]
+                if known is not None and incoming["revision"] <= known["revision"]:
+                    repo.unpark(update)
+                    continue
+                try:
+                    entitlement.check_record(update.body["sender"], self.info.code, incoming, known)
+                except entitlement.WaitForRecord:
+                    continue
+                except entitlement.NotEntitled as refused:
+                    log.error("station %s: a waiting record is refused: %s", self.info.code, refused.message)
+                    repo.unpark(update)
+                    continue
+                repo.save(incoming)
+                repo.unpark(update)
+                applied = True
 
     def _on_supplement(self, session, repo, message):
         body = message["body"]
         case = repo.find(body["case_no"])
+        entitlement.check_supplement(message["sender"], body, case)
         if case is None or case["holder_station"] != self.info.code:
             repo.park(message["message_id"], body["case_no"], message["kind"], body)
             return []
@@ -274,6 +314,7 @@ class CaseDesk:
         return []
 
     def _on_extension_decision(self, session, repo, message):
+        entitlement.check_from_district(message["sender"], self.info.code, message["kind"])
         body = message["body"]
         case = repo.find(body["case_no"])
         if case is None or case["holder_station"] != self.info.code:
@@ -285,6 +326,7 @@ class CaseDesk:
         return []
 
     def _on_alert(self, session, repo, message):
+        entitlement.check_from_district(message["sender"], self.info.code, message["kind"])
         alert = load(AlertSchema(), message["body"])
         session.add(StationAlert(message_id=message["message_id"], case_no=alert["case_no"], kind=alert["kind"],
                                  text=alert["text"], raised_at=alert["at"], department=alert["department"]))

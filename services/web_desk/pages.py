@@ -18,7 +18,6 @@ from services.web_desk.rendering import (
 from services.web_desk.views import case_rows, worklist_sections
 from shared.auth import roles
 from shared.cases import states
-from shared.cases.schemas import public_status
 from shared.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
 
 
@@ -131,12 +130,10 @@ class StatusPage(DeskBase):
         if not case_no or len(last4) != 4:
             return render("status.html", 400, **context, error="请填写受理编号和身份证号后四位。")
         try:
-            case = self.resident_case(case_no, last4)
+            found, held_here = self.resident_view(case_no, last4)
         except NotFound:
             return render("status.html", 404, **context, error="未找到与该编号和身份证号后四位相符的办件。")
-        found = public_status(case)
-        can_rate = case["status"] == states.COMPLETED and not found["rating"] and \
-            case["holder_station"] == self.station.code
+        can_rate = found["status"] == states.COMPLETED and not found["rating"] and held_here
         return render("status.html", status, **context, found=found, can_rate=can_rate, error=error)
 
 

@@ -118,8 +118,9 @@ class CaseRepository:
         if self.session.get(PendingCaseUpdate, message_id) is None:
             self.session.add(PendingCaseUpdate(message_id=message_id, case_no=case_no, kind=kind, body=body))
 
-    def parked(self, case_no):
-        return self.session.scalars(select(PendingCaseUpdate).where(PendingCaseUpdate.case_no == case_no)
+    def parked(self, case_no, kind):
+        return self.session.scalars(select(PendingCaseUpdate).where(PendingCaseUpdate.case_no == case_no,
+                                                                    PendingCaseUpdate.kind == kind)
                                     .order_by(PendingCaseUpdate.received_at)).all()
 
     def unpark(self, update):

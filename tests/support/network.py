@@ -37,9 +37,10 @@ from kombu import Connection, Producer
 
 from deploy.settings import SAMPLE_USERS
 from deploy.station_client import StationClient
-from services.topology import declare_network
+from deploy.broker_users import StationSecrets, prepare_broker, station_uri
 from shared.messages import catalogue_queue, dead_letter_queue, inbox_queue
 from shared.stations import Network
+from shared.trust.identities import broker_user
 from tests.support import databases
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -195,7 +196,7 @@ class StationNetwork:
 
     def __init__(self, workdir, network=SMALL_NETWORK, amqp_uri=AMQP_URI, sync_seconds=30.0,
                  base_port=None, root_args=(), run_args=(), declare=True,
-                 startup_timeout=60.0):
+                 startup_timeout=60.0, management_url=None):
         """`network`: a YAML path, or a dict written to `workdir`/network.yaml.
         `root_args` / `run_args`: extra options before `station` / after `run CODES`.
         `declare=False` leaves the broker alone (a network whose AMQP URI is unusable)."""
@@ -215,6 +216,7 @@ class StationNetwork:
         self.root_args = tuple(root_args)
         self.run_args = tuple(run_args)
         self.declare = declare
+        self.management_url = management_url  # of the broker at amqp_uri (default: its host, port 15672)
         self.startup_timeout = startup_timeout
         self.data_dir = self.workdir / "data"
         self.log_dir = self.workdir / "logs"
@@ -238,11 +240,19 @@ class StationNetwork:
 
     # -- the broker ------------------------------------------------------------------
     def prepare(self):
-        """Delete this network's station queues and declare the network afresh."""
+        """Delete this network's station queues and declare the network afresh, with a
+        broker user for every station (its password in data_dir/broker-secrets.yaml,
+        where the stations find it). `declare=False`: only the passwords."""
         if self.declare:
             delete_queues(self.amqp_uri, station_queue_names(self.network))
-            declare_network(self.amqp_uri, self.network)
+            prepare_broker(self.amqp_uri, self.network, self.secrets_path, self.management_url)
+        else:
+            StationSecrets(self.secrets_path).ensure(list(self.network.stations))
         self._prepared = True
+
+    @property
+    def secrets_path(self):
+        return self.data_dir / "broker-secrets.yaml"
 
     def queue_depth(self, name):
         return queue_depth(self.amqp_uri, name)
@@ -257,18 +267,24 @@ class StationNetwork:
             channel = connection.default_channel
             return sum(channel.queue_purge(queue=name) or 0 for name in queue_names)
 
-    def publish(self, exchange, bodies, routing_key="", headers=None):
+    def station_amqp_uri(self, code):
+        """The broker as station `code` connects to it, with its own credentials."""
+        return station_uri(self.amqp_uri, code, StationSecrets(self.secrets_path).password_of(code))
+
+    def publish(self, exchange, bodies, routing_key="", headers=None, as_station=None):
         """Publish each of `bodies` (JSON; an envelope's "message_id" becomes the
         message id) to the exchange named `exchange` as persistent messages, in order,
-        each confirmed by the broker."""
-        with Connection(self.amqp_uri, connect_timeout=5,
-                        transport_options={"confirm_publish": True}) as connection:
+        each confirmed by the broker. `as_station`: as that station does, with its own
+        broker user as the validated `user_id` (receivers accept nothing else)."""
+        uri = self.station_amqp_uri(as_station) if as_station else self.amqp_uri
+        user_id = {"user_id": broker_user(as_station)} if as_station else {}
+        with Connection(uri, connect_timeout=5, transport_options={"confirm_publish": True}) as connection:
             producer = Producer(connection)
             for body in bodies:
                 message_id = body.get("message_id") if isinstance(body, dict) else None
                 producer.publish(body, exchange=exchange, routing_key=routing_key,
                                  serializer="json", delivery_mode=2, message_id=message_id,
-                                 headers=headers or {}, retry=True)
+                                 headers=headers or {}, retry=True, **user_id)
 
     @contextlib.contextmanager
     def rpc(self, timeout=10):

@@ -1,0 +1,118 @@
+"""Which station may send which message: the rules a receiving station applies once the
+broker has proven who sent a message (shared/trust/identities.py).
+
+A message that breaks a rule raises `NotEntitled` naming the sender and the rule; the
+consumer moves it to the dead-letter queue with that reason, and nothing is changed.
+The rules follow the life of a case (shared/cases/workflow.py):
+
+| message | receiver | who may send it |
+|---|---|---|
+| hand-off (`case.handover`) | the case's new holder | the station before it on the case's route (filing station → ... → deciding station, one tier at a time), or the deciding station handing a decided result back to the filing station |
+| case record (`case.record`) at the district | district | the station holding the case by the district's own record (the filing station for a case it has not seen), never for a case the district holds |
+| case record elsewhere | the filing station | the deciding station holding the case (a supplement notice's copy) |
+| supplement (`case.supplement`) | the deciding station | the case's filing station |
+| extension decision, supervision alert | the holder | the district |
+| catalogue change | every replica | the district |
+
+A compromised village can therefore still damage the cases it files or holds (it is their
+counter), and nothing else.
+"""
+from shared.cases.routing import next_hop, route
+from shared.exceptions import TongbanError
+from shared.messages import (
+    CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CATALOGUE_CHANGE,
+)
+from shared.stations import DISTRICT, ancestor_at
+
+
+class NotEntitled(TongbanError):
+    """A proven sender sent something it may not send."""
+
+
+class WaitForRecord(Exception):
+    """A record from a station the district does not yet know as the holder: it may be
+    the new holder whose record overtook the previous holder's; keep it until the
+    district's record says so (or a newer one makes it stale)."""
+
+
+def _refuse(sender, rule):
+    raise NotEntitled(f"refused a message from station {sender}: {rule}")
+
+
+def check_case_identity(sender, case):
+    """A case's number begins with its filing station's code."""
+    case_no, filing = case.get("case_no"), case.get("filing_station")
+    if not isinstance(case_no, str) or not isinstance(filing, str) or not case_no.startswith(filing + "-"):
+        _refuse(sender, f"case {case_no!r} does not belong to its filing station {filing!r}")
+
+
+def check_handover(sender, receiver, case):
+    """A hand-off makes `receiver` the case's holder."""
+    check_case_identity(sender, case)
+    if case.get("holder_station") != receiver:
+        _refuse(sender, f"a hand-off of case {case['case_no']} must make this station its holder")
+    filing, deciding = case["filing_station"], case.get("deciding_station")
+    if not isinstance(deciding, str):
+        _refuse(sender, f"case {case['case_no']} has no deciding station to route to")
+    try:
+        path = route(filing, deciding)
+    except Exception:
+        _refuse(sender, f"case {case['case_no']} has no route from {filing} to {deciding}")
+    if sender in path[:-1] and next_hop(sender, deciding) == receiver:
+        return  # forwarded up, or routed down, one tier at a time
+    if sender == deciding and receiver == filing:
+        return  # the decided result back to the counter that accepted the case
+    _refuse(sender, f"only the station before this one on case {case['case_no']}'s route "
+                    f"({' → '.join(path)}) or its deciding station returning the result may hand it here")
+
+
+def check_record(sender, receiver, case, known):
+    """A copy of a case for the district's record (`known`: the district's copy, or
+    None), or for the filing station's. WaitForRecord when the sender may be a new
+    holder the district has not heard of yet."""
+    check_case_identity(sender, case)
+    district = ancestor_at(receiver, DISTRICT)
+    if receiver != district:
+        if receiver == case["filing_station"] and sender == case.get("deciding_station") \
+                and case.get("holder_station") == sender:
+            return
+        _refuse(sender, f"a copy of case {case['case_no']} reaches its filing station only from "
+                        f"the deciding station that holds it")
+    if known is None:
+        if sender == case["filing_station"]:
+            return
+        raise WaitForRecord(sender)
+    if known["holder_station"] == district:
+        _refuse(sender, f"the district holds case {case['case_no']}; no other station may record it")
+    if known["holder_station"] == sender:
+        return
+    if case.get("holder_station") == sender:
+        raise WaitForRecord(sender)
+    _refuse(sender, f"case {case['case_no']} is held at {known['holder_station']} by the district's record, "
+                    f"not at {sender}")
+
+
+def check_supplement(sender, body, known):
+    case_no = body.get("case_no")
+    filing = known["filing_station"] if known else (case_no or "").split("-")[0]
+    if sender != filing or body.get("station") != sender:
+        _refuse(sender, f"materials for case {case_no} are handed in only at its filing station {filing}")
+
+
+def check_from_district(sender, receiver, kind):
+    if sender != ancestor_at(receiver, DISTRICT):
+        _refuse(sender, f"a {kind} comes only from the district")
+
+
+def check(kind, sender, receiver, body, known=None):
+    """Dispatch on the message kind; `known` is the receiver's copy of the case, if any."""
+    if kind == CASE_HANDOVER:
+        check_handover(sender, receiver, body["case"])
+    elif kind == CASE_RECORD:
+        check_record(sender, receiver, body["case"], known)
+    elif kind == CASE_SUPPLEMENT:
+        check_supplement(sender, body, known)
+    elif kind in (CASE_EXTENSION_DECISION, CASE_ALERT, CATALOGUE_CHANGE):
+        check_from_district(sender, receiver, kind)
+    else:
+        _refuse(sender, f"unknown message kind {kind!r}")

@@ -10,13 +10,21 @@ read from /etc/rabbitmq, whose listener is the main node's port).
     node = BrokerNode.start_new()        # a fresh node on free ports
     node.amqp_uri                        # amqp://guest:guest@127.0.0.1:<port>/<vhost>
     node.management_url                  # http://127.0.0.1:<management port>
+    node = BrokerNode.start_new(tls=TlsFiles(ca, cert, key))   # also a TLS listener:
+    node.amqps_uri                       # amqps://guest:guest@127.0.0.1:<TLS port>/<vhost>
     node.restart(down_seconds=3)         # stop the whole node, wait, start it again
     node.restart(hard=True)              # SIGKILL the node's VM, start it again
     node.destroy()                       # stop it and remove its folder
 
-When run as root the folders are handed to the `rabbitmq` user, as the packaged
-`rabbitmq-server` wrapper runs the node as that user. Persistent messages in durable
-queues survive every kind of restart: the data folder is kept until `destroy()`.
+With `tls`, the node also listens for AMQP over TLS (as port 5671 in production,
+deploy/compose/rabbitmq.conf): its certificate and key are `tls.cert` and `tls.key`, and
+it verifies each client's certificate against `tls.ca`, refusing a client without one.
+The plain port stays open on 127.0.0.1 for the administrator and the fault drills.
+
+When run as root the folders (the copies of the TLS files included) are handed to the
+`rabbitmq` user, as the packaged `rabbitmq-server` wrapper runs the node as that user.
+Persistent messages in durable queues survive every kind of restart: the data folder is
+kept until `destroy()`.
 """
 import os
 import random
@@ -26,6 +34,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 RABBITMQ_SERVER = os.environ.get("TONGBAN_RABBITMQ_SERVER", "rabbitmq-server")
@@ -57,9 +66,21 @@ class BrokerNodeError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A node's TLS listener: the CA its clients' certificates must be signed by, and the
+    node's own certificate (PEM, with any intermediate CAs after it) and private key."""
+    ca: str
+    cert: str
+    key: str
+
+
 class BrokerNode:
-    def __init__(self, name, port, dist_port, base_dir, host="localhost", management_port=None):
+    def __init__(self, name, port, dist_port, base_dir, host="localhost", management_port=None, tls=None,
+                 tls_port=None):
         self.name = name
+        self.tls = tls
+        self.tls_port = tls_port if tls else None
         self.management_port = management_port
         self.management_url = f"http://127.0.0.1:{management_port}" if management_port else None
         self.node = f"{name}@{host}"
@@ -72,16 +93,25 @@ class BrokerNode:
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{port}/{self.vhost}"
         self._watchdog = None
 
+    @property
+    def amqps_uri(self):
+        """The TLS listener's URI (guest may log in: it is a connection from 127.0.0.1)."""
+        if not self.tls:
+            raise BrokerNodeError(f"{self.node} has no TLS listener: start it with tls=TlsFiles(...)")
+        return f"amqps://guest:guest@127.0.0.1:{self.tls_port}/{self.vhost}"
+
     @classmethod
-    def start_new(cls, prefix="tongban_drill", timeout=90, watch_parent=True):
+    def start_new(cls, prefix="tongban_drill", timeout=90, watch_parent=True, tls=None):
         """Start a fresh node on free ports; with `watch_parent`, a small watchdog stops
-        it if this process dies without cleaning up."""
+        it if this process dies without cleaning up; with `tls` (TlsFiles), a TLS
+        listener too (`amqps_uri`)."""
         name = f"{prefix}_{os.getpid()}_{int(time.time() * 1000) % 100000}"
         # the CLI tools talk to a node from ports dist_port+10000..+10010: keep below 55000
         port = _free_port(20000, 30000)
         dist_port = _free_port(30000, 45000)
         node = cls(name, port, dist_port, tempfile.mkdtemp(prefix=f"{name}-"),
-                   management_port=_free_port(45000, 50000))
+                   management_port=_free_port(45000, 50000), tls=tls,
+                   tls_port=_free_port(20000, 30000) if tls else None)
         node.write_files()
         node.start(timeout)
         node.ctl("add_vhost", node.vhost)
@@ -103,7 +133,7 @@ class BrokerNode:
         management = (f"management.tcp.port = {self.management_port}\nmanagement.tcp.ip = 127.0.0.1\n"
                       if self.management_port else "")
         (self.base_dir / "rabbitmq.conf").write_text(
-            management +
+            management + self._tls_config() +
             f"listeners.tcp.local = 127.0.0.1:{self.port}\n"
             "loopback_users.guest = true\n"
             # the default 50 MB disk alarm would block publishers on a nearly full disk
@@ -114,6 +144,27 @@ class BrokerNode:
         self.base_dir.chmod(0o755)
         if os.geteuid() == 0:
             subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(self.base_dir)], check=True)
+
+    def _tls_config(self):
+        """The TLS listener's lines of rabbitmq.conf, with copies of the TLS files in the
+        node's folder (readable by the user the node runs as)."""
+        if not self.tls:
+            return ""
+        folder = self.base_dir / "tls"
+        folder.mkdir(exist_ok=True)
+        copies = {}
+        for kind, source, mode in (("ca", self.tls.ca, 0o644), ("cert", self.tls.cert, 0o644),
+                                   ("key", self.tls.key, 0o600)):
+            copies[kind] = folder / f"{kind}.pem"
+            shutil.copyfile(source, copies[kind])
+            copies[kind].chmod(mode)
+        return (f"listeners.ssl.default = 127.0.0.1:{self.tls_port}\n"
+                f"ssl_options.cacertfile = {copies['ca']}\n"
+                f"ssl_options.certfile = {copies['cert']}\n"
+                f"ssl_options.keyfile = {copies['key']}\n"
+                # a client must show a certificate signed by the CA, or it is refused
+                "ssl_options.verify = verify_peer\n"
+                "ssl_options.fail_if_no_peer_cert = true\n")
 
     def env(self):
         env = dict(os.environ)

@@ -110,10 +110,11 @@ class BrokerAdmin:
         return len(network.stations)
 
 
-def prepare_broker(admin_amqp_uri, network, secrets_path, management_url=None, rotate=()):
+def prepare_broker(admin_amqp_uri, network, secrets_path, management_url=None, rotate=(), ssl=None):
     """What an administrator sets up on the broker before any station of `network`
-    starts: every exchange, queue and binding, and every station's user."""
+    starts: every exchange, queue and binding, and every station's user. `ssl`: the TLS
+    options of an amqps:// connection (HostSettings.amqp_ssl())."""
     from services.topology import declare_network
-    declare_network(admin_amqp_uri, network)
+    declare_network(admin_amqp_uri, network, ssl)
     return BrokerAdmin(admin_amqp_uri, management_url).ensure_station_users(
         network, StationSecrets(secrets_path), rotate)

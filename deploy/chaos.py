@@ -101,13 +101,16 @@ class DrillNetwork:
     """Every station of `network_path` in its own host process, on broker `amqp_uri`."""
 
     def __init__(self, workdir, network_path, amqp_uri, database_url=None, sweep_seconds=1.0,
-                 management_url=None):
+                 management_url=None, amqp_ca=None, amqp_cert=None, amqp_key=None):
         """`database_url`: a template with {station} (default: TONGBAN_DATABASE_URL, or
         one SQLite file per station in `workdir`); `management_url`: the broker's
-        management API, where the stations' users are made."""
+        management API, where the stations' users are made; `amqp_ca`, `amqp_cert`,
+        `amqp_key`: TLS files for an amqps:// `amqp_uri` (as `tongban --amqp-ca` ...)."""
         self.workdir = Path(workdir)
         self.settings = HostSettings(network_path=str(network_path), amqp_uri=amqp_uri,
-                                     data_dir=str(self.workdir / "data"), management_url=management_url or "")
+                                     data_dir=str(self.workdir / "data"), management_url=management_url or "",
+                                     amqp_ca=str(amqp_ca or ""), amqp_cert=str(amqp_cert or ""),
+                                     amqp_key=str(amqp_key or ""))
         if database_url is not None:
             self.settings.database_url = database_url
         self.settings.sweep_seconds = sweep_seconds

@@ -39,6 +39,14 @@ def _settings(ctx):
                    "('sample' for district/data/users.yaml). For trying Tongban out and for tests.")
 @click.option("--broker-secrets", envvar="TONGBAN_BROKER_SECRETS", default=None, metavar="FILE",
               help="The stations' broker passwords (YAML, mode 0600; default broker-secrets.yaml in --data).")
+@click.option("--amqp-ca", envvar="TONGBAN_AMQP_CA", default=None, metavar="FILE",
+              help="With an amqps:// --amqp: the CA certificate(s) the broker's certificate must be signed by "
+                   "(PEM; default: the system's CAs). The broker's host name is checked too.")
+@click.option("--amqp-cert", envvar="TONGBAN_AMQP_CERT", default=None, metavar="FILE",
+              help="With an amqps:// --amqp: this machine's client certificate (PEM), for a broker that "
+                   "verifies its peers.")
+@click.option("--amqp-key", envvar="TONGBAN_AMQP_KEY", default=None, metavar="FILE",
+              help="The private key of --amqp-cert (PEM, mode 0600), unless that file holds it.")
 @click.option("-v", "--verbose", is_flag=True)
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), envvar="TONGBAN_LOG_FORMAT", default="auto",
               show_default=True,
@@ -46,7 +54,7 @@ def _settings(ctx):
                    "Station processes this command starts use the same.")
 @click.pass_context
 def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_file, supervision_seconds,
-         sample_users, broker_secrets, verbose, log_format):
+         sample_users, broker_secrets, amqp_ca, amqp_cert, amqp_key, verbose, log_format):
     """Tongban (通办): a district's government service counters, handled anywhere."""
     if log_format != "auto":
         os.environ["TONGBAN_LOG_FORMAT"] = log_format  # for the station processes started from here
@@ -70,6 +78,13 @@ def main(ctx, network_path, data_dir, amqp_uri, base_port, database_url, clock_f
         settings.broker_secrets = os.path.abspath(broker_secrets)
     if sample_users:
         settings.sample_users = str(SAMPLE_USERS) if sample_users == "sample" else os.path.abspath(sample_users)
+    for name, path in (("amqp_ca", amqp_ca), ("amqp_cert", amqp_cert), ("amqp_key", amqp_key)):
+        if path:
+            setattr(settings, name, os.path.abspath(path))
+    try:
+        settings.amqp_ssl()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--amqp-ca/--amqp-cert/--amqp-key") from None
     ctx.obj = settings
 
 
@@ -129,7 +144,7 @@ def network_declare(ctx, rotate):
     if unknown:
         raise click.UsageError(f"not stations of this network: {', '.join(unknown)}")
     users = prepare_broker(settings.amqp_uri, net, settings.secrets_path(), settings.management_url or None,
-                           rotate)
+                           rotate, ssl=settings.amqp_ssl())
     click.echo(f"declared queues for {len(net.stations)} stations; {users} station users, passwords in "
                f"{settings.secrets_path()}" + (f" (new for {', '.join(rotate)})" if rotate else ""))
 

@@ -21,7 +21,7 @@ def _box(ctx, station):
     if station and station not in network.stations:
         raise click.BadParameter(f"station {station} is not in the network {settings.network_path}",
                                  param_hint="--station")
-    return DeadLetterBox(settings.amqp_uri, network_queues(network, station))
+    return DeadLetterBox(settings.amqp_uri, network_queues(network, station), ssl=settings.amqp_ssl())
 
 
 def _queue_label(letter):

@@ -73,7 +73,7 @@ class Launcher:
 
     def prepare(self):
         prepare_broker(self.settings.amqp_uri, self.network, self.settings.secrets_path(),
-                       self.settings.management_url or None)
+                       self.settings.management_url or None, ssl=self.settings.amqp_ssl())
         seed_catalogue(self.settings.database_for(self.network.district_code), self.network,
                        SAMPLE_CATALOGUE)
 
@@ -85,6 +85,9 @@ class Launcher:
                 *(["--clock-file", s.clock_file] if s.clock_file else []),
                 *(["--sample-users", s.sample_users] if s.sample_users else []),
                 *(["--broker-secrets", s.broker_secrets] if s.broker_secrets else []),
+                *(["--amqp-ca", s.amqp_ca] if s.amqp_ca else []),
+                *(["--amqp-cert", s.amqp_cert] if s.amqp_cert else []),
+                *(["--amqp-key", s.amqp_key] if s.amqp_key else []),
                 "--supervision-seconds", str(s.supervision_seconds),
                 "station", "run", *[st.code for st in group]]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from kombu.utils.url import parse_url
 
 from services.config import (
-    CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, SAMPLE_USERS_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY,
-    SYNC_INTERVAL_KEY,
+    AMQP_SSL_KEY, CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, SAMPLE_USERS_KEY, STATION_KEY,
+    SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY, amqp_ssl_options,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,11 @@ class HostSettings:
     # the broker's management API, where `tongban network users` makes the station users
     # (default: http://<amqp_uri's host>:15672)
     management_url: str = os.environ.get("TONGBAN_MANAGEMENT_URL", "")
+    # TLS to the broker (an amqps:// URI): the CA that signed the broker's certificate
+    # (default: the system's CAs) and this machine's client certificate and key
+    amqp_ca: str = os.environ.get("TONGBAN_AMQP_CA", "")
+    amqp_cert: str = os.environ.get("TONGBAN_AMQP_CERT", "")
+    amqp_key: str = os.environ.get("TONGBAN_AMQP_KEY", "")
     extra: dict = field(default_factory=dict)
 
     def database_for(self, station_code):
@@ -71,6 +76,12 @@ class HostSettings:
                 f"own user in --amqp)")
         return station_uri(self.amqp_uri, station_code, password)
 
+    def amqp_ssl(self):
+        """The TLS options of every broker connection made with these settings (None for
+        amqp://); ValueError for TLS files with an amqp:// URI."""
+        return amqp_ssl_options(self.amqp_uri, self.amqp_ca or None, self.amqp_cert or None,
+                                self.amqp_key or None)
+
     def port_for(self, network, station_code):
         return self.base_port + list(network.stations).index(station_code)
 
@@ -87,6 +98,9 @@ class HostSettings:
             RELAY_SWEEP_KEY: self.sweep_seconds,
             SUPERVISION_INTERVAL_KEY: self.supervision_seconds,
         }
+        tls = self.amqp_ssl()
+        if tls:  # nameko's consumers and RPC proxies read it, and our own connections (amqp_ssl)
+            config[AMQP_SSL_KEY] = tls
         if self.clock_file:
             config[CLOCK_FILE_KEY] = self.clock_file
         if self.sample_users:

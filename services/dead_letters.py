@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from amqp.exceptions import ChannelError
 from kombu import Connection, Exchange, Queue
 
+from services.config import amqp_ssl
 from services.sender_proof import user_id_of
 from services.topology import station_queues
 from shared.cases.citizen_id import mask
@@ -139,13 +140,16 @@ def select(letters, ids):
 class DeadLetterBox:
     """The dead-letter queues of some stations' queues on one broker."""
 
-    def __init__(self, amqp_uri, queues, connect_timeout=5):
+    def __init__(self, amqp_uri, queues, connect_timeout=5, ssl=None):
+        """`ssl`: the connection's TLS options (services.config.amqp_ssl), None for amqp://."""
         self.amqp_uri = amqp_uri
+        self.ssl = ssl
         self.queues = list(queues)   # [(station code, original queue name)]
         self.connect_timeout = connect_timeout
 
     def _connection(self):
         return Connection(self.amqp_uri, connect_timeout=self.connect_timeout,
+                          ssl=amqp_ssl({"AMQP_URI": self.amqp_uri, "AMQP_SSL": self.ssl}),
                           transport_options={"confirm_publish": True})
 
     def _browse(self, connection, station, queue, limit):

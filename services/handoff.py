@@ -44,7 +44,7 @@ from sqlalchemy.exc import InterfaceError as DatabaseLinkError
 from sqlalchemy.exc import OperationalError as DatabaseError
 from sqlalchemy.orm.exc import StaleDataError
 
-from services.config import STATION_KEY
+from services.config import STATION_KEY, amqp_ssl
 from services.consumers import SafeQueueConsumer, settle
 from services.dead_letters import ERROR_HEADER, FAILED_AT_HEADER, QUEUE_HEADER, RETRIES_HEADER
 from services.observability.logs import log_context, message_fields
@@ -74,7 +74,8 @@ class HandoffConsumer(Consumer):
         self.queue = self.queue_for_station(self.station_code, passive=True)
         amqp_uri = self.container.config["AMQP_URI"]
         # mandatory: a dead-letter queue that does not exist must not swallow the message
-        self.dead_letter_publisher = Publisher(amqp_uri, mandatory=True, user_id=user_id_of(amqp_uri))
+        self.dead_letter_publisher = Publisher(amqp_uri, mandatory=True, user_id=user_id_of(amqp_uri),
+                                               ssl=amqp_ssl(self.container.config))
         super().setup()
 
     def handle_message(self, body, message):

@@ -26,7 +26,7 @@ from shared.messages import CATALOGUE_EXCHANGE_PREFIX
 from shared.db import outbox
 from shared.db.database import get_database
 from shared.db.models import utcnow
-from services.config import DATABASE_KEY, STATION_KEY
+from services.config import DATABASE_KEY, STATION_KEY, amqp_ssl
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def make_relay(config):
         config["AMQP_URI"], use_confirms=True, delivery_mode=PERSISTENT, retry=True,
         retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5,
                       "interval_max": 1},
-        user_id=user_id_of(config["AMQP_URI"]))
+        user_id=user_id_of(config["AMQP_URI"]), ssl=amqp_ssl(config))
     return Relay(get_database(config[DATABASE_KEY]), publisher, config[STATION_KEY])
 
 

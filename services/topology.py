@@ -13,6 +13,7 @@ publishing never declares anything.
 """
 from kombu import Connection, Exchange, Queue
 
+from services.config import amqp_ssl
 from shared.messages import (
     CASES_EXCHANGE, DEAD_LETTER_EXCHANGE, catalogue_exchange_name, catalogue_queue,
     dead_letter_queue, inbox_queue,
@@ -67,8 +68,9 @@ def declare_station(connection, station_code, is_district):
         queue(channel).declare()
 
 
-def declare_network(amqp_uri, network):
-    """Declare the exchanges and every station's queues of `network`."""
-    with Connection(amqp_uri) as connection:
+def declare_network(amqp_uri, network, ssl=None):
+    """Declare the exchanges and every station's queues of `network`; `ssl`: the TLS
+    options of the administrator's connection (services.config.amqp_ssl_options)."""
+    with Connection(amqp_uri, ssl=amqp_ssl({"AMQP_URI": amqp_uri, "AMQP_SSL": ssl})) as connection:
         for station in network.stations.values():
             declare_station(connection, station.code, station.code == network.district_code)

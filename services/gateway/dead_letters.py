@@ -7,7 +7,7 @@ The same as `tongban dead-letters list|retry --station CODE` (services/dead_lett
 """
 from nameko.extensions import DependencyProvider
 
-from services.config import NETWORK_KEY, STATION_KEY, load_network
+from services.config import NETWORK_KEY, STATION_KEY, amqp_ssl, load_network
 from services.dead_letters import DeadLetterBox, UnknownDeadLetter, network_queues
 from services.http import error_response, http, json_body, json_response, query_int
 from shared.auth import permissions
@@ -21,7 +21,7 @@ class StationDeadLetters(DependencyProvider):
         config = self.container.config
         network = load_network(config[NETWORK_KEY])
         self.box = DeadLetterBox(config["AMQP_URI"], network_queues(network, config[STATION_KEY]),
-                                 connect_timeout=3)
+                                 connect_timeout=3, ssl=amqp_ssl(config))
 
     def get_dependency(self, worker_ctx):
         return self.box

@@ -8,7 +8,7 @@ unreachable.
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
-from services.config import DATABASE_KEY, station_info
+from services.config import DATABASE_KEY, amqp_ssl, station_info
 from services.http import http
 from services.observability.metrics import CONTENT_TYPE, MetricsCollector
 from shared.db.database import get_database
@@ -20,7 +20,7 @@ class StationMetrics(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.collector = MetricsCollector(get_database(config[DATABASE_KEY]), config["AMQP_URI"],
-                                          station_info(config))
+                                          station_info(config), ssl=amqp_ssl(config))
 
     def get_dependency(self, worker_ctx):
         return self.collector

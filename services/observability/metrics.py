@@ -30,6 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.metrics_core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from services.config import amqp_ssl
 from services.topology import station_queues
 from shared.cases.states import LABELS as CASE_STATUSES
 from shared.catalogue.store import CatalogueStore
@@ -88,11 +89,13 @@ def observe_message_age(station_code, queue_name, headers):
     return age
 
 
-def queue_depths(amqp_uri, queue_names, timeout=BROKER_TIMEOUT_SECONDS):
+def queue_depths(amqp_uri, queue_names, timeout=BROKER_TIMEOUT_SECONDS, ssl=None):
     """{queue: (ready messages, consumers)} by passive declaration, leaving out queues
-    that do not exist; raises if the broker cannot be reached."""
+    that do not exist; raises if the broker cannot be reached. `ssl`: TLS options
+    (services.config.amqp_ssl)."""
     found = {}
-    with Connection(amqp_uri, connect_timeout=timeout) as connection:
+    tls = amqp_ssl({"AMQP_URI": amqp_uri, "AMQP_SSL": ssl})
+    with Connection(amqp_uri, connect_timeout=timeout, ssl=tls) as connection:
         connection.ensure_connection(max_retries=0, timeout=timeout)  # one attempt
         channel = connection.channel()
         try:
@@ -164,10 +167,12 @@ class _Scrape:
 class MetricsCollector:
     """Reads one station's figures on each `scrape()`."""
 
-    def __init__(self, database, amqp_uri, station, broker_timeout=BROKER_TIMEOUT_SECONDS):
-        """`station`: a services.config.StationInfo (code, tier, is_district)."""
+    def __init__(self, database, amqp_uri, station, broker_timeout=BROKER_TIMEOUT_SECONDS, ssl=None):
+        """`station`: a services.config.StationInfo (code, tier, is_district); `ssl`: the
+        broker connection's TLS options (services.config.amqp_ssl)."""
         self.database = database
         self.amqp_uri = amqp_uri
+        self.ssl = ssl
         self.station = station
         self.broker_timeout = broker_timeout
         self.queues = [q.name for q in station_queues(station.code, station.is_district)]
@@ -177,7 +182,7 @@ class MetricsCollector:
         with self.database.reading() as session:
             db = database_figures(session)
         try:
-            depths = queue_depths(self.amqp_uri, self.queues, self.broker_timeout)
+            depths = queue_depths(self.amqp_uri, self.queues, self.broker_timeout, self.ssl)
         except Exception:
             depths = None
         registry = CollectorRegistry(auto_describe=False)

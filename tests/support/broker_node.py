@@ -10,17 +10,21 @@ name, ports, data, log, plugins and feature-flags files, started with
         node.amqp_uri
         node.restart(down_seconds=3)      # stop the node, wait, start it again
         node.restart(hard=True)           # SIGKILL its Erlang VM, start it again
+
+    with private_broker(tls=TlsFiles(ca, cert, key)) as node:
+        node.amqps_uri                    # a TLS listener too, verifying client certificates
 """
 import contextlib
 
-from deploy.broker_node import BrokerNode, BrokerNodeError  # noqa: F401
+from deploy.broker_node import BrokerNode, BrokerNodeError, TlsFiles  # noqa: F401
 
 
 @contextlib.contextmanager
-def private_broker(prefix="tongban_test", timeout=90):
-    """A fresh node on free ports; stopped and its folder removed afterwards (or, should
-    the test process die, by the node's watchdog)."""
-    node = BrokerNode.start_new(prefix=prefix, timeout=timeout)
+def private_broker(prefix="tongban_test", timeout=90, tls=None):
+    """A fresh node on free ports (with `tls`, a TlsFiles, a TLS listener too); stopped
+    and its folder removed afterwards (or, should the test process die, by the node's
+    watchdog)."""
+    node = BrokerNode.start_new(prefix=prefix, timeout=timeout, tls=tls)
     try:
         yield node
     finally:

@@ -102,6 +102,9 @@ def test_compose_services_start_in_order(compose):
                 assert "healthcheck" in services[dependency], f"{dependency} has no healthcheck"
     assert services["setup"]["depends_on"] == {"rabbitmq": {"condition": "service_healthy"},
                                                "postgres": {"condition": "service_healthy"}}
+    # the TLS files exist before the broker starts
+    assert services["rabbitmq"]["depends_on"] == {"certs": {"condition": "service_completed_successfully"}}
+    assert services["certs"]["restart"] == "no"
     assert services["setup"]["command"] == ["tongban network declare && tongban catalogue seed"]
     assert services["setup"]["restart"] == "no"
     for name, service in station_services(compose).items():
@@ -118,7 +121,11 @@ def test_compose_stations_use_the_broker_the_databases_and_their_own_ports(compo
         assert REQUIRED_SETTINGS <= set(env)
         options = parsed_options(env, monkeypatch)
         amqp, database = urlsplit(options["amqp_uri"]), urlsplit(options["database_url"])
-        assert amqp.scheme == "amqp" and amqp.hostname == "rabbitmq" and amqp.port == 5672
+        # AMQP over TLS only: the broker's certificate checked against the CA, the client's shown
+        assert amqp.scheme == "amqps" and amqp.hostname == "rabbitmq" and amqp.port == 5671
+        assert "station-tls:/etc/tongban/tls:ro" in service["volumes"]
+        for option in ("amqp_ca", "amqp_cert", "amqp_key"):
+            assert options[option].startswith("/etc/tongban/tls/"), (name, option)
         assert database.scheme == "postgresql+pg8000" and database.hostname == "postgres"
         assert database.path == "/tongban_{station}"
         if name == "setup":  # the broker's administrator makes the queues and the station users
@@ -152,6 +159,8 @@ def test_compose_broker_and_database_are_set_up_for_the_network(compose, network
     assert {"rabbitmq_management", "rabbitmq_shovel"} <= set(plugins.strip()[1:-2].split(","))
     assert services["rabbitmq"]["image"].endswith("-management")
     assert rabbit_mounts["/etc/rabbitmq/conf.d/20-tongban.conf"].is_file()
+    assert services["rabbitmq"]["ports"][0] == "127.0.0.1:5671:5671"
+    assert not [p for p in services["rabbitmq"]["ports"] if p.endswith(":5672")]
     pg_mounts = {v.split(":")[1]: DEPLOY / v.split(":")[0] for v in services["postgres"]["volumes"]
                  if v.startswith("./")}
     sql = pg_mounts["/docker-entrypoint-initdb.d/10-tongban.sql"].read_text()
@@ -160,6 +169,37 @@ def test_compose_broker_and_database_are_set_up_for_the_network(compose, network
     named = {v.split(":")[0] for s in services.values() for v in s.get("volumes", [])
              if not v.startswith(("./", "/"))}
     assert named == set(compose["volumes"])
+
+
+def test_compose_broker_speaks_only_tls_and_verifies_its_clients(compose):
+    services = compose["services"]
+    conf = {}
+    for line in (DEPLOY / "compose" / "rabbitmq.conf").read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            key, _, value = line.partition("=")
+            conf[key.strip()] = value.strip()
+    assert conf["listeners.tcp"] == "none" and conf["listeners.ssl.default"] == "5671"
+    assert conf["ssl_options.verify"] == "verify_peer" and conf["ssl_options.fail_if_no_peer_cert"] == "true"
+    # the broker's TLS files are in the broker-tls volume, which `certs` fills
+    assert "broker-tls:/etc/rabbitmq/tls:ro" in services["rabbitmq"]["volumes"]
+    certs = services["certs"]
+    script_mount = next(v for v in certs["volumes"] if v.startswith("./"))
+    script = DEPLOY / script_mount.split(":")[0]
+    assert certs["entrypoint"] == ["sh", script_mount.split(":")[1]]
+    assert {"broker-tls:/tls/broker", "station-tls:/tls/station"} <= set(certs["volumes"])
+    subprocess.run(["sh", "-n", str(script)], check=True)
+    text = script.read_text()
+    for key in ("cacertfile", "certfile", "keyfile"):
+        path = conf[f"ssl_options.{key}"]
+        assert path.startswith("/etc/rabbitmq/tls/") and Path(path).name in text, key
+    # the stations' files: in the station-tls volume, named as the stations are told
+    station_env = compose["x-station"]["environment"]
+    for variable in ("TONGBAN_AMQP_CA", "TONGBAN_AMQP_CERT", "TONGBAN_AMQP_KEY"):
+        assert station_env[variable].startswith("/etc/tongban/tls/")
+        assert Path(station_env[variable]).name in text, variable
+    # the broker's certificate names the host the stations connect to
+    assert "DNS:rabbitmq" in text
+    assert "station-tls" not in " ".join(services["rabbitmq"]["volumes"])  # the stations' key is not the broker's
 
 
 def test_compose_builds_the_image_from_the_dockerfile(compose):
@@ -183,7 +223,10 @@ def test_each_tier_has_an_example_configuration_tongban_reads(tier, monkeypatch)
     assert REQUIRED_SETTINGS <= set(settings)
     assert set(settings) <= tongban_variables() | {"TONGBAN_SYNC_SECONDS"}
     options = parsed_options(settings, monkeypatch)
-    assert options["amqp_uri"].startswith("amqp://") and options["base_port"] == 8800
+    amqp = urlsplit(options["amqp_uri"])
+    assert amqp.scheme == "amqps" and amqp.port == 5671 and options["base_port"] == 8800
+    # TLS with the district's CA and this machine's client certificate
+    assert all(options[o].startswith("/etc/tongban/tls/") for o in ("amqp_ca", "amqp_cert", "amqp_key"))
     if settings["TONGBAN_DATABASE_URL"]:
         assert "{station}" in options["database_url"]
     assert float(settings["TONGBAN_SYNC_SECONDS"]) > 0

@@ -51,14 +51,16 @@ from services.observability.logs import log_context, message_fields
 from services.observability.metrics import observe_message_age
 from services.sender_proof import PROVEN_SENDER_HEADER, UnprovenSender, proven_sender, user_id_of
 from services.topology import dead_letter_exchange
-from shared.trust.entitlement import NotEntitled
+from shared.trust.entitlement import CatalogueBehind, NotEntitled
 
 log = logging.getLogger(__name__)
 
 # pg8000 reports a lost or refused database connection as an InterfaceError; a case
 # changed meanwhile by another process serving the station (StaleDataError, see
-# shared/db/models.py) is read again on the next try
-RETRYABLE = (DatabaseError, DatabaseLinkError, StaleDataError, BrokerError, ConnectionError, TimeoutError)
+# shared/db/models.py) is read again on the next try; a case filed under a catalogue
+# version this station has not received yet waits for it (CatalogueBehind)
+RETRYABLE = (DatabaseError, DatabaseLinkError, StaleDataError, CatalogueBehind, BrokerError, ConnectionError,
+             TimeoutError)
 
 class HandoffConsumer(Consumer):
     """Consumes the queue `queue_for_station(station_code)` of the container's station."""

@@ -160,8 +160,8 @@ def test_poison_messages_do_not_block_the_inbox_and_wait_in_its_dead_letter_queu
     poison_id = "poison-" + uuid.uuid4().hex[:12]
     poison_case = f"{VILLAGES[0]}-20260101-99999"
     # a hand-over whose case lacks almost everything, and a body that is not even JSON
-    # (from the village itself, on the case's route: it passes the sender checks and
-    # fails in the handler)
+    # (from the village itself, on the case's route: the sender is proven, and the case is
+    # refused for what it lacks)
     publish(net, {"message_id": poison_id, "kind": "case.handover", "sender": VILLAGES[0],
                   "body": {"case": {"case_no": poison_case, "revision": 1, "filing_station": VILLAGES[0],
                                     "holder_station": TOWNSHIP, "deciding_station": DISTRICT}}},
@@ -179,7 +179,7 @@ def test_poison_messages_do_not_block_the_inbox_and_wait_in_its_dead_letter_queu
     listing = cli(net, "dead-letters", "list", "--station", TOWNSHIP)
     print("\n" + listing)
     poison_line = next(line for line in listing.splitlines() if line.startswith(poison_id[:12]))
-    assert "case.handover" in poison_line and poison_case in poison_line and "KeyError" in poison_line
+    assert "case.handover" in poison_line and poison_case in poison_line and "carries no item" in poison_line
     garbage_line = next(line for line in listing.splitlines() if line.startswith(garbage_id[:12]))
     assert "undecodable" in garbage_line
     assert "2 dead letter(s) in 1 queue(s)" in listing

@@ -109,6 +109,44 @@ def test_supplements_come_from_the_filing_counter_and_district_messages_from_the
         entitlement.check_from_district(SOUTH, SOUTH_VILLAGE, CATALOGUE_CHANGE)
 
 
+class Catalogue:
+    """A receiver's catalogue with one item at version 3 (as CatalogueStore answers)."""
+    ITEM = {"code": "MZ-002", "name": "最低生活保障申请", "version": 3, "department": "civil_affairs",
+            "category": "public_service", "processing_type": "promised", "joint_departments": [],
+            "decision_steps": ["review", "approve"], "promised_limit_days": 15, "legal_limit_days": 30,
+            "authority_tier": "district", "allows_commitment": False, "allows_deficiency": True,
+            "materials": [{"code": "M01", "name": "身份证", "kind": "core", "copies": 1}], "fee": 0,
+            "min_applicant_age": None, "status": "current", "accepting_tiers": ["village"]}
+
+    def __init__(self, version=5):
+        self._version = version
+
+    def version(self):
+        return self._version
+
+    def item_at_version(self, code, version):
+        from shared.exceptions import NotFound
+        if code != "MZ-002" or version < 3:
+            raise NotFound(code)
+        return dict(self.ITEM)
+
+
+def test_the_item_a_case_carries_must_be_the_receivers_catalogue_item_at_that_version():
+    from shared.cases.workflow import ITEM_FIELDS
+    filed = {**case(), "item": {k: Catalogue.ITEM.get(k) for k in ITEM_FIELDS}}
+    entitlement.check_item(SOUTH_VILLAGE, filed, Catalogue())
+    shortened = {**filed, "item": {**filed["item"], "promised_limit_days": 1}}
+    with pytest.raises(entitlement.NotEntitled, match="promised_limit_days"):
+        entitlement.check_item(SOUTH_VILLAGE, shortened, Catalogue())
+    moved = {**filed, "item": {**filed["item"], "authority_tier": "village", "extra": 1}}
+    with pytest.raises(entitlement.NotEntitled, match="authority_tier"):
+        entitlement.check_item(SOUTH_VILLAGE, moved, Catalogue())
+    with pytest.raises(entitlement.NotEntitled, match="did not have"):
+        entitlement.check_item(SOUTH_VILLAGE, {**filed, "item": {**filed["item"], "code": "XX-1"}}, Catalogue())
+    with pytest.raises(entitlement.CatalogueBehind):  # not yet at that version here: tried again later
+        entitlement.check_item(SOUTH_VILLAGE, filed, Catalogue(version=2))
+
+
 def test_the_proven_sender_is_the_broker_user_or_a_dead_letter_sent_back():
     message = {"sender": SOUTH_VILLAGE}
     assert proven_sender(message, {"user_id": f"st-{SOUTH_VILLAGE}"}, {}, DISTRICT) == SOUTH_VILLAGE
@@ -216,6 +254,13 @@ def test_the_broker_refuses_a_forged_sender_and_a_catalogue_change_from_a_villag
         publish_as(net, SOUTH_VILLAGE, catalogue_exchange(DISTRICT), "", change)
     time.sleep(1)
     assert catalogue_states(net) == {code: before for code in catalogue_states(net)}
+    # the district's own change afterwards reaches every replica, which all agree again
+    response = net.client.request("PATCH", DISTRICT, "/api/catalogue/items/MZ-002", json={"fee": 0})
+    assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 30
+    while len(set(catalogue_states(net).values())) != 1 or catalogue_state(net, DISTRICT)[0] == before[0]:
+        assert time.monotonic() < deadline, catalogue_states(net)
+        time.sleep(0.3)
 
 
 def test_forged_case_messages_are_dead_lettered_and_change_nothing(net, pending):

@@ -249,6 +249,7 @@ class CaseDesk:
     def _on_handover(self, session, repo, message):
         incoming = message["body"]["case"]
         entitlement.check_handover(message["sender"], self.info.code, incoming)
+        entitlement.check_item(message["sender"], incoming, CatalogueStore(session))
         workflow = self._workflow(session)
         result = workflow.receive_handover(incoming, repo.find(incoming["case_no"]))
         if result is None:
@@ -268,6 +269,7 @@ class CaseDesk:
             return []  # an older copy than this station's: nothing to learn from it
         try:
             entitlement.check_record(message["sender"], self.info.code, incoming, known)
+            entitlement.check_item(message["sender"], incoming, CatalogueStore(session))
         except entitlement.WaitForRecord:
             log.info("station %s: record of case %s from %s waits until the district's record shows "
                      "it as the holder", self.info.code, incoming["case_no"], message["sender"])

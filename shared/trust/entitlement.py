@@ -14,11 +14,18 @@ The rules follow the life of a case (shared/cases/workflow.py):
 | extension decision, supervision alert | the holder | the district |
 | catalogue change | every replica | the district |
 
+A case also carries its item as it was when the case was filed (name, limits, materials,
+who decides...). A receiver does not trust that copy: `check_item` compares it with its own
+catalogue at that item version, so a sender cannot shorten a limit or move the decision.
+
 A compromised village can therefore still damage the cases it files or holds (it is their
 counter), and nothing else.
 """
+import json
+
 from shared.cases.routing import next_hop, route
-from shared.exceptions import TongbanError
+from shared.cases.workflow import ITEM_FIELDS
+from shared.exceptions import NotFound, TongbanError
 from shared.messages import (
     CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CATALOGUE_CHANGE,
 )
@@ -33,6 +40,11 @@ class WaitForRecord(Exception):
     """A record from a station the district does not yet know as the holder: it may be
     the new holder whose record overtook the previous holder's; keep it until the
     district's record says so (or a newer one makes it stale)."""
+
+
+class CatalogueBehind(Exception):
+    """The receiver's catalogue has not reached the item version a case carries yet: the
+    message is tried again once the catalogue has caught up."""
 
 
 def _refuse(sender, rule):
@@ -90,6 +102,33 @@ def check_record(sender, receiver, case, known):
         raise WaitForRecord(sender)
     _refuse(sender, f"case {case['case_no']} is held at {known['holder_station']} by the district's record, "
                     f"not at {sender}")
+
+
+def check_item(sender, case, catalogue):
+    """The item a case carries must be the receiver's catalogue item at that version
+    (`catalogue` answers version() and item_at_version(code, version))."""
+    item = case.get("item") if isinstance(case.get("item"), dict) else {}
+    code, version = item.get("code"), item.get("version")
+    if not isinstance(code, str) or not isinstance(version, int):
+        _refuse(sender, f"case {case.get('case_no')} carries no item code and version")
+    if catalogue.version() < version:
+        raise CatalogueBehind(f"case {case.get('case_no')} was filed under catalogue version {version}; "
+                              f"this station has {catalogue.version()}")
+    try:
+        listed = catalogue.item_at_version(code, version)
+    except NotFound:
+        _refuse(sender, f"case {case.get('case_no')} carries item {code}, which the catalogue did not have "
+                        f"at version {version}")
+    expected = {k: listed.get(k) for k in ITEM_FIELDS}
+    if _canonical(expected) != _canonical({k: item.get(k) for k in ITEM_FIELDS}) or set(item) - set(ITEM_FIELDS):
+        changed = sorted(k for k in set(ITEM_FIELDS) | set(item)
+                         if _canonical(item.get(k)) != _canonical(expected.get(k)))
+        _refuse(sender, f"case {case.get('case_no')} carries item {code} (version {version}) unlike the "
+                        f"catalogue's: {', '.join(changed)}")
+
+
+def _canonical(value):
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
 def check_supplement(sender, body, known):

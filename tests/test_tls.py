@@ -13,7 +13,6 @@ refused.
 """
 import re
 import ssl
-import time
 
 import click
 import pytest
@@ -27,6 +26,7 @@ from services.config import amqp_ssl, amqp_ssl_options
 from shared.trust.identities import broker_user
 from tests.support import databases
 from tests.support.broker_node import TlsFiles, private_broker
+from tests.test_faults import wait_until
 
 DISTRICT = "449906"
 TOWNSHIP = "449906001"
@@ -88,17 +88,6 @@ def net(broker, certs, tmp_path_factory):
     finally:
         network.stop()
         databases.drop_network_databases(template)
-
-
-def wait_until(predicate, timeout=30, interval=0.2, message="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 def connect(uri, ssl_options):

@@ -288,6 +288,10 @@ def test_forged_case_messages_are_dead_lettered_and_change_nothing(net, pending)
     ]
     catalogue_before = catalogue_states(net)
     for target, message, _ in forgeries:
+        # claiming to be the district is refused by the broker itself ...
+        with pytest.raises(PreconditionFailed):
+            publish_as(net, NORTH_VILLAGE, cases_exchange, target, message, user_id=f"st-{DISTRICT}")
+        # ... and under its own name the village's message reaches the target, which refuses it
         publish_as(net, NORTH_VILLAGE, cases_exchange, target, message)
     for target, message, reason in forgeries:
         assert reason in wait_dead_letter(net, target, message["message_id"])

@@ -6,8 +6,8 @@ from pathlib import Path
 from kombu.utils.url import parse_url
 
 from services.config import (
-    AMQP_SSL_KEY, CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, RELAY_SWEEP_KEY, SAMPLE_USERS_KEY, STATION_KEY,
-    SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY, amqp_ssl_options,
+    AMQP_SSL_KEY, CLOCK_FILE_KEY, DATABASE_KEY, HTTP_SOCKET_TIMEOUT_KEY, NETWORK_KEY, RELAY_SWEEP_KEY,
+    SAMPLE_USERS_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY, amqp_ssl_options,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +50,8 @@ class HostSettings:
     amqp_ca: str = os.environ.get("TONGBAN_AMQP_CA", "")
     amqp_cert: str = os.environ.get("TONGBAN_AMQP_CERT", "")
     amqp_key: str = os.environ.get("TONGBAN_AMQP_KEY", "")
+    # seconds an HTTP connection may stay silent before the station drops it (slowloris)
+    http_socket_timeout: float = float(os.environ.get("TONGBAN_HTTP_SOCKET_TIMEOUT", "20"))
     extra: dict = field(default_factory=dict)
 
     def database_for(self, station_code):
@@ -91,6 +93,7 @@ class HostSettings:
             "WEB_SERVER_ADDRESS": f"{self.http_host}:{self.port_for(network, station_code)}",
             "max_workers": self.max_workers,
             "HEARTBEAT": 60,
+            HTTP_SOCKET_TIMEOUT_KEY: self.http_socket_timeout,
             STATION_KEY: station_code,
             NETWORK_KEY: self.network_path,
             DATABASE_KEY: self.database_for(station_code),

@@ -8,6 +8,7 @@ NETWORK_KEY = "TONGBAN_NETWORK"          # path of the district's YAML descripti
 DATABASE_KEY = "TONGBAN_DATABASE_URL"    # this station's database
 SYNC_INTERVAL_KEY = "TONGBAN_CATALOGUE_SYNC_SECONDS"
 RELAY_SWEEP_KEY = "TONGBAN_RELAY_SWEEP_SECONDS"
+HTTP_SOCKET_TIMEOUT_KEY = "TONGBAN_HTTP_SOCKET_TIMEOUT"  # seconds a connection may stay silent
 CLOCK_FILE_KEY = "TONGBAN_CLOCK_FILE"    # a simulated clock's file (tests, simulation)
 SUPERVISION_INTERVAL_KEY = "TONGBAN_SUPERVISION_SECONDS"
 # the sample staff's names file: a station started with it creates its sample users

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from services.config import HTTP_SOCKET_TIMEOUT_KEY
 from shared.db.migrate import pg_error_code
 from shared.exceptions import (
     Conflict, Forbidden, InvalidInput, NotFound, TongbanError, Unauthorized, Unavailable, Unprocessable,
@@ -28,6 +29,9 @@ from shared.exceptions import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+# seconds a connection may stay silent (a request half sent, an idle keep-alive): 300
+# half-sent requests used to hold their connections for good
+SOCKET_TIMEOUT = 20
 
 STATUS_BY_ERROR = [
     # (exception class, status, error code) — first match wins, so subclasses first
@@ -74,6 +78,12 @@ class StationWebServer(WebServer):
             self._sock.settimeout(None)  # as nameko's (kombu issue 838)
             self._serv = self.get_wsgi_server(self._sock, self.get_wsgi_app())
             self._gt = self.container.spawn_managed_thread(self.run)
+
+    def get_wsgi_server(self, sock, wsgi_app, **kwargs):
+        # a client that stops sending halfway (slowloris) is dropped after SOCKET_TIMEOUT
+        server = super().get_wsgi_server(sock, wsgi_app, **kwargs)
+        server.socket_timeout = float(self.container.config.get(HTTP_SOCKET_TIMEOUT_KEY, SOCKET_TIMEOUT))
+        return server
 
     def get_wsgi_app(self):
         return StationWsgiApp(self)
@@ -169,6 +179,8 @@ def json_body(request):
         raise InvalidInput(f"request body too large (at most {MAX_BODY_BYTES} bytes)")
     if not raw:
         raise InvalidInput("the request needs a JSON body")
+    if _nesting(raw) > MAX_NESTING:
+        raise InvalidInput(f"the body is nested too deeply (at most {MAX_NESTING} levels of objects and lists)")
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as err:
@@ -178,6 +190,36 @@ def json_body(request):
     if _has_nul(data):
         raise InvalidInput(NUL_MESSAGE)
     return data
+
+
+# no request of the API nests deeper than a few levels; Python's JSON parser recurses, so
+# a body nested 100,000 deep used to end in a RecursionError (500)
+MAX_NESTING = 32
+
+
+def _nesting(raw):
+    """How deep the brackets of a JSON text go (brackets inside strings ignored)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):  # { [
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    return deepest
+        elif byte in (0x7D, 0x5D):
+            depth -= 1
+    return deepest
 
 
 NUL = "\x00"

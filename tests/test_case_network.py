@@ -7,7 +7,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -26,28 +25,12 @@ from services.topology import cases_exchange, station_queues
 from shared.cases.citizen_id import make as make_id
 from shared.trust.identities import broker_user
 from tests.support.databases import drop_network_databases, url_template
+from tests.support.network import free_port_block
 
 NETWORK = Path(__file__).parent / "cases_data" / "network_cases.yaml"
 AMQP = os.environ.get("TONGBAN_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
 DISTRICT, SOUTH, NORTH = "449902", "449902001", "449902100"
 SOUTH_VILLAGE, SOUTH_COMMUNITY, NORTH_VILLAGE = "449902001201", "449902001001", "449902100201"
-
-
-def free_base_port(count):
-    for base in range(21000, 40000, 50):
-        try:
-            sockets = []
-            for port in range(base, base + count):
-                s = socket.socket()
-                s.bind(("127.0.0.1", port))
-                sockets.append(s)
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in sockets:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 def wait_until(predicate, timeout=20, interval=0.1, message="condition"):
@@ -68,7 +51,8 @@ class CaseNetwork:
         self.settings.database_url = url_template("cases") or ""
         self.launcher = Launcher(self.settings, (), per_process=1)
         self.district = self.launcher.network.district_code
-        self.settings.base_port = free_base_port(len(self.launcher.stations))
+        # a random free block: two test runs side by side must not pick the same ports
+        self.settings.base_port = free_port_block(len(self.launcher.stations))
         self.settings.sample_users = str(SAMPLE_USERS)
         self.http = requests.Session()
         # each call made by the sample user who would make it (the village's agent...)

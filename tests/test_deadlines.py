@@ -15,7 +15,6 @@ from services.config import StationInfo
 from shared.auth.staffing import COUNTER_USERNAME
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
-from shared.cases.store import CaseRepository
 from shared.cases.workflow import CaseWorkflow
 from shared.catalogue.store import CatalogueStore
 from shared.clock import DISTRICT_TZ, set_simulated_now

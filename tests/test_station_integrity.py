@@ -187,7 +187,8 @@ def test_concurrent_filings_through_two_processes_of_one_station_never_share_a_n
         if databases.ON_POSTGRESQL:
             assert refused == [] and len(filed) == FILINGS
         for status, body in refused:  # only with two processes on one SQLite file
-            assert status in (409, 503) and body["error"] in ("CONFLICT", "UNAVAILABLE") and body["message"]
+            assert status in (409, 503) and body["error"] in ("CONFLICT", "UNAVAILABLE") and body["message"], \
+            (status, body)
         # the station holds exactly the cases it answered 201 for, each the resident it was filed for
         stored = _case_numbers(net.settings.database_for(SOUTH_VILLAGE))
         new = {no: name for no, name in stored.items() if no not in before}

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from amqp.exceptions import AccessRefused, NotAllowed, PreconditionFailed
-from kombu import Connection, Exchange, Producer, Queue
+from kombu import Connection, Producer, Queue
 
 from deploy.broker_users import StationSecrets, station_uri
 from services.sender_proof import PROVEN_SENDER_HEADER, UnprovenSender, proven_sender

@@ -17,6 +17,11 @@ from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
 from shared.exceptions import InvalidInput
 from shared.stations import TIERS
 
+# a search is one LIKE per word: a whole page of words would make the station's database
+# scan the catalogue hundreds of times over (a 1,500-word query used to answer 500)
+MAX_SEARCH_CHARS = 100
+MAX_SEARCH_WORDS = 10
+
 
 def _choice(request, name, allowed):
     value = request.args.get(name)
@@ -55,8 +60,12 @@ class CatalogueEndpoints:
         department = request.args.get("department")
         if department is not None and department not in self.station.network.departments:
             raise InvalidInput(f"unknown department '{department}'")
+        text = request.args.get("q")
+        if text is not None and (len(text) > MAX_SEARCH_CHARS or len(text.split()) > MAX_SEARCH_WORDS):
+            raise InvalidInput(f"query parameter 'q' is too long: at most {MAX_SEARCH_CHARS} characters "
+                               f"and {MAX_SEARCH_WORDS} words")
         total, items = self.catalogue.search(
-            text=request.args.get("q"),
+            text=text,
             department=department,
             category=_choice(request, "category", CATEGORIES),
             processing_type=_choice(request, "processing_type", PROCESSING_TYPES),

@@ -6,7 +6,7 @@ import secrets
 from sqlalchemy import delete, select
 
 from shared.auth import roles
-from shared.auth.passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+from shared.auth.passwords import MIN_LENGTH, dummy_hash, hash_password, needs_rehash, verify_password
 from shared.auth.schemas import NewUserSchema, UserSchema
 from shared.db.models import LoginSession, User, utcnow
 from shared.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
@@ -72,12 +72,16 @@ class Accounts:
             self.session.execute(delete(LoginSession).where(LoginSession.username == username))
 
     # -- logins ---------------------------------------------------------------------------
-    def check_password(self, username, password):
-        """Raises Unauthorized unless the password is right (the same answer for an
-        unknown user, a wrong password and a deactivated account). Takes tens of
-        milliseconds on purpose: run it outside a write transaction."""
+    def check_password(self, username, password, verify=verify_password):
+        """Raises Unauthorized unless the password is right (the same answer, after the
+        same work, for an unknown user, a wrong password and a deactivated account: their
+        password is checked against a dummy hash). Takes tens of milliseconds on purpose:
+        run it outside a write transaction; `verify(hash, password)` may run it off the
+        caller's thread."""
         user = self.session.get(User, username)
-        if user is None or not user.active or not verify_password(user.password_hash, password):
+        usable = user is not None and user.active
+        matches = verify(user.password_hash if usable else dummy_hash(), password)
+        if not (usable and matches):
             raise Unauthorized("用户名或密码不正确（或账号已停用）")
         return needs_rehash(user.password_hash)
 

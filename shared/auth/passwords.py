@@ -5,6 +5,9 @@ station is a small PC whose whole process should stay under 80 MB, and a login m
 stall the counter. Hashes carry their parameters, so raising them later only needs
 `needs_rehash` on the next login.
 """
+import functools
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -26,3 +29,10 @@ def verify_password(password_hash, password):
 
 def needs_rehash(password_hash):
     return _hasher.check_needs_rehash(password_hash)
+
+
+@functools.lru_cache(maxsize=1)
+def dummy_hash():
+    """A hash no password matches, verified in place of an unknown or deactivated user's,
+    so that such a login costs as long as a wrong password (no user enumeration by timing)."""
+    return _hasher.hash(secrets.token_urlsafe(32))

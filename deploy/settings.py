@@ -42,7 +42,7 @@ class HostSettings:
     # {station code: broker password} (mode 0600), default broker-secrets.yaml in data_dir:
     # each station connects to `amqp_uri`'s broker as its own user (deploy/broker_users.py)
     broker_secrets: str = os.environ.get("TONGBAN_BROKER_SECRETS", "")
-    # the broker's management API, where `tongban network users` makes the station users
+    # the broker's management API, where `tongban network declare` makes the station users
     # (default: http://<amqp_uri's host>:15672)
     management_url: str = os.environ.get("TONGBAN_MANAGEMENT_URL", "")
     # TLS to the broker (an amqps:// URI): the CA that signed the broker's certificate
@@ -74,7 +74,7 @@ class HostSettings:
                 return self.amqp_uri  # the URI names the station's user already
             raise NoBrokerIdentity(
                 f"station {station_code} has no broker identity in {self.secrets_path()}: run "
-                f"`tongban network users` with the broker administrator's --amqp URI (or give the station's "
+                f"`tongban network declare` with the broker administrator's --amqp URI (or give the station's "
                 f"own user in --amqp)")
         return station_uri(self.amqp_uri, station_code, password)
 

@@ -14,7 +14,6 @@ import pytest
 from amqp.exceptions import AccessRefused, NotAllowed, PreconditionFailed
 from kombu import Connection, Producer, Queue
 
-from deploy.broker_users import StationSecrets, station_uri
 from services.sender_proof import PROVEN_SENDER_HEADER, UnprovenSender, proven_sender
 from services.topology import cases_exchange, catalogue_exchange
 from shared.messages import (
@@ -170,8 +169,7 @@ def net():
 
 def as_station(net, code):
     """A broker connection with station `code`'s own credentials, as on its PC."""
-    password = StationSecrets(net.settings.secrets_path()).password_of(code)
-    return Connection(station_uri(net.settings.amqp_uri, code, password), connect_timeout=5,
+    return Connection(net.settings.station_amqp_uri(code), connect_timeout=5,
                       transport_options={"confirm_publish": True})
 
 

@@ -15,7 +15,12 @@ from shared.validation import load
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "tongban_session"
+
+def session_cookie(station_code):
+    """The desk's session cookie at this station. Named per station: browsers keep
+    cookies per host, not per port, so two stations of one host sharing a name logged
+    each other out."""
+    return f"tongban_session_{station_code}"
 
 # Argon2 takes tens of milliseconds of CPU on purpose. Run on the eventlet hub it stalls
 # every other green thread of the process — every station a host serves — for that long
@@ -31,13 +36,14 @@ def verify_off_the_hub(password_hash, password):
         return tpool.execute(verify_password, password_hash, password)
 
 
-def token_of(request):
-    """The session token: `Authorization: Bearer <token>` (API clients) or the web
-    desk's cookie."""
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
-    return request.cookies.get(SESSION_COOKIE, "")
+def token_of(request, station_code):
+    """The session token. The API takes only `Authorization: Bearer <token>`, which a
+    browser never adds by itself, so a page of another site cannot act with the desk's
+    cookie (CSRF); the desk's pages take only the cookie."""
+    if request.path.startswith("/api/"):
+        header = request.headers.get("Authorization", "")
+        return header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return request.cookies.get(session_cookie(station_code), "")
 
 
 class UserDesk:
@@ -51,7 +57,7 @@ class UserDesk:
     def user(self, request):
         """The user making the request, or Unauthorized (401)."""
         with self.database.reading() as session:
-            return self._accounts(session).user_of(token_of(request))
+            return self._accounts(session).user_of(token_of(request, self.info.code))
 
     def log_in(self, data):
         request = load(LoginSchema(), data)
@@ -63,7 +69,7 @@ class UserDesk:
                 request["username"], request["password"] if stale_hash else None)
 
     def log_out(self, request):
-        token = token_of(request)
+        token = token_of(request, self.info.code)
         if token:
             with self.database.transaction() as session:
                 self._accounts(session).log_out(token)

@@ -23,7 +23,8 @@ from werkzeug.wrappers import Request, Response
 from services.config import HTTP_SOCKET_TIMEOUT_KEY
 from shared.db.migrate import pg_error_code
 from shared.exceptions import (
-    Conflict, Forbidden, InvalidInput, NotFound, TongbanError, Unauthorized, Unavailable, Unprocessable,
+    Conflict, Forbidden, InvalidInput, NotFound, TongbanError, TooManyAttempts, Unauthorized, Unavailable,
+    Unprocessable,
 )
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ STATUS_BY_ERROR = [
     (NotFound, 404, "NOT_FOUND"),
     (Conflict, 409, "CONFLICT"),
     (Unprocessable, 422, "UNPROCESSABLE"),
+    (TooManyAttempts, 429, "TOO_MANY_ATTEMPTS"),
     (Unavailable, 503, "UNAVAILABLE"),
 ]
 
@@ -140,8 +142,10 @@ class HttpEntrypoint(HttpRequestHandler):
             if isinstance(exc, error_class):
                 if isinstance(exc, ValidationError):
                     return error_response(status, code, _summary(exc.messages), exc.messages)
+                retry_after = getattr(exc, "retry_after", None)
                 return error_response(status, code, getattr(exc, "message", str(exc)),
-                                      getattr(exc, "details", None))
+                                      getattr(exc, "details", None),
+                                      headers={"Retry-After": str(retry_after)} if retry_after else None)
         if isinstance(exc, (IntegrityError, StaleDataError)):
             # two processes serving one station (PostgreSQL) made clashing changes at the
             # same moment: the later one was rolled back, nothing was overwritten

@@ -41,3 +41,12 @@ class Forbidden(TongbanError):
 
 class Unauthorized(TongbanError):
     """No valid session (HTTP 401)."""
+
+
+class TooManyAttempts(TongbanError):
+    """Too many failed attempts from this client or on this account (HTTP 429); the
+    client may try again after `retry_after` seconds (sent as `Retry-After`)."""
+
+    def __init__(self, message, retry_after, details=None):
+        super().__init__(message, details)
+        self.retry_after = max(1, int(retry_after))

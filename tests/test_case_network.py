@@ -274,7 +274,7 @@ def test_the_desks_filing_form_submitted_twice_files_once(net):
     desk = requests.Session()
     url = net.launcher.url_of(SOUTH_VILLAGE)
     login = desk.post(url + "/desk/login", data={"username": "agent", "password": net.client.password})
-    assert login.ok and "tongban_session" in desk.cookies
+    assert login.ok and f"tongban_session_{SOUTH_VILLAGE}" in desk.cookies
     form = desk.get(url + "/desk/cases/new", params={"item": "MZ-003"}).text
     request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1)
     materials = [m["code"] for m in net.get(DISTRICT, "/api/items/MZ-003")["materials"]]
@@ -503,7 +503,7 @@ def desk_session(net, code, username):
     desk = requests.Session()
     response = desk.post(net.launcher.url_of(code) + "/desk/login",
                          data={"username": username, "password": net.client.password})
-    assert response.ok and "tongban_session" in desk.cookies
+    assert response.ok and f"tongban_session_{code}" in desk.cookies
     return desk
 
 

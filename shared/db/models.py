@@ -237,3 +237,39 @@ class FilingRequest(Base):
     # shared/cases/filing.py: the same id with another body is refused. Empty for the
     # ids stored before the fingerprint was kept (their repeats are answered as before).
     fingerprint: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class AccessAuditEntry(Base):
+    """The access audit (shared/audit/): who saw a full ID number or phone, changed a
+    case or logged in, when, where from. Append-only: rows are never updated or deleted
+    (a database trigger refuses it, migration 0008). A station keeps its own; the
+    district also keeps every station's copies, merged by `entry_id`."""
+
+    __tablename__ = "access_audit"
+    entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    station: Mapped[str] = mapped_column(String(12))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    kind: Mapped[str] = mapped_column(String(20))      # full_view | change | login
+    action: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(20))
+    username: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20), default="")
+    case_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    shown: Mapped[str] = mapped_column(String(100), default="")
+    client: Mapped[str] = mapped_column(String(64), default="")
+    channel: Mapped[str] = mapped_column(String(8), default="")  # api | desk
+
+    __table_args__ = (
+        Index("ix_access_audit_station_at", "station", "at"),
+        Index("ix_access_audit_at", "at"),
+        Index("ix_access_audit_username", "username"),
+        Index("ix_access_audit_case_no", "case_no"),
+    )
+
+
+class AccessAuditUnsent(Base):
+    """A station's audit entries not yet copied to the district (the copier batches
+    them into one outbox message and removes them here in the same transaction)."""
+
+    __tablename__ = "access_audit_unsent"
+    entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -4,7 +4,7 @@ import copy
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 from marshmallow.experimental.context import Context
 
-from shared.cases import citizen_id
+from shared.cases import citizen_id, phone
 from shared.exceptions import InvalidInput
 
 
@@ -166,14 +166,15 @@ class ResidentRatingSchema(ResidentQuerySchema):
 
 
 def masked(case):
-    """A copy of the case with the applicant's ID number masked."""
+    """A copy of the case with the applicant's ID number and phone masked."""
     view = copy.deepcopy(case)
     view["applicant"]["id_number"] = citizen_id.mask(view["applicant"]["id_number"])
+    view["applicant"]["phone"] = phone.mask(view["applicant"].get("phone"))
     return view
 
 
 def summary(case):
-    """The line a list shows (ID masked)."""
+    """The line a list shows (ID and phone masked)."""
     return {
         "case_no": case["case_no"],
         "item_code": case["item"]["code"],
@@ -181,6 +182,7 @@ def summary(case):
         "department": case["item"]["department"],
         "applicant_name": case["applicant"]["name"],
         "applicant_id": citizen_id.mask(case["applicant"]["id_number"]),
+        "applicant_phone": phone.mask(case["applicant"].get("phone")),
         "status": case["status"],
         "acceptance": case.get("acceptance"),
         "filing_station": case["filing_station"],

@@ -23,8 +23,8 @@ from werkzeug.wrappers import Request, Response
 from services.config import HTTP_SOCKET_TIMEOUT_KEY
 from shared.db.migrate import pg_error_code
 from shared.exceptions import (
-    Conflict, Forbidden, InvalidInput, NotFound, TongbanError, TooManyAttempts, Unauthorized, Unavailable,
-    Unprocessable,
+    Conflict, Forbidden, InvalidInput, NotFound, PasswordChangeRequired, TongbanError, TooManyAttempts,
+    Unauthorized, Unavailable, Unprocessable,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ STATUS_BY_ERROR = [
     (ValidationError, 400, "INVALID_INPUT"),
     (SignatureMismatch, 400, "INVALID_INPUT"),
     (Unauthorized, 401, "UNAUTHORIZED"),
+    (PasswordChangeRequired, 403, "PASSWORD_CHANGE_REQUIRED"),
     (Forbidden, 403, "FORBIDDEN"),
     (NotFound, 404, "NOT_FOUND"),
     (Conflict, 409, "CONFLICT"),

@@ -50,3 +50,8 @@ class TooManyAttempts(TongbanError):
     def __init__(self, message, retry_after, details=None):
         super().__init__(message, details)
         self.retry_after = max(1, int(retry_after))
+
+
+class PasswordChangeRequired(Forbidden):
+    """The user must choose their own password before anything else (HTTP 403,
+    error PASSWORD_CHANGE_REQUIRED): their password was chosen by someone else."""

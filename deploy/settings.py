@@ -7,7 +7,8 @@ from kombu.utils.url import parse_url
 
 from services.config import (
     AMQP_SSL_KEY, CLOCK_FILE_KEY, DATABASE_KEY, HTTP_SOCKET_TIMEOUT_KEY, NETWORK_KEY, RELAY_SWEEP_KEY,
-    SAMPLE_USERS_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY, amqp_ssl_options,
+    SAMPLE_USERS_KEY, SECURE_COOKIES_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY,
+    amqp_ssl_options,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,8 @@ class HostSettings:
     amqp_key: str = os.environ.get("TONGBAN_AMQP_KEY", "")
     # seconds an HTTP connection may stay silent before the station drops it (slowloris)
     http_socket_timeout: float = float(os.environ.get("TONGBAN_HTTP_SOCKET_TIMEOUT", "20"))
+    # behind an HTTPS proxy: the web desk's cookies carry Secure (services/web_desk/guard.py)
+    secure_cookies: bool = os.environ.get("TONGBAN_SECURE_COOKIES", "").lower() in ("1", "true", "yes", "on")
     extra: dict = field(default_factory=dict)
 
     def database_for(self, station_code):
@@ -94,6 +97,7 @@ class HostSettings:
             "max_workers": self.max_workers,
             "HEARTBEAT": 60,
             HTTP_SOCKET_TIMEOUT_KEY: self.http_socket_timeout,
+            SECURE_COOKIES_KEY: self.secure_cookies,
             STATION_KEY: station_code,
             NETWORK_KEY: self.network_path,
             DATABASE_KEY: self.database_for(station_code),

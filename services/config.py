@@ -9,6 +9,9 @@ DATABASE_KEY = "TONGBAN_DATABASE_URL"    # this station's database
 SYNC_INTERVAL_KEY = "TONGBAN_CATALOGUE_SYNC_SECONDS"
 RELAY_SWEEP_KEY = "TONGBAN_RELAY_SWEEP_SECONDS"
 HTTP_SOCKET_TIMEOUT_KEY = "TONGBAN_HTTP_SOCKET_TIMEOUT"  # seconds a connection may stay silent
+# "1" on a station served behind HTTPS (a TLS proxy): its cookies carry Secure
+# (services/web_desk/guard.py)
+SECURE_COOKIES_KEY = "TONGBAN_SECURE_COOKIES"
 CLOCK_FILE_KEY = "TONGBAN_CLOCK_FILE"    # a simulated clock's file (tests, simulation)
 SUPERVISION_INTERVAL_KEY = "TONGBAN_SUPERVISION_SECONDS"
 # the sample staff's names file: a station started with it creates its sample users

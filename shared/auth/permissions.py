@@ -6,6 +6,7 @@ checks here are about role, department and the step a case is at. Whether the ca
 a state that allows the action (and held here) is the workflow's business (409).
 """
 from shared.auth import roles
+from shared.cases import separation
 from shared.cases.routing import deciding_departments
 from shared.exceptions import Forbidden
 
@@ -60,9 +61,21 @@ def can_read_case(user, case):
 def can_decide(user, case, step, department):
     """Reviewers give the review step and approvers the approval, each only for their own
     department; at a township or village its staff decide the items delegated there (the
-    workflow refuses a case that is not decided at their station)."""
+    workflow refuses a case that is not decided at their station). Whoever accepted a
+    two-step case does not decide it, and its reviewer does not approve it
+    (shared/cases/separation.py)."""
     can_give_decision(user, step, department)
     can_read_case(user, case)
+    separation.check(case, user, step, department)
+
+
+def may_decide(user, case, step, department):
+    """can_decide as a yes or no (what the desk offers; the desk checks again on submit)."""
+    try:
+        can_decide(user, case, step, department)
+    except Forbidden:
+        return False
+    return True
 
 
 def can_give_decision(user, step, department):

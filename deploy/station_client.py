@@ -6,7 +6,7 @@ import threading
 
 import requests
 
-from shared.auth.staffing import COUNTER_USERNAME, SAMPLE_PASSWORD, department_username
+from shared.auth.staffing import COUNTER_USERNAME, LOCAL_DECIDERS, SAMPLE_PASSWORD, department_username
 from shared.auth import roles
 from shared.stations import DISTRICT, tier_of
 
@@ -29,7 +29,11 @@ def acting_username(code, method, path, body=None):
     if path.endswith("/decisions") and tier == DISTRICT:
         role = roles.REVIEWER if body.get("step") == "review" else roles.APPROVER
         return department_username(body.get("department", ""), role)
-    if path.endswith(("/decisions", "/suspend", "/extension", "/forward")) and tier != DISTRICT:
+    if path.endswith("/decisions") and tier != DISTRICT:
+        # delegated items: not the one who accepted (the counter), and the approver is
+        # not the reviewer (受审分离, shared/cases/separation.py)
+        return LOCAL_DECIDERS[tier][1 if body.get("step") == "review" else 2]
+    if path.endswith(("/suspend", "/extension", "/forward")) and tier != DISTRICT:
         return COUNTER_USERNAME[tier]  # township staff decide delegated items
     if method == "GET" and tier == DISTRICT:
         return "supervisor"  # reads everything

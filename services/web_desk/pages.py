@@ -39,14 +39,14 @@ class AccountPages(DeskBase):
                 None, next=safe_next(request.form.get("next")), username=request.form.get("username", ""),
                 error="用户名或密码错误，请重新输入。"))
         response = redirect(target)
-        response.set_cookie(session_cookie(self.station.code), session["token"], httponly=True, samesite="Strict", path="/")
+        response.set_cookie(session_cookie(self.station.code), session["token"], **self.guard.cookie_flags())
         return response
 
     @http("GET,POST", "/desk/logout")
     def desk_log_out(self, request):
         self.users.log_out(request)
         response = redirect(LOGIN)
-        response.delete_cookie(session_cookie(self.station.code), path="/", httponly=True, samesite="Strict")
+        response.delete_cookie(session_cookie(self.station.code), **self.guard.cookie_flags())
         return response
 
     @http("GET", "/desk/static/<string:name>")

@@ -96,7 +96,8 @@ def build_spec(is_district):
                          ("Schedule", catalogue_schemas.ScheduleSchema),
                          ("Forward", case_schemas.ForwardSchema),
                          ("FollowUpAnswer", case_schemas.FollowUpAnswerSchema),
-                         ("Login", auth_schemas.LoginSchema), ("NewUser", auth_schemas.NewUserSchema)]:
+                         ("Login", auth_schemas.LoginSchema), ("NewUser", auth_schemas.NewUserSchema),
+                         ("PasswordChange", auth_schemas.PasswordChangeSchema)]:
         spec.components.schema(name, schema=schema)
 
     paths = {
@@ -107,6 +108,21 @@ def build_spec(is_district):
                                    example={"username": "agent", "password": "tongban-2026"})},
         "/api/logout": {"post": _op("end this session", errors=(), tag="users", access=PUBLIC)},
         "/api/me": {"get": _op("the logged-in user", errors=(), tag="users")},
+        "/api/me/password": {"post": _op(
+            "change one's own password (at least 10 characters, not easy to guess); the user's other sessions "
+            "end. A user whose password was chosen for them (the sample staff) gets 403 PASSWORD_CHANGE_REQUIRED "
+            "from every other call until they have", body_ref="PasswordChange", tag="users",
+            example={"current_password": "tongban-2026", "new_password": "请设置自己的密码"})},
+        "/api/me/sessions": {"get": _op("one's own open sessions (no tokens; `current` marks this one)",
+                                        errors=(), tag="users")},
+        "/api/me/sessions/{session_id}": {"delete": _op(
+            "end one of one's own sessions", tag="users", errors=(404,),
+            params=[_path_param("session_id", "a session's id from GET /api/me/sessions")])},
+        "/api/me/sessions/end-others": {"post": _op("end every other session of one's own", errors=(),
+                                                    tag="users")},
+        "/api/users/{username}/unlock": {"post": _op(
+            "forget a username's failed logins, ending its lockout", tag="users", errors=(404,),
+            access="administrators", params=[_path_param("username", "the user's username")])},
         "/api/users": {
             "get": _op("this station's users", errors=(), tag="users", access="administrators"),
             "post": _op("add a user", ok="201", body_ref="NewUser", errors=(400, 409), tag="users",

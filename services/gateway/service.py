@@ -6,6 +6,7 @@ from services.config import Station
 from services.gateway.broker import BrokerProbe
 from services.gateway.dead_letters import DeadLetterEndpoints
 from services.gateway.metrics import MetricsEndpoints
+from services.gateway.my_account import MyAccountEndpoints
 from services.gateway.openapi import build_spec
 from services.gateway.records import DistrictRecords
 from services.gateway.residents import ResidentEndpoints
@@ -84,7 +85,7 @@ class AccountEndpoints:
 
     @http("POST", "/api/login")
     def log_in(self, request):
-        return json_response(self.users.log_in(json_body(request)))
+        return json_response(self.users.log_in(json_body(request), request))
 
     @http("POST", "/api/logout")
     def log_out(self, request):
@@ -195,8 +196,8 @@ def _case_view(case, station_code, user):
     return schemas.masked(case)
 
 
-class GatewayService(CatalogueEndpoints, AccountEndpoints, CaseEndpoints, ResidentEndpoints, DeadLetterEndpoints,
-                     MetricsEndpoints, WebDeskPages):
+class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,
+                     DeadLetterEndpoints, MetricsEndpoints, WebDeskPages):
     name = "gateway"
 
     users = Users()

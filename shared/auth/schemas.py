@@ -34,3 +34,15 @@ class UserSchema(Schema):
     department = fields.String(allow_none=True)
     station = fields.String()
     active = fields.Boolean()
+    must_change_password = fields.Boolean()
+
+
+class PasswordChangeSchema(Schema):
+    """A user's own change: the current password proves it is them (a session left open
+    at a counter is not enough); the new one must pass shared/auth/password_policy.py."""
+
+    class Meta:
+        unknown = RAISE
+
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=200))

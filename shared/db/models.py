@@ -6,6 +6,7 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 
 def utcnow():
@@ -212,6 +213,11 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # a password someone else chose (the sample staff's): every call but changing it is
+    # refused until the user has set their own (shared/auth/accounts.py)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
 
 
 class LoginSession(Base):
@@ -222,6 +228,12 @@ class LoginSession(Base):
     username: Mapped[str] = mapped_column(String(50), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    # touched at most once a minute while the session is used: 30 idle minutes end it
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # shown to the user in their list of sessions (where and with what they logged in)
+    client_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
 
 
 class FilingRequest(Base):
@@ -273,6 +285,37 @@ class AccessAuditUnsent(Base):
 
     __tablename__ = "access_audit_unsent"
     entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class ResidentLookupAttempt(Base):
+    """A resident's lookup (case number + query code) not known to have succeeded: the
+    failures of the last hour, per case number asked and per client address, limit the
+    guesses (shared/cases/lookup_limits.py). A success removes its row; older rows are
+    pruned."""
+
+    __tablename__ = "resident_lookup_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    client: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+
+    __table_args__ = (
+        Index("ix_resident_lookup_attempts_case_no_at", "case_no", "at"),
+        Index("ix_resident_lookup_attempts_client_at", "client", "at"),
+        Index("ix_resident_lookup_attempts_at", "at"),
+    )
+
+class LoginFailures(Base):
+    """Failed logins counted per username (known or not, so that a lockout tells nothing
+    about which usernames exist) and per client address: `subject` is "user:<name>" or
+    "address:<ip>". A success clears the user's row; an administrator's unlock too; a
+    row whose last failure is older than the window starts afresh (shared/auth/login_guard.py)."""
+
+    __tablename__ = "login_failures"
+    subject: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ResidentLookupAttempt(Base):

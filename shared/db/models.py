@@ -219,7 +219,6 @@ class User(Base):
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
-
 class LoginSession(Base):
     """A login. Only the SHA-256 of the token is kept, so the table gives no one a session."""
 
@@ -233,7 +232,6 @@ class LoginSession(Base):
     # shown to the user in their list of sessions (where and with what they logged in)
     client_address: Mapped[str] = mapped_column(String(64), default="", server_default="")
     user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
-
 
 
 class FilingRequest(Base):

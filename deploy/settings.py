@@ -6,6 +6,7 @@ from pathlib import Path
 from kombu.utils.url import parse_url
 
 from services.config import (
+    AUDIT_COPY_KEY,
     AMQP_SSL_KEY, CLOCK_FILE_KEY, DATABASE_KEY, HTTP_SOCKET_TIMEOUT_KEY, NETWORK_KEY, RELAY_SWEEP_KEY,
     SAMPLE_USERS_KEY, SECURE_COOKIES_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY,
     amqp_ssl_options,
@@ -35,6 +36,8 @@ class HostSettings:
     base_port: int = int(os.environ.get("TONGBAN_BASE_PORT", "8800"))
     sync_seconds: float = 30.0
     sweep_seconds: float = 1.0
+    # how often a station sends its access-audit entries to the district, in batches
+    audit_copy_seconds: float = float(os.environ.get("TONGBAN_AUDIT_COPY_SECONDS", "10"))
     max_workers: int = 10
     clock_file: str = os.environ.get("TONGBAN_CLOCK_FILE", "")
     supervision_seconds: float = 60.0
@@ -103,6 +106,7 @@ class HostSettings:
             DATABASE_KEY: self.database_for(station_code),
             SYNC_INTERVAL_KEY: self.sync_seconds,
             RELAY_SWEEP_KEY: self.sweep_seconds,
+            AUDIT_COPY_KEY: self.audit_copy_seconds,
             SUPERVISION_INTERVAL_KEY: self.supervision_seconds,
         }
         tls = self.amqp_ssl()

@@ -1,6 +1,7 @@
 """The district's HTTP API: every station's endpoints plus catalogue editing."""
 import datetime as dt
 
+from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
@@ -13,7 +14,7 @@ from shared.supervision.statistics import GROUPINGS
 
 
 
-class DistrictGatewayService(GatewayService):
+class DistrictGatewayService(AuditEndpoints, GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()

@@ -8,6 +8,7 @@ NETWORK_KEY = "TONGBAN_NETWORK"          # path of the district's YAML descripti
 DATABASE_KEY = "TONGBAN_DATABASE_URL"    # this station's database
 SYNC_INTERVAL_KEY = "TONGBAN_CATALOGUE_SYNC_SECONDS"
 RELAY_SWEEP_KEY = "TONGBAN_RELAY_SWEEP_SECONDS"
+AUDIT_COPY_KEY = "TONGBAN_AUDIT_COPY_SECONDS"  # how often access-audit entries go to the district
 HTTP_SOCKET_TIMEOUT_KEY = "TONGBAN_HTTP_SOCKET_TIMEOUT"  # seconds a connection may stay silent
 # "1" on a station served behind HTTPS (a TLS proxy): its cookies carry Secure
 # (services/web_desk/guard.py)

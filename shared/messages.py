@@ -14,6 +14,7 @@ CASE_SUPPLEMENT = "case.supplement"  # materials handed in at the filing counter
 CASE_EXTENSION_DECISION = "case.extension_decision"  # the district's answer to 延期
 CASE_ALERT = "case.alert"            # a supervision warning or card for the holding station
 CATALOGUE_CHANGE = "catalogue.change"
+AUDIT_COPY = "audit.copy"              # a batch of a station's access-audit entries, for the district
 
 
 def catalogue_exchange_name(district_code):

@@ -1,4 +1,5 @@
 """The HTTP API every station serves. Handlers parse, delegate and answer JSON."""
+from services.access_audit import AccessAudit
 from services.auth import Users
 from services.cases.desk import CaseDeskProvider
 from services.catalogue_access import Catalogue
@@ -85,7 +86,11 @@ class AccountEndpoints:
 
     @http("POST", "/api/login")
     def log_in(self, request):
-        return json_response(self.users.log_in(json_body(request), request))
+        body = json_body(request)
+        with self.access_audit.login(body.get("username") if isinstance(body, dict) else None) as attempt:
+            session = self.users.log_in(body, request)
+            attempt.succeeded(session)
+        return json_response(session)
 
     @http("POST", "/api/logout")
     def log_out(self, request):
@@ -103,8 +108,11 @@ class AccountEndpoints:
 
     @http("POST", "/api/users")
     def add_user(self, request):
-        permissions.require(self.users.user(request), "manage_users", roles.ADMINISTRATOR)
-        return json_response(self.users.add(json_body(request)), 201)
+        administrator = self.users.user(request)
+        with self.access_audit.change(administrator, "add_user"):
+            permissions.require(administrator, "manage_users", roles.ADMINISTRATOR)
+            added = self.users.add(json_body(request))
+        return json_response(added, 201)
 
 
 class CaseEndpoints:
@@ -114,7 +122,10 @@ class CaseEndpoints:
     @http("POST", "/api/cases")
     def file_case(self, request):
         user = self.users.user(request)
-        return json_response(_case_view(self.desk.file(json_body(request), user), self.station.code, user), 201)
+        with self.access_audit.change(user, "file") as change:
+            case = self.desk.file(json_body(request), user)
+            change.case_no = case["case_no"]
+        return json_response(_case_view(case, self.station.code, user, self.access_audit), 201)
 
     @http("GET", "/api/cases")
     def list_cases(self, request):
@@ -136,14 +147,15 @@ class CaseEndpoints:
     @http("GET", "/api/cases/<string:case_no>")
     def get_case(self, request, case_no):
         user = self.users.user(request)
-        view = _case_view(self.desk.get(case_no, user), self.station.code, user)
+        view = _case_view(self.desk.get(case_no, user), self.station.code, user, self.access_audit)
         view["history"] = self.desk.history(case_no, user)
         return json_response(view)
 
     def _act(self, request, operation, case_no):
         user = self.users.user(request)
-        case = operation(case_no, json_body(request), user)
-        return json_response(_case_view(case, self.station.code, user))
+        with self.access_audit.change(user, operation.__name__, case_no):
+            case = operation(case_no, json_body(request), user)
+        return json_response(_case_view(case, self.station.code, user, self.access_audit))
 
     @http("POST", "/api/cases/<string:case_no>/supplement")
     def supplement_case(self, request, case_no):
@@ -188,10 +200,12 @@ class CaseEndpoints:
         return json_response({"alerts": self.desk.alerts(query_int(request, "limit", 100, 1, 1000))})
 
 
-def _case_view(case, station_code, user):
-    """The whole case. The ID number is shown in full only to the counter or office
-    acting on the case (held here), and only to roles whose decision needs it."""
+def _case_view(case, station_code, user, audit):
+    """The whole case. The ID number and phone are shown in full only to the counter or
+    office acting on the case (held here), and only to roles whose decision needs it;
+    such a view is written to the access audit (`audit`, services/access_audit.py) first."""
     if case["holder_station"] == station_code and permissions.sees_full_id(user):
+        audit.full_view(user, case)
         return case
     return schemas.masked(case)
 
@@ -201,6 +215,7 @@ class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, C
     name = "gateway"
 
     users = Users()
+    access_audit = AccessAudit()
     station = Station()
     catalogue = Catalogue()
     broker = BrokerProbe()

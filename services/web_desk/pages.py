@@ -32,8 +32,10 @@ class AccountPages(DeskBase):
         try:
             form = form_of(request)
             target = safe_next(form.get("next"))
-            session = self.users.log_in({"username": form.get("username", "").strip(),
-                                         "password": form.get("password", "")})
+            with self.access_audit.login(form.get("username", "").strip()) as attempt:  # services/access_audit.py
+                session = self.users.log_in({"username": form.get("username", "").strip(),
+                                             "password": form.get("password", "")})
+                attempt.succeeded(session)
         except (Unauthorized, InvalidInput):
             return render("login.html", 401, **self.desk_context(
                 None, next=safe_next(request.form.get("next")), username=request.form.get("username", ""),

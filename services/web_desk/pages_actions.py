@@ -41,7 +41,8 @@ class CaseActionPages(DeskBase):
         method, body = FORMS[action]
         form = form_of(request)
         try:
-            getattr(self.desk, method)(case_no, body(form), user)
+            with self.access_audit.change(user, method, case_no):
+                getattr(self.desk, method)(case_no, body(form), user)
         except REFUSALS as error:
             typed = {key: form.getlist(key) if key == "materials" else form.get(key) for key in form.keys()}
             return self.case_page(user, case_no, error=explain(error), status=status_of(error),

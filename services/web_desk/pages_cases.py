@@ -8,7 +8,7 @@ from services.web_desk.base import DeskBase
 from services.web_desk.rendering import REFUSALS, explain, form_of, page, redirect, render, status_of
 from services.web_desk.views import case_actions, field_errors, filing_request
 from shared.auth import permissions
-from shared.cases import states
+from shared.cases import schemas, states
 from shared.exceptions import InvalidInput, NotFound
 from shared.stations import DISTRICT
 
@@ -51,7 +51,9 @@ class CasePages(DeskBase):
         item = self.catalogue.get(form.get("item_code", ""))
         data = filing_request(form, item)
         try:
-            case = self.desk.file(data, user)
+            with self.access_audit.change(user, "file") as change:
+                case = self.desk.file(data, user)
+                change.case_no = case["case_no"]
         except REFUSALS as error:
             values = {**data, **data["applicant"]}
             errors = field_errors(error) if isinstance(error, InvalidInput) else {}
@@ -81,10 +83,10 @@ class CasePages(DeskBase):
                       error=error, form=form or {})
 
     def _case_view(self, case, user):
-        # the API's rule for showing the whole ID number (imported here: the gateway
-        # module imports this one)
+        # the API's rule for showing the whole ID number and phone, and auditing it
+        # (imported here: the gateway module imports this one)
         from services.gateway.service import _case_view
-        return _case_view(case, self.station.code, user)
+        return _case_view(case, self.station.code, user, self.access_audit)
 
     @http("GET", "/desk/cases/<string:case_no>/notice")
     @page
@@ -97,8 +99,9 @@ class CasePages(DeskBase):
         return self._paper(user, case_no, "result", f"办件 {case_no} 尚未作出审批结果")
 
     def _paper(self, user, case_no, kind, missing):
-        """The printable notice or result (template `<kind>.html`)."""
-        case = self._case_view(self.desk.get(case_no, user), user)
+        """The printable notice or result (template `<kind>.html`): they name the applicant
+        but show neither the ID number nor the phone, so the case is masked."""
+        case = schemas.masked(self.desk.get(case_no, user))
         if not case.get(kind):
             raise NotFound(missing)
         return render(f"{kind}.html", **self.desk_context(user), case=case, **{kind: case[kind]})

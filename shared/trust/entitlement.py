@@ -13,6 +13,7 @@ The rules follow the life of a case (shared/cases/workflow.py):
 | supplement (`case.supplement`) | the deciding station | the case's filing station |
 | extension decision, supervision alert | the holder | the district |
 | catalogue change | every replica | the district |
+| access-audit copy (`audit.copy`) | district | the station whose entries they all are (shared/audit/) |
 
 A case also carries its item as it was when the case was filed (name, limits, materials,
 who decides...). A receiver does not trust that copy: `check_item` compares it with its own
@@ -27,7 +28,7 @@ from shared.cases.routing import next_hop, route
 from shared.cases.workflow import ITEM_FIELDS
 from shared.exceptions import NotFound, TongbanError
 from shared.messages import (
-    CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CATALOGUE_CHANGE,
+    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CATALOGUE_CHANGE,
 )
 from shared.stations import DISTRICT, ancestor_at
 
@@ -143,6 +144,21 @@ def check_from_district(sender, receiver, kind):
         _refuse(sender, f"a {kind} comes only from the district")
 
 
+def check_audit_copy(sender, receiver, body):
+    """A station's access-audit entries reach the district only from that station: one
+    station cannot write (or blame another for) entries in another's name."""
+    district = ancestor_at(receiver, DISTRICT)
+    if receiver != district or sender == district or not sender.startswith(district):
+        _refuse(sender, "access-audit copies go from a station of the district to the district")
+    entries = body.get("entries") if isinstance(body, dict) else None
+    if not isinstance(entries, list) or body.get("station") != sender:
+        _refuse(sender, "an access-audit copy carries the sending station's own entries")
+    stations = {e.get("station") if isinstance(e, dict) else None for e in entries}
+    others = sorted(str(s) for s in stations if s != sender)
+    if others:
+        _refuse(sender, f"access-audit entries of station(s) {', '.join(others)} come only from that station")
+
+
 def check(kind, sender, receiver, body, known=None):
     """Dispatch on the message kind; `known` is the receiver's copy of the case, if any."""
     if kind == CASE_HANDOVER:
@@ -151,6 +167,8 @@ def check(kind, sender, receiver, body, known=None):
         check_record(sender, receiver, body["case"], known)
     elif kind == CASE_SUPPLEMENT:
         check_supplement(sender, body, known)
+    elif kind == AUDIT_COPY:
+        check_audit_copy(sender, receiver, body)
     elif kind in (CASE_EXTENSION_DECISION, CASE_ALERT, CATALOGUE_CHANGE):
         check_from_district(sender, receiver, kind)
     else:

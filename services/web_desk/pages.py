@@ -15,7 +15,7 @@ from services.web_desk.pages_catalogue import CataloguePages
 from services.web_desk.rendering import (
     LOGIN, REFUSALS, STATIC, explain, form_of, page, redirect, render, safe_next, status_of,
 )
-from services.web_desk.views import case_rows, worklist_sections
+from services.web_desk.views import case_rows, waiting_for_nobody, worklist_sections
 from shared.auth import roles
 from shared.cases import states
 from shared.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
@@ -77,7 +77,15 @@ class HomePages(DeskBase):
     @http("GET", "/desk/worklist")
     @page
     def desk_worklist(self, request, user):
-        return render("worklist.html", **self.desk_context(user), worklist=self._worklist(user, limit=200))
+        return render("worklist.html", **self.desk_context(user), worklist=self._worklist(user, limit=200),
+                      stuck=self._waiting_for_nobody(user))
+
+    def _waiting_for_nobody(self, user):
+        """受审分离: the cases held here that no active user of the station may decide."""
+        if user["role"] not in roles.DECIDING_ROLES:
+            return []
+        _, cases = self.desk.list(user, held_here=True, status=list(states.DECIDING), limit=200)
+        return waiting_for_nobody(cases, self.station.code, self.users.list())
 
     def _worklist(self, user, limit):
         """[(title, total, rows)]: what waits for this user, held at this station."""

@@ -79,7 +79,8 @@ class CasePages(DeskBase):
         case = self._case_view(self.desk.get(case_no, user), user)
         lamp = self.light_rule()(case)
         return render("case.html", status, **self.desk_context(user), case=case, done=done, light=lamp,
-                      history=self.desk.history(case_no, user), actions=case_actions(case, user, self.station),
+                      history=self.desk.history(case_no, user),
+                      actions=case_actions(case, user, self.station, self.users.list()),
                       error=error, form=form or {})
 
     def _case_view(self, case, user):

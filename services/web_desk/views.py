@@ -2,8 +2,8 @@
 so the handlers stay thin. Showing an action here is a convenience; the case desk checks
 every action again when it is submitted."""
 from services.web_desk import labels
-from shared.auth import roles
-from shared.cases import states
+from shared.auth import permissions, roles
+from shared.cases import separation, states
 from shared.cases.schemas import summary
 
 COUNTER = roles.COUNTER_ROLES
@@ -28,7 +28,61 @@ def outstanding_materials(case):
 
 
 def decision_form(case, user, here):
-    """None, or what the decision form needs: {"step", "departments"}."""
+    """None, or what the decision form needs: {"step", "departments"}. Not for whoever
+    accepted the case or reviewed it (受审分离, shared/cases/separation.py)."""
+    form = _role_decision_form(case, user, here)
+    if form is None:
+        return None
+    departments = [d for d in form["departments"] if permissions.may_decide(user, case, form["step"], d)]
+    return {**form, "departments": departments} if departments else None
+
+
+def decision_note(case, user, here, colleagues):
+    """Why this user, whose role decides the case, is not offered the decision form (受审
+    分离), and who else at the station can take the step, or that nobody can; None when
+    the form is offered or the user's role has nothing to decide. `colleagues`: the
+    station's users (UserDesk.list)."""
+    form = _role_decision_form(case, user, here)
+    if form is None or decision_form(case, user, here) is not None:
+        return None
+    why = separation.refusal(case, user["username"], here, form["step"], form["departments"][0])
+    if why is None:
+        return None
+    others = [roles.signed(c) for c in colleagues if c["username"] != user["username"] and may_take_step(case, c, here)]
+    if others:
+        return f"{why}。本站可办理的人员：{'、'.join(others)}。"
+    return f"{why}。{no_other_decider(form['step'])}。"
+
+
+def no_other_decider(step):
+    return f"本站暂无其他可{separation.STEP_LABELS.get(step, '审批')}人员，请联系乡镇/区级"
+
+
+def may_take_step(case, person, here):
+    """Whether an active user of this station may give the decision the case waits for."""
+    if not person.get("active", True):
+        return False
+    form = _role_decision_form(case, person, here)
+    return form is not None and any(permissions.may_decide({**person, "station": here}, case, form["step"], d)
+                                    for d in form["departments"])
+
+
+def waiting_for_nobody(cases, here, colleagues):
+    """[(case_no, note)]: the cases held here waiting for a decision that no active user
+    of the station may give (whoever could accepted or reviewed it: 受审分离)."""
+    return [(case["case_no"], f"{no_other_decider(_waiting_step(case))}（{separation.RULE_ACCEPTOR}；"
+             f"{separation.RULE_REVIEWER.split('：', 1)[1]}）")
+            for case in cases
+            if case["holder_station"] == here and case["status"] in states.DECIDING and separation.applies(case)
+            and not any(may_take_step(case, person, here) for person in colleagues)]
+
+
+def _waiting_step(case):
+    return "review" if case["status"] == states.PENDING_REVIEW else "approve"
+
+
+def _role_decision_form(case, user, here):
+    """The decision form by role and department alone."""
     item, status = case["item"], case["status"]
     if case["holder_station"] != here or status not in states.DECIDING:
         return None
@@ -48,8 +102,9 @@ def decision_form(case, user, here):
     return None
 
 
-def case_actions(case, user, station):
-    """The forms the case page offers this user. `station` is the StationInfo."""
+def case_actions(case, user, station, colleagues=()):
+    """The forms the case page offers this user. `station` is the StationInfo,
+    `colleagues` the station's users (UserDesk.list) for the 受审分离 note."""
     here, status, role = station.code, case["status"], user["role"]
     held = case["holder_station"] == here
     counter = role in COUNTER
@@ -63,6 +118,7 @@ def case_actions(case, user, station):
         "forward": role == roles.TOWNSHIP_STAFF and held and status == states.RECEIVED
         and case["deciding_station"] != here,
         "decide": decision_form(case, user, here),
+        "decide_note": decision_note(case, user, here, colleagues),
         "suspend": deciding and status in states.DECIDING,
         "request_extension": deciding and not extension,
         "decide_extension": station.is_district and role == roles.APPROVER

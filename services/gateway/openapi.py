@@ -232,6 +232,14 @@ def build_spec(is_district):
             "/api/stats": {"get": _op("the district's statistics", tag="supervision", params=[
                 _query("from", "first filing date", kind="string"), _query("to", "last filing date"),
                 _query("by", "grouping", ("none", "station", "tier", "department", "item", "category"))])},
+            # the access audit (district/audit_desk.py)
+            **{path: {"get": _op(summary, tag="supervision", access="the district's supervisor only", params=[
+                _query("station", "station code"), _query("username", "username (as typed, for logins)"),
+                _query("case_no", "case number"), _query("kind", "kind", ("full_view", "change", "login")),
+                _query("from", "first day (district time)"), _query("to", "last day (district time)"),
+                _query("limit", "page size", kind="integer"), _query("offset", "entries to skip", kind="integer")])}
+               for path, summary in (("/api/audit", "the access audit, every station's, newest first"),
+                                     ("/api/audit.csv", "the access audit as a CSV file (UTF-8 with BOM)"))},
         })
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)

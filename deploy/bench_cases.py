@@ -46,7 +46,7 @@ class Driver:
         self.filed = {}          # case_no -> (village, filed monotonic)
         self.lock = threading.Lock()
         self.stop = threading.Event()
-        self.client = StationClient(launcher.url_of)  # as the sample staff
+        self.client = StationClient(launcher.url_of, data_dir=launcher.settings.data_dir)  # as the sample staff
 
     def file_one(self, n):
         village = self.villages[n % len(self.villages)]

@@ -35,7 +35,7 @@ def _parse(ts):
 def measure_change(launcher, item_code, round_no, timeout=30):
     district = launcher.network.district_code
     body = {"keywords": ["基准测试", f"第{round_no}轮"]}
-    change = StationClient(launcher.url_of, timeout=10).patch(
+    change = StationClient(launcher.url_of, timeout=10, data_dir=launcher.settings.data_dir).patch(
         district, f"/api/catalogue/items/{item_code}", body).json()  # as the district's administrator
     version, made_at = change["version"], _parse(change["made_at"])
     lags, pending = {}, {s.code for s in launcher.stations if s.code != district}

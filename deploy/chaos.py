@@ -128,7 +128,7 @@ class DrillNetwork:
         self.log_dir = self.workdir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.http = requests.Session()
-        self.client = StationClient(self.url)  # each call as the sample user who would make it
+        self.client = StationClient(self.url, data_dir=self.settings.data_dir)  # each call as the sample user who would make it
         self._engines = {}
 
     # -- processes -------------------------------------------------------------------

@@ -84,9 +84,9 @@ class Host:
                     service_cls = district_service(service_cls, service_cls.name, station.code)
                 self.containers.append(ServiceContainer(service_cls, config))
         pool = eventlet.GreenPool(size=32)
-        for container in self.containers:
-            pool.spawn(container.start)
-        pool.waitall()
+        starting = [pool.spawn(container.start) for container in self.containers]
+        for thread in starting:
+            thread.wait()  # a container that cannot start (its set-up refused) is raised here
         log.info("host started %d station(s), %d containers", len(self.stations), len(self.containers))
 
     def stop(self):
@@ -132,7 +132,13 @@ class Host:
 
         def start_and_watch():
             # starting waits for the broker; a signal must still stop the host meanwhile
-            self.start()
+            try:
+                self.start()
+            except Exception as exc:  # e.g. sample passwords on an open address: stop, saying why
+                log.error("host cannot start: %s", exc)
+                if not stopping.ready():
+                    stopping.send(exc)
+                return
             # every container at once: waiting on them one after another noticed a crash
             # only in the first, and a station whose inbox consumer had died kept running
             for container in self.containers:

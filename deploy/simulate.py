@@ -46,7 +46,7 @@ class Simulation:
         self.items = {i["code"]: i for i in items}
         self.calendar = calendar
         self.echo = echo
-        self.client = StationClient(launcher.url_of, timeout=60)  # as the sample staff
+        self.client = StationClient(launcher.url_of, timeout=60, data_dir=launcher.settings.data_dir)  # as the sample staff
         self.agenda = defaultdict(list)   # working-day index -> [(phase, function, args)]
         self.days = []
         self.case_no = {}                 # plan key -> case number
@@ -243,7 +243,7 @@ def run(settings, scale, seed, year, per_process, echo):
         launcher.wait_healthy(timeout=300)
         code = launcher.network.district_code
         launcher.wait_catalogue()
-        client = StationClient(launcher.url_of, timeout=600)
+        client = StationClient(launcher.url_of, timeout=600, data_dir=launcher.settings.data_dir)
         items = client.get(code, "/api/items", params={"limit": 500}).json()["items"]
         calendar = WorkingDayCalendar()
         plans, consultations = plan_year(year, scale, items, launcher.network, calendar, seed)

@@ -1,10 +1,17 @@
 """HTTP calls to stations as the sample staff: logs in once per station and person,
 keeps the token, and picks who would make each request (the village's agent files,
 the department's approver approves...). Used by the simulation, the benchmarks, the
-fault drills and the tests; the web desk's own users log in themselves."""
+fault drills and the tests; the web desk's own users log in themselves.
+
+A sample user must choose their own password at the first login: the client does so
+with a random strong one, kept in the network's password book (deploy/password_book.py)
+for every other client of that network."""
+import secrets
 import threading
 
 import requests
+
+from deploy.password_book import password_book
 
 from shared.auth.staffing import COUNTER_USERNAME, LOCAL_DECIDERS, SAMPLE_PASSWORD, department_username
 from shared.auth import roles
@@ -40,12 +47,24 @@ def acting_username(code, method, path, body=None):
     return COUNTER_USERNAME[tier]
 
 
-class StationClient:
-    """requests against stations, each call made by a logged-in user."""
+def new_password():
+    """A password for a sample user nobody types: 144 random bits."""
+    return "tb-" + secrets.token_urlsafe(18)
 
-    def __init__(self, url_of, password=SAMPLE_PASSWORD, timeout=30):
+
+class StationClient:
+    """requests against stations, each call made by a logged-in user. `data_dir`: the
+    network's data directory, where its password book is shared by every client of
+    the network (without one, this process's book in memory)."""
+
+    def __init__(self, url_of, password=SAMPLE_PASSWORD, timeout=30, data_dir=None, book=None,
+                 changes_passwords=True):
         self.url_of = url_of
-        self.password = password
+        # False for a person's own account (`tongban report`): a password they must
+        # change is theirs to choose (the station answers 403 PASSWORD_CHANGE_REQUIRED)
+        self.changes_passwords = changes_passwords
+        self.password = password  # the sample password, before a user has changed it
+        self.book = book if book is not None else password_book(data_dir)
         self.timeout = timeout
         self.tokens = {}
         self.lock = threading.Lock()
@@ -64,13 +83,43 @@ class StationClient:
         with self.lock:
             if not fresh and key in self.tokens:
                 return self.tokens[key]
-        response = self.http().post(self.url_of(code) + "/api/login", timeout=self.timeout,
-                                    json={"username": username, "password": self.password})
-        response.raise_for_status()
-        token = response.json()["token"]
+        token, _ = self._log_in(code, username)
         with self.lock:
             self.tokens[key] = token
         return token
+
+    def password_of(self, code, username):
+        """The user's password now (changed from the sample one first if it still must
+        be): for tests that log in themselves, at the desk or with their own requests."""
+        return self._log_in(code, username)[1]
+
+    def _log_in(self, code, username):
+        """(token, password): logs in with the book's password, else the sample one;
+        a user who must change it gets a new random one, written to the book, all while
+        the book is held (so two clients never both change it)."""
+        url = self.url_of(code)
+        with self.book.open() as book:
+            known = book.get(code, username)
+            response = None
+            for password in dict.fromkeys(p for p in (known, self.password) if p):
+                response = self.http().post(url + "/api/login", timeout=self.timeout,
+                                            json={"username": username, "password": password})
+                if response.status_code == 401:
+                    continue  # the book is older than the station's database
+                response.raise_for_status()
+                login = response.json()
+                if login["user"].get("must_change_password") and self.changes_passwords:
+                    chosen = new_password()
+                    changed = self.http().post(url + "/api/me/password", timeout=self.timeout,
+                                               headers={"Authorization": f"Bearer {login['token']}"},
+                                               json={"current_password": password, "new_password": chosen})
+                    changed.raise_for_status()
+                    book.set(code, username, chosen)
+                    password = chosen
+                elif password != known:
+                    book.set(code, username, password)
+                return login["token"], password
+            response.raise_for_status()
 
     def headers(self, code, username):
         return {"Authorization": f"Bearer {self.token(code, username)}"}

@@ -3,6 +3,7 @@ counted and throttled (shared/auth/login_guard.py); a user's own password and se
 import ipaddress
 import logging
 
+import eventlet
 from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
@@ -34,6 +35,13 @@ def session_cookie(station_code):
 # releases the GIL), at most ARGON2_AT_ONCE at a time per process.
 ARGON2_AT_ONCE = 2
 _argon2_slots = Semaphore(ARGON2_AT_ONCE)
+
+
+# A refused login is answered after a pause (a green thread sleeping costs nothing): a
+# client guessing as fast as it is answered makes a few requests a second, not the
+# hundreds a second whose handling alone slowed every other station of the host.
+FAILED_LOGIN_PAUSE = 0.5     # seconds, after a wrong password
+THROTTLED_LOGIN_PAUSE = 1.0  # seconds, before a 429
 
 
 def verify_off_the_hub(password_hash, password):
@@ -106,6 +114,7 @@ class UserDesk:
                 LoginGuard(session).check(username, address)
         except TooManyAttempts:
             self.login_attempted(username, address, "throttled")
+            eventlet.sleep(THROTTLED_LOGIN_PAUSE)
             raise
         try:
             with self.database.reading() as session:
@@ -114,6 +123,7 @@ class UserDesk:
             with self.database.transaction() as session:
                 locked = LoginGuard(session).failed(username, address)
             self.login_attempted(username, address, "locked" if locked else "failed")
+            eventlet.sleep(FAILED_LOGIN_PAUSE)
             raise
         with self.database.transaction() as session:
             LoginGuard(session).succeeded(username)

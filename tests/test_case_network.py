@@ -56,7 +56,7 @@ class CaseNetwork:
         self.settings.sample_users = str(SAMPLE_USERS)
         self.http = requests.Session()
         # each call made by the sample user who would make it (the village's agent...)
-        self.client = StationClient(self.launcher.url_of)
+        self.client = StationClient(self.launcher.url_of, data_dir=self.settings.data_dir)
 
     def purge_queues(self):
         with Connection(AMQP) as conn:
@@ -273,7 +273,7 @@ def test_unknown_addresses_and_methods_answer_json_under_api_and_a_page_under_de
 def test_the_desks_filing_form_submitted_twice_files_once(net):
     desk = requests.Session()
     url = net.launcher.url_of(SOUTH_VILLAGE)
-    login = desk.post(url + "/desk/login", data={"username": "agent", "password": net.client.password})
+    login = desk.post(url + "/desk/login", data={"username": "agent", "password": net.client.password_of(SOUTH_VILLAGE, "agent")})
     assert login.ok and f"tongban_session_{SOUTH_VILLAGE}" in desk.cookies
     form = desk.get(url + "/desk/cases/new", params={"item": "MZ-003"}).text
     request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1)
@@ -502,7 +502,7 @@ def test_township_killed_mid_load_loses_and_duplicates_nothing(net):
 def desk_session(net, code, username):
     desk = requests.Session()
     response = desk.post(net.launcher.url_of(code) + "/desk/login",
-                         data={"username": username, "password": net.client.password})
+                         data={"username": username, "password": net.client.password_of(code, username)})
     assert response.ok and f"tongban_session_{code}" in desk.cookies
     return desk
 

@@ -180,8 +180,8 @@ def test_requests_without_a_valid_session_are_refused(net):
     wrong = net.call("POST", SOUTH_VILLAGE, "/api/login", {"username": "agent", "password": "guess"}, as_user=False)
     assert wrong.status_code == 401
     # after logging out the token is dead
-    login = net.call("POST", SOUTH, "/api/login", {"username": "staff", "password": net.client.password},
-                     as_user=False).json()
+    login = net.call("POST", SOUTH, "/api/login",
+                     {"username": "staff", "password": net.client.password_of(SOUTH, "staff")}, as_user=False).json()
     assert login["user"]["role"] == "township_staff" and login["user"]["station"] == SOUTH
     bearer = {"Authorization": f"Bearer {login['token']}"}
     assert net.client.request("GET", SOUTH, "/api/me", as_user=False, headers=bearer).json()["username"] == "staff"

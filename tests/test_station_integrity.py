@@ -162,7 +162,7 @@ def test_concurrent_filings_through_two_processes_of_one_station_never_share_a_n
                                   stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
         try:
             second_url = f"http://127.0.0.1:{second_port}"
-            clients = [net.client, StationClient(lambda code: second_url)]
+            clients = [net.client, StationClient(lambda code: second_url, data_dir=net.settings.data_dir)]
             deadline = time.monotonic() + 60
             while not _healthy(second_url):
                 assert second.poll() is None, (tmp_path / "second.log").read_text()

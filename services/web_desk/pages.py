@@ -9,16 +9,17 @@ from services.auth import session_cookie
 from services.http import http
 from services.web_desk import labels
 from services.web_desk.base import DeskBase
+from services.web_desk.pages_account import MyAccountPages
 from services.web_desk.pages_actions import CaseActionPages
 from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
 from services.web_desk.rendering import (
-    LOGIN, REFUSALS, STATIC, explain, form_of, page, redirect, render, safe_next, status_of,
+    CHANGE_PASSWORD, LOGIN, REFUSALS, STATIC, explain, form_of, page, redirect, render, safe_next, status_of,
 )
 from services.web_desk.views import case_rows, waiting_for_nobody, worklist_sections
 from shared.auth import roles
 from shared.cases import states
-from shared.exceptions import Conflict, InvalidInput, NotFound, Unauthorized
+from shared.exceptions import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
 
 
 class AccountPages(DeskBase):
@@ -34,12 +35,20 @@ class AccountPages(DeskBase):
             target = safe_next(form.get("next"))
             with self.access_audit.login(form.get("username", "").strip()) as attempt:  # services/access_audit.py
                 session = self.users.log_in({"username": form.get("username", "").strip(),
-                                             "password": form.get("password", "")})
+                                             "password": form.get("password", "")}, request)
                 attempt.succeeded(session)
         except (Unauthorized, InvalidInput):
             return render("login.html", 401, **self.desk_context(
                 None, next=safe_next(request.form.get("next")), username=request.form.get("username", ""),
                 error="用户名或密码错误，请重新输入。"))
+        except TooManyAttempts as refused:  # too many failures: wait, or the account is locked
+            response = render("login.html", 429, **self.desk_context(
+                None, next=safe_next(request.form.get("next")), username=request.form.get("username", ""),
+                error=refused.message.split("Too many")[0]))
+            response.headers["Retry-After"] = str(refused.retry_after)
+            return response
+        if session["user"].get("must_change_password"):
+            target = CHANGE_PASSWORD
         response = redirect(target)
         response.set_cookie(session_cookie(self.station.code), session["token"], **self.guard.cookie_flags())
         return response
@@ -155,5 +164,5 @@ def _score(value):
     return int(value) if value and value.isdigit() else value
 
 
-class WebDeskPages(AccountPages, HomePages, StatusPage, CataloguePages, CasePages, CaseActionPages):
+class WebDeskPages(AccountPages, MyAccountPages, HomePages, StatusPage, CataloguePages, CasePages, CaseActionPages):
     """Every page of the web desk, mixed into the gateway."""

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from services.http import MAX_BODY_BYTES, NUL, NUL_MESSAGE, STATUS_BY_ERROR
 from services.web_desk import labels
-from shared.exceptions import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from shared.exceptions import Conflict, Forbidden, InvalidInput, NotFound, PasswordChangeRequired, Unauthorized
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -17,6 +17,8 @@ STATIC = HERE / "static"
 # what a page shows as a message (an expired session goes to the login page instead)
 REFUSALS = (InvalidInput, Forbidden, NotFound, Conflict)
 LOGIN = "/desk/login"
+# where a user who must choose their own password is sent from every page
+CHANGE_PASSWORD = "/desk/account/password"
 HOME = "/desk/"
 
 environment = Environment(loader=FileSystemLoader(str(HERE / "templates")),
@@ -79,6 +81,7 @@ def form_of(request):
 def page(handler):
     """A page handler `handler(self, request, user, **path)`: the logged-in user is
     passed in; without a session the browser goes to the login page (and comes back);
+    a user who must change their password goes to that page, whatever they asked for;
     a refusal (400/403/404/409) is shown as a page with the message in a red banner."""
     @functools.wraps(handler)
     def wrapper(self, request, **path):
@@ -86,6 +89,8 @@ def page(handler):
             user = self.users.user(request)
         except Unauthorized:
             return login_redirect(request)
+        except PasswordChangeRequired:
+            return redirect(CHANGE_PASSWORD)
         try:
             return handler(self, request, user, **path)
         except Unauthorized:

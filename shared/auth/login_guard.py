@@ -97,6 +97,8 @@ class LoginGuard:
                 raise TooManyAttempts(ADDRESS_SLOW_DOWN.format(seconds=wait), wait)
 
     def _wait(self, row, delay):
+        if delay <= 0:
+            return 0
         left = (row.last_failed_at + dt.timedelta(seconds=delay) - self.now).total_seconds()
         return int(-(-left // 1)) if left > 0 else 0
 
@@ -131,6 +133,7 @@ class LoginGuard:
             return 0
         failures = row.failures
         self.session.delete(row)
+        self.session.flush()
         return failures
 
     def state(self, username):

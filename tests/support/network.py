@@ -229,7 +229,7 @@ class StationNetwork:
         self._prepared = False
         self.http = requests.Session()
         # every call is made by the sample user who would make it (deploy/station_client.py)
-        self.client = StationClient(self.url, timeout=HTTP_TIMEOUT)
+        self.client = StationClient(self.url, timeout=HTTP_TIMEOUT, data_dir=self.data_dir)
 
     # -- context -------------------------------------------------------------------
     def __enter__(self):

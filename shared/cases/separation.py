@@ -12,7 +12,10 @@ Not covered, on purpose:
 - immediate items (即办件): decided on the spot, the same day, by the user at the counter
   who accepted them, as the catalogue declares them;
 - one-step items (decision steps ``['approve']`` only): the catalogue declares one person's
-  decision; to require two people, make the item two-step in the catalogue.
+  decision; to require two people, make the item two-step in the catalogue;
+- asking for more materials (补正, the clock stops) and asking for an extension: they
+  decide nothing about the application, so the acceptor may do them; handing the result
+  over (送达) is the filing counter's work, usually by the very person who accepted it.
 
 Who counts, and where. The case's history says who did what at which station: each
 entry carries the station and the actor as ``roles.signed(user)``, "name（username）"

@@ -25,6 +25,7 @@ from kombu import Connection, Exchange, Queue
 from services.config import amqp_ssl
 from services.sender_proof import user_id_of
 from services.topology import station_queues
+from shared.cases import phone
 from shared.cases.citizen_id import mask
 from shared.messages import dead_letter_queue
 
@@ -40,6 +41,7 @@ _FAILURE_HEADERS = {ERROR_HEADER, FAILED_AT_HEADER, "x-death", "x-first-death-ex
 MIN_ID_PREFIX = 6
 DEFAULT_LIMIT = 1000
 _ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+_PHONE = re.compile(r'("phone": ")([^"]*)(")')
 
 
 class UnknownDeadLetter(ValueError):
@@ -109,6 +111,7 @@ def _describe(station, queue, message):
     preview = (json.dumps(payload, ensure_ascii=False, default=str) if payload is not None
                else body[:200].decode("utf-8", "replace"))
     preview = _ID_NUMBER.sub(lambda m: mask(m.group(0)), preview)  # citizen IDs stay masked
+    preview = _PHONE.sub(lambda m: m.group(1) + phone.mask(m.group(2)) + m.group(3), preview)  # and phones
     return DeadLetter(
         id=str(message_id) if message_id else "sha1-" + hashlib.sha1(body).hexdigest()[:16],
         station=station, queue=_header_text(headers.get(QUEUE_HEADER)) or queue,

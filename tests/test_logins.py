@@ -15,10 +15,13 @@ What an attacker would do, and the defence:
 """
 import datetime as dt
 import os
+import re
+import shlex
 import statistics
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -376,3 +379,25 @@ def test_a_station_listening_on_every_address_with_sample_users_does_not_start(n
     assert run.returncode != 0
     output = run.stdout + run.stderr
     assert "still have the sample password: admin, agent" in output, output[-3000:]
+
+
+# -- no default secrets in the deployment examples -----------------------------------------------
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+
+
+def test_compose_requires_its_passwords_and_the_systemd_units_refuse_the_placeholders(tmp_path):
+    compose = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    assert not re.search(r"\$\{\w*PASSWORD\w*:-", compose)  # no fallback for any password
+    assert re.findall(r"\$\{(\w*PASSWORD\w*):\?", compose)
+    example = tmp_path / "tongban.env"
+    example.write_text((DEPLOY / "examples" / "district.env").read_text(encoding="utf-8"))
+    for unit in ("tongban-station@.service", "tongban-network.service"):
+        line = next(line for line in (DEPLOY / "systemd" / unit).read_text().splitlines()
+                    if line.startswith("ExecStartPre="))
+        shell, flag, script = shlex.split(line.split("=", 1)[1])
+        script = script.replace("/etc/tongban/tongban.env", str(example)).replace("%i", "445203")
+        refused = subprocess.run([shell, flag, script], capture_output=True, text=True)
+        assert refused.returncode == 1 and "CHANGE-ME" in refused.stderr
+        example.write_text(example.read_text().replace("CHANGE-ME", "a-real-secret"))
+        assert subprocess.run([shell, flag, script]).returncode == 0
+        example.write_text((DEPLOY / "examples" / "district.env").read_text(encoding="utf-8"))

@@ -22,6 +22,7 @@ from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Request
 
+from services.auth import client_address
 from services.config import DATABASE_KEY, station_info
 from shared.audit import entries as audit
 from shared.audit.store import AuditLog
@@ -54,7 +55,8 @@ class AuditTrail:
     def __init__(self, database, info, request=None):
         self.database = database
         self.info = info
-        self.client = (request.remote_addr or "") if request is not None else ""
+        # as the login limits see it: a local proxy's X-Forwarded-For, else the connection's
+        self.client = client_address(request) if request is not None else ""
         self.channel = ("desk" if request.path.startswith("/desk") else "api") if request is not None else ""
 
     def _write(self, kind, action, outcome, username, role="", case_no=None, shown=()):

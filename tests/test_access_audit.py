@@ -116,6 +116,18 @@ def test_logins_and_changes_are_recorded_good_or_bad(memory_db):
     assert {e["channel"] for e in entries_in(memory_db)} == {"desk"}
 
 
+def test_the_client_behind_the_stations_own_proxy_is_recorded_and_a_forged_forward_is_not(memory_db):
+    def recorded(remote, forwarded):
+        request = Request(EnvironBuilder(path="/api/cases/x", headers={"X-Forwarded-For": forwarded},
+                                         environ_base={"REMOTE_ADDR": remote}).get_environ())
+        trail = AuditTrail(memory_db, info(SOUTH_VILLAGE), request)
+        with trail.login("agent") as attempt:
+            attempt.succeeded({"user": AGENT})
+        return entries_in(memory_db, username="agent")[0]["client"]
+    assert recorded("127.0.0.1", "203.0.113.9") == "203.0.113.9"  # nginx on the station's machine
+    assert recorded("10.0.0.7", "203.0.113.9") == "10.0.0.7"       # anyone else may not say where they are
+
+
 def test_the_audit_is_append_only_in_the_database_itself(memory_db):
     trail = AuditTrail(memory_db, info(SOUTH_VILLAGE), request_from("10.1.2.3"))
     trail.full_view(AGENT, a_case())
@@ -257,6 +269,15 @@ def test_a_full_id_view_and_a_failed_login_at_a_village_reach_the_districts_audi
     wrong = net.http.post(net.launcher.url_of(SOUTH_VILLAGE) + "/api/login",
                           json={"username": "agent", "password": "not-the-password"}, timeout=10)
     assert wrong.status_code == 401
+    # and at the desk, with the login form's own token (the desk refuses a forged POST first)
+    import re
+    import requests
+    browser = requests.Session()
+    desk = net.launcher.url_of(SOUTH_VILLAGE) + "/desk/login"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(desk, timeout=10).text).group(1)
+    refused = browser.post(desk, data={"username": "desk-guess", "password": "x" * 12, "csrf_token": token},
+                           headers={"Origin": net.launcher.url_of(SOUTH_VILLAGE)}, timeout=10)
+    assert refused.status_code == 401 and "用户名或密码错误" in refused.text
     # the village's list masks the phone; the district's supervisor sees it masked too
     listed = net.get(SOUTH_VILLAGE, "/api/cases", scope="filed")["cases"]
     assert any(c["case_no"] == case_no and c["applicant_phone"] == "138****8000" for c in listed)
@@ -273,7 +294,10 @@ def test_a_full_id_view_and_a_failed_login_at_a_village_reach_the_districts_audi
     failed = wait_until(lambda: [e for e in district_audit(station=SOUTH_VILLAGE, kind="login")["entries"]
                                  if e["outcome"] == "failed" and e["username"] == "agent"],
                         30, message="the failed login at the district")
-    assert failed[0]["client"] == "127.0.0.1"
+    assert failed[0]["client"] == "127.0.0.1" and failed[0]["channel"] == "api"
+    at_desk = wait_until(lambda: district_audit(station=SOUTH_VILLAGE, username="desk-guess")["entries"],
+                         30, message="the desk's failed login at the district")
+    assert (at_desk[0]["kind"], at_desk[0]["outcome"], at_desk[0]["channel"]) == ("login", "failed", "desk")
     page = district_audit(station=SOUTH_VILLAGE, limit=1)
     assert page["limit"] == 1 and len(page["entries"]) == 1 and page["total"] >= 3
 

@@ -204,7 +204,7 @@ def up(ctx, codes, per_process, wait, timeout):
                 from shared.auth.staffing import SAMPLE_PASSWORD
                 click.echo(f"Web desk: <station address>/desk/ — sample users: agent (villages), staff "
                            f"(townships), clerk, supervisor, <department>.reviewer|approver, admin (district); "
-                           f"password {SAMPLE_PASSWORD}")
+                           f"first password {SAMPLE_PASSWORD}, to be changed at the first login")
             click.echo("Ctrl-C (or SIGTERM, SIGHUP) stops the network.")
             launcher.watch()
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import requests
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError, IntegrityError
 from werkzeug.test import EnvironBuilder
@@ -258,6 +259,12 @@ def net():
         os.environ.pop("TONGBAN_AUDIT_COPY_SECONDS", None)
 
 
+def district_audit(net, path="/api/audit", as_user="supervisor", **params):
+    response = net.client.get(DISTRICT, path, params=params, as_user=as_user, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json() if path == "/api/audit" else response
+
+
 def test_a_full_id_view_and_a_failed_login_at_a_village_reach_the_districts_audit(net):
     from tests.test_case_network import filing, wait_until
     # materials missing: the case stays at the village's counter, which sees it whole
@@ -269,44 +276,50 @@ def test_a_full_id_view_and_a_failed_login_at_a_village_reach_the_districts_audi
     wrong = net.http.post(net.launcher.url_of(SOUTH_VILLAGE) + "/api/login",
                           json={"username": "agent", "password": "not-the-password"}, timeout=10)
     assert wrong.status_code == 401
-    # and at the desk, with the login form's own token (the desk refuses a forged POST first)
-    import re
-    import requests
-    browser = requests.Session()
-    desk = net.launcher.url_of(SOUTH_VILLAGE) + "/desk/login"
-    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(desk, timeout=10).text).group(1)
-    refused = browser.post(desk, data={"username": "desk-guess", "password": "x" * 12, "csrf_token": token},
-                           headers={"Origin": net.launcher.url_of(SOUTH_VILLAGE)}, timeout=10)
-    assert refused.status_code == 401 and "用户名或密码错误" in refused.text
-    # the village's list masks the phone; the district's supervisor sees it masked too
+    # lists mask the phone
     listed = net.get(SOUTH_VILLAGE, "/api/cases", scope="filed")["cases"]
     assert any(c["case_no"] == case_no and c["applicant_phone"] == "138****8000" for c in listed)
 
-    def district_audit(**params):
-        response = net.client.get(DISTRICT, "/api/audit", params=params, as_user="supervisor", timeout=10)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    views = wait_until(lambda: district_audit(station=SOUTH_VILLAGE, case_no=case_no, kind="full_view")["entries"],
+    views = wait_until(lambda: district_audit(net, station=SOUTH_VILLAGE, case_no=case_no, kind="full_view")["entries"],
                        30, message="the village's full view at the district")
     assert views[0]["username"] == "agent" and views[0]["role"] == "village_agent"
     assert views[0]["shown"] == "id_number,phone" and views[0]["client"] == "127.0.0.1"
-    failed = wait_until(lambda: [e for e in district_audit(station=SOUTH_VILLAGE, kind="login")["entries"]
+    failed = wait_until(lambda: [e for e in district_audit(net, station=SOUTH_VILLAGE, kind="login")["entries"]
                                  if e["outcome"] == "failed" and e["username"] == "agent"],
                         30, message="the failed login at the district")
     assert failed[0]["client"] == "127.0.0.1" and failed[0]["channel"] == "api"
-    at_desk = wait_until(lambda: district_audit(station=SOUTH_VILLAGE, username="desk-guess")["entries"],
-                         30, message="the desk's failed login at the district")
-    assert (at_desk[0]["kind"], at_desk[0]["outcome"], at_desk[0]["channel"]) == ("login", "failed", "desk")
-    page = district_audit(station=SOUTH_VILLAGE, limit=1)
+    page = district_audit(net, station=SOUTH_VILLAGE, limit=1)
     assert page["limit"] == 1 and len(page["entries"]) == 1 and page["total"] >= 3
 
-    csv = net.client.get(DISTRICT, "/api/audit.csv", params={"case_no": case_no}, as_user="supervisor", timeout=10)
-    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
-    assert "attachment" in csv.headers["Content-Disposition"]
+    csv = district_audit(net, "/api/audit.csv", case_no=case_no)
+    assert csv.headers["Content-Type"].startswith("text/csv") and "attachment" in csv.headers["Content-Disposition"]
     assert csv.content.startswith(b"\xef\xbb\xbf") and case_no in csv.content.decode("utf-8-sig")
     for username in ("admin", "clerk"):
         for path in ("/api/audit", "/api/audit.csv"):
             refused = net.client.get(DISTRICT, path, as_user=username, timeout=10)
             assert refused.status_code == 403, (username, path, refused.text)
             assert SOUTH_VILLAGE not in refused.text
+
+    # the same at the web desk, with the supervisor's session in the desk's cookie
+    desk = net.launcher.url_of(DISTRICT) + "/desk/audit"
+    for username, status in (("supervisor", 200), ("clerk", 403), ("admin", 403)):
+        cookies = {f"tongban_session_{DISTRICT}": net.client.token(DISTRICT, username)}
+        shown = net.http.get(desk, params={"case_no": case_no}, cookies=cookies, timeout=10)
+        assert shown.status_code == status and (case_no in shown.text) == (status == 200), username
+        download = net.http.get(desk + ".csv", params={"case_no": case_no}, cookies=cookies, timeout=10)
+        assert download.status_code == status
+        assert download.content.startswith(b"\xef\xbb\xbf") == (status == 200)
+
+
+def test_a_failed_login_at_the_desk_reaches_the_districts_audit(net):
+    import re
+    from tests.test_case_network import wait_until
+    browser = requests.Session()
+    desk = net.launcher.url_of(SOUTH_VILLAGE) + "/desk/login"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', browser.get(desk, timeout=10).text).group(1)
+    refused = browser.post(desk, data={"username": "desk-guess", "password": "x" * 12, "csrf_token": token},
+                           headers={"Origin": net.launcher.url_of(SOUTH_VILLAGE)}, timeout=10)
+    assert refused.status_code == 401 and "用户名或密码错误" in refused.text
+    at_desk = wait_until(lambda: district_audit(net, station=SOUTH_VILLAGE, username="desk-guess")["entries"],
+                         30, message="the desk's failed login at the district")
+    assert (at_desk[0]["kind"], at_desk[0]["outcome"], at_desk[0]["channel"]) == ("login", "failed", "desk")

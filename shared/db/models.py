@@ -285,24 +285,6 @@ class AccessAuditUnsent(Base):
     entry_id: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
-class ResidentLookupAttempt(Base):
-    """A resident's lookup (case number + query code) not known to have succeeded: the
-    failures of the last hour, per case number asked and per client address, limit the
-    guesses (shared/cases/lookup_limits.py). A success removes its row; older rows are
-    pruned."""
-
-    __tablename__ = "resident_lookup_attempts"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    case_no: Mapped[str] = mapped_column(String(40))
-    client: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
-
-    __table_args__ = (
-        Index("ix_resident_lookup_attempts_case_no_at", "case_no", "at"),
-        Index("ix_resident_lookup_attempts_client_at", "client", "at"),
-        Index("ix_resident_lookup_attempts_at", "at"),
-    )
-
 class LoginFailures(Base):
     """Failed logins counted per username (known or not, so that a lockout tells nothing
     about which usernames exist) and per client address: `subject` is "user:<name>" or

@@ -129,6 +129,7 @@ def copy_to_district(relay, info, limit=BATCH):
             session, CASES_EXCHANGE, info.network.district_code, AUDIT_COPY,
             {"station": info.code, "entries": [audit.as_message(e) for e in batch]}, info.code)
     relay.flush([message_id])
+    log.info("station %s: %d access-audit entries queued for the district", info.code, len(batch))
     return len(batch)
 
 

@@ -29,7 +29,7 @@ from shared.audit.export import csv_bytes
 from shared.audit.store import AuditLog
 from shared.cases import schemas
 from shared.cases.citizen_id import make as make_id
-from shared.db.models import AccessAuditEntry, OutboxMessage
+from shared.db.models import OutboxMessage
 from shared.exceptions import Forbidden, TooManyAttempts, Unauthorized
 from shared.messages import AUDIT_COPY, envelope
 from shared.stations import Network

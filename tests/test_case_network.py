@@ -332,7 +332,8 @@ def test_retired_item_cannot_be_filed(net):
 # -- the whole trip ------------------------------------------------------------------------------
 def test_village_filed_district_item_travels_up_is_decided_and_returns_to_the_village(net):
     body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"])
-    case_no = net.post(SOUTH_VILLAGE, "/api/cases", body)["case_no"]
+    filed = net.post(SOUTH_VILLAGE, "/api/cases", body)
+    case_no, query_code = filed["case_no"], filed["query_code"]
     net.wait_status(DISTRICT, case_no, "pending_review")
     net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
              {"step": "review", "outcome": "pass", "department": "civil_affairs", "operator": "陈审查"})
@@ -352,11 +353,10 @@ def test_village_filed_district_item_travels_up_is_decided_and_returns_to_the_vi
     assert [h["seq"] for h in record["history"]] == list(range(1, 12))
     # the township kept its own copy with the history up to where it passed the case on
     assert actions(net.case(SOUTH, case_no))[-1] == (SOUTH, "forward", "forwarded")
-    # a resident asks at a counter that never saw the case; the ID digits must match
-    status = net.get(NORTH_VILLAGE, "/api/status", case_no=case_no, id_last4=body["applicant"]["id_number"][-4:])
-    assert status["status"] == "completed" and "id_number" not in str(status)
-    wrong = net.call("GET", NORTH_VILLAGE, f"/api/status?case_no={case_no}&id_last4=0000")
-    assert wrong.status_code == 404
+    # a resident asks at a counter that never saw the case, with the code of their receipt
+    status = look_up(net, NORTH_VILLAGE, case_no, query_code)
+    assert status.status_code == 200 and status.json()["status"] == "completed" and "id_number" not in status.text
+    assert look_up(net, NORTH_VILLAGE, case_no, "ABCD2345").status_code == 404
 
 
 def test_joint_item_is_decided_in_parallel_and_one_rejection_rejects(net):
@@ -530,35 +530,42 @@ def test_desk_shows_each_joint_departments_state_and_the_approvers_extension_req
 
 
 # -- ratings (好差评) and follow-ups of bad ones (整改) ----------------------------------------------
+def look_up(net, station, case_no, query_code):
+    """A resident's lookup (POST, nothing secret in the URL)."""
+    return net.call("POST", station, "/api/status", {"case_no": case_no, "query_code": query_code}, as_user=False)
+
+
 def completed_case(net, station=SOUTH_VILLAGE):
     """A civil-affairs case filed at `station`, approved at the district and handed over;
-    returns (case number, the last 4 ID characters)."""
+    returns (case number, its query code)."""
     body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"])
-    case_no = net.post(station, "/api/cases", body)["case_no"]
+    filed = net.post(station, "/api/cases", body)
+    case_no = filed["case_no"]
     net.wait_status(DISTRICT, case_no, "pending_review")
     for step in ("review", "approve"):
         net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
                  {"step": step, "outcome": "pass", "department": "civil_affairs"})
     net.wait_status(station, case_no, "result_ready")
-    return case_no, body["applicant"]["id_number"][-4:]
+    return case_no, filed["query_code"]
 
 
-def test_a_resident_rates_their_case_once_by_number_and_id_digits(net):
-    case_no, last4 = completed_case(net)
+def test_a_resident_rates_their_case_once_by_number_and_query_code(net):
+    case_no, query_code = completed_case(net)
 
     def rate(code=SOUTH_VILLAGE, **fields):
         return net.call("POST", code, "/api/status/rating",
-                        {"case_no": case_no, "id_last4": last4, "score": 2, **fields}, as_user=False)
+                        {"case_no": case_no, "query_code": query_code, "score": 2, **fields}, as_user=False)
 
     early = rate(comment="还没拿到结果")
     assert early.status_code == 409 and "only a completed case" in early.json()["message"]
     net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {})
     before = net.case(SOUTH_VILLAGE, case_no)
     refused = {
-        "wrong ID digits": (rate(id_last4="0000" if last4 != "0000" else "1111"), 404, "no case matches"),
+        "wrong query code": (rate(query_code="ABCD2345" if query_code != "ABCD2345" else "ABCD2346"), 404,
+                             "no case matches"),
         "score out of range": (rate(score=6), 400, "score"),
         "score as text": (rate(score="5"), 400, "score"),
-        "malformed digits": (rate(id_last4="12"), 400, "id_last4"),
+        "malformed code": (rate(query_code="12"), 400, "query_code"),
         "unknown field": (rate(operator="林代办"), 400, "operator"),
         "at a counter that does not hold it": (rate(NORTH_VILLAGE), 409, SOUTH_VILLAGE),
     }
@@ -575,36 +582,41 @@ def test_a_resident_rates_their_case_once_by_number_and_id_digits(net):
     assert again.status_code == 409 and "already been rated" in again.json()["message"]
     assert net.case(SOUTH_VILLAGE, case_no)["rating"]["score"] == 2
     # asked at another counter, the answer comes from the district's record
-    wait_until(lambda: net.get(NORTH_VILLAGE, "/api/status", case_no=case_no, id_last4=last4)["rating"] == 2, 10,
+    wait_until(lambda: look_up(net, NORTH_VILLAGE, case_no, query_code).json()["rating"] == 2, 10,
                message="the rating in the district's record")
 
 
 def test_the_residents_status_page_takes_a_rating_once(net):
-    case_no, last4 = completed_case(net)
+    case_no, query_code = completed_case(net)
     net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {})
     resident = requests.Session()
     url = net.launcher.url_of(SOUTH_VILLAGE)
-    page = resident.get(url + "/desk/status", params={"case_no": case_no, "id_last4": last4})
+
+    def post(path, form):
+        """Submit a form of the status page as the browser would (with its form token)."""
+        token = re.search(r'name="csrf_token" value="([^"]*)"', resident.get(url + "/desk/status").text).group(1)
+        return resident.post(url + path, data={**form, "csrf_token": token}, allow_redirects=False)
+
+    page = post("/desk/status", {"case_no": case_no, "query_code": query_code})
     assert page.ok and "提交评价" in page.text
-    form = {"case_no": case_no, "id_last4": last4, "comment": "村里就能办"}
-    no_score = resident.post(url + "/desk/status/rating", data=form, allow_redirects=False)
+    form = {"case_no": case_no, "query_code": query_code, "comment": "村里就能办"}
+    no_score = post("/desk/status/rating", form)
     assert no_score.status_code == 400 and "提交评价" in no_score.text and "村里就能办" in no_score.text
     assert net.case(SOUTH_VILLAGE, case_no).get("rating") is None
-    done = resident.post(url + "/desk/status/rating", data={**form, "score": "5"}, allow_redirects=False)
-    assert done.status_code == 303 and "rated=1" in done.headers["Location"]
-    thanks = resident.get(url + done.headers["Location"])
+    thanks = post("/desk/status/rating", {**form, "score": "5"})  # answered in place: no code in a URL
+    assert thanks.status_code == 200 and "Location" not in thanks.headers
     assert "感谢您的评价" in thanks.text and "5 分" in thanks.text and "提交评价" not in thanks.text
-    twice = resident.post(url + "/desk/status/rating", data={**form, "score": "1"}, allow_redirects=False)
+    twice = post("/desk/status/rating", {**form, "score": "1"})
     assert twice.status_code == 409 and "每件只评价一次" in twice.text
     assert net.case(SOUTH_VILLAGE, case_no)["rating"]["score"] == 5
 
 
 def test_a_bad_rating_opens_a_follow_up_only_its_department_answers_once(net):
-    bad, bad_digits = completed_case(net)
-    good, good_digits = completed_case(net)
-    for case_no, digits, score in ((bad, bad_digits, 1), (good, good_digits, 4)):
+    bad, bad_code = completed_case(net)
+    good, good_code = completed_case(net)
+    for case_no, code, score in ((bad, bad_code, 1), (good, good_code, 4)):
         net.post(SOUTH_VILLAGE, f"/api/cases/{case_no}/deliver", {})
-        net.post(SOUTH_VILLAGE, "/api/status/rating", {"case_no": case_no, "id_last4": digits, "score": score,
+        net.post(SOUTH_VILLAGE, "/api/status/rating", {"case_no": case_no, "query_code": code, "score": score,
                                                        "comment": "窗口说明不清楚" if score == 1 else ""})
 
     def follow_ups(user):

@@ -337,10 +337,10 @@ def test_the_supervisor_cannot_run_the_patrol_an_administrator_can(net):
 
 # -- permission before lookup: 403 whether or not the thing exists --------------------------------
 def test_a_supervisor_answering_a_follow_up_is_refused_whether_or_not_one_is_open(net):
-    bad, digits = completed_case(net)
+    bad, query_code = completed_case(net)
     net.post(SOUTH_VILLAGE, f"/api/cases/{bad}/deliver", {})
     net.call("POST", SOUTH_VILLAGE, "/api/status/rating",
-             {"case_no": bad, "id_last4": digits, "score": 1, "comment": "办事太慢"}, as_user=False)
+             {"case_no": bad, "query_code": query_code, "score": 1, "comment": "办事太慢"}, as_user=False)
 
     def follow_ups():
         return {f["case_no"]: f for f in

@@ -7,12 +7,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from services import query_code_hashing
 from services.observability import log_context
 from services.station_context import station_context
 from shared.auth import permissions, roles
 from shared.auth.roles import signed
 from shared.calendar import Schedule, WorkingDayCalendar
-from shared.cases import schemas
+from shared.cases import query_codes, schemas
 from shared.cases.filing import filing_fingerprint
 from shared.cases.store import CaseRepository
 from shared.cases.workflow import CaseWorkflow, Result
@@ -93,11 +94,15 @@ class CaseDesk:
                                           fingerprint=fingerprint))
             with log_context(station=self.info.code, case_no=case_no):
                 log.info("filing %s for item %s", case_no, request["item_code"])
-                return workflow.file(case_no, request)
+                result = workflow.file(case_no, request)
+                query_codes.attach(result.case, sealed)  # the query code's hash only
+                return result
         if request_id and (known := self._filed_before(request_id, fingerprint, user)):
-            return known
+            return {**known, "query_code": None}  # shown once, with the first answer
+        code, sealed = query_code_hashing.new_sealed()
         try:
-            return self._run(operation, new_case=True)
+            # the plain query code (查询码): in this answer only, never stored
+            return {**self._run(operation, new_case=True), "query_code": code}
         except IntegrityError:
             # the same request, filed meanwhile by a concurrent call; or (which the
             # database's counter should make impossible) a case already holding the
@@ -107,7 +112,7 @@ class CaseDesk:
                 log.error("filing refused: the case number was already taken at station %s", self.info.code)
                 raise Conflict("the case number this filing was given is already taken at this station; "
                                "nothing was filed — send the filing again") from None
-            return known
+            return {**known, "query_code": None}
 
     def _filed_before(self, request_id, fingerprint, user):
         """The case an earlier filing with this request id made, or None. The same id
@@ -195,8 +200,17 @@ class CaseDesk:
             case, request["score"], request["comment"], request["by"]))
 
     def rate_by_resident(self, case_no, score, comment):
-        """The applicant rates the case themselves; the caller has checked their ID digits."""
+        """The applicant rates the case themselves; the caller has checked their query code."""
         return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(case, score, comment, RESIDENT))
+
+    def reissue_query_code(self, case_no, user):
+        """(case, new plain query code): a reprinted receipt for a resident who lost theirs,
+        at the counter holding the case; the old code stops working, here and (with the
+        record sent as for any change) at the district."""
+        permissions.can_act_at_counter(user, "reissue_query_code")
+        code, sealed = query_code_hashing.new_sealed()
+        case = self._on_case(case_no, _nothing, lambda wf, case: wf.replace_query_code(case, sealed, signed(user)))
+        return case, code
 
     def deliver(self, case_no, data, user):
         permissions.can_act_at_counter(user, "deliver")

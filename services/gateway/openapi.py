@@ -32,7 +32,9 @@ def _json(schema=None, example=None, ref=None):
 
 def _errors(*codes):
     names = {400: "bad input (the message names each problem)", 401: "not logged in", 403: "not allowed",
-             404: "not found", 409: "not allowed in the current state"}
+             404: "not found", 409: "not allowed in the current state",
+             429: "too many failed attempts (Retry-After says when to try again)",
+             503: "not available right now; try again in a moment"}
     return {str(c): {"description": names[c], **_json(ERROR)} for c in codes}
 
 
@@ -91,6 +93,7 @@ def build_spec(is_district):
                          ("ExtensionRequest", case_schemas.ExtensionRequestSchema),
                          ("ExtensionDecision", case_schemas.ExtensionDecisionSchema),
                          ("Rating", case_schemas.RatingSchema), ("ResidentRating", case_schemas.ResidentRatingSchema),
+                         ("ResidentQuery", case_schemas.ResidentQuerySchema),
                          ("Item", catalogue_schemas.ItemSchema),
                          ("Delegation", catalogue_schemas.DelegationSchema),
                          ("Schedule", catalogue_schemas.ScheduleSchema),
@@ -177,15 +180,18 @@ def build_spec(is_district):
             example={"score": 5, "comment": "办事很方便"})},
         "/api/alerts": {"get": _op("supervision warnings and cards about cases held here", tag="supervision",
                                    params=[_query("limit", "how many", kind="integer")])},
-        "/api/status": {"get": _op("a resident's own case (number + last 4 ID characters)", errors=(400, 404),
-                                   access=PUBLIC,
-                                   params=[{**_query("case_no", "case number"), "required": True},
-                                           {**_query("id_last4", "last 4 characters of the ID"),
-                                            "required": True}])},
+        "/api/status": {"post": _op(
+            "a resident's own case (number + the query code printed on the receipt); a wrong code and an unknown "
+            "case answer alike; 5 failures per case or 30 per address within an hour answer 429",
+            body_ref="ResidentQuery", errors=(400, 404, 429, 503), access=PUBLIC,
+            example={"case_no": "445203001001-20261122-00001", "query_code": "K7QM-3RWX"})},
+        "/api/cases/{case_no}/query-code": {"post": _op(
+            "a new query code for a case held here (a reprinted receipt): the old one stops working; the plain "
+            "code is in this answer only", params=[CASE_NO], errors=(404, 409), access="counter roles")},
         "/api/status/rating": {"post": _op(
             "a resident rates their own completed case (1-5) at the counter holding it", body_ref="ResidentRating",
-            errors=(400, 404, 409), access=PUBLIC,
-            example={"case_no": "445203001001-20261122-00001", "id_last4": "123X", "score": 5,
+            errors=(400, 404, 409, 429, 503), access=PUBLIC,
+            example={"case_no": "445203001001-20261122-00001", "query_code": "K7QM-3RWX", "score": 5,
                      "comment": "村里就能办，很方便"})},
         "/api/openapi.json": {"get": _op("this document", errors=(), tag="station", access=PUBLIC)},
         "/api/metrics": {"get": _op("figures for Prometheus (text format): queues, cases by status, outbox",

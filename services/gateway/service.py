@@ -14,7 +14,7 @@ from services.gateway.residents import ResidentEndpoints
 from services.http import http, json_body, json_response, query_int
 from services.web_desk import WebDeskPages
 from shared.auth import permissions, roles
-from shared.cases import schemas, states
+from shared.cases import query_codes, schemas, states
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
 from shared.exceptions import InvalidInput
 from shared.stations import TIERS
@@ -204,6 +204,7 @@ def _case_view(case, station_code, user, audit):
     """The whole case. The ID number and phone are shown in full only to the counter or
     office acting on the case (held here), and only to roles whose decision needs it;
     such a view is written to the access audit (`audit`, services/access_audit.py) first."""
+    case = query_codes.without_seal(case)  # the query code's hash is for checking codes only
     if case["holder_station"] == station_code and permissions.sees_full_id(user):
         audit.full_view(user, case)
         return case

@@ -17,11 +17,11 @@ ACTIONS = {
     "suspend": "要求补正", "resume": "恢复计时", "request_extension": "申请延期",
     "extension_granted": "准予延期", "extension_refused": "不予延期", "send_result": "回传结果",
     "receive_result": "收到结果", "result_ready": "结果待领取", "deliver": "送达结果", "rate": "评价",
-    "recompute_due_dates": "重算期限",
+    "recompute_due_dates": "重算期限", "reissue_query_code": "补发查询码",
 }
 # what a redirect after a successful form says (?done=...)
 DONE = {
-    "login": "已登录。", "file": "已收件。", "supplement": "补交材料已登记。", "return": "办件已退回，可打印退回通知书。",
+    "login": "已登录。", "file": "已收件。请打印通知书交给申请人（查询码只在首次打印时显示）。", "supplement": "补交材料已登记。", "return": "办件已退回，可打印退回通知书。",
     "forward": "已转报上级。", "decide": "决定已记录。", "deliver": "结果已送达，办件办结。",
     "rate": "评价已记录，谢谢。", "suspend": "已要求补正，暂停计时。", "extension": "延期申请已提交。",
     "extension_decision": "延期申请已处理。",

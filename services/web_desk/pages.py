@@ -1,7 +1,6 @@
 """The web desk's pages: logging in and out, the home page by role, the residents'
 status page and the stylesheet. The catalogue and case pages are in their own mixins."""
 import mimetypes
-import urllib.parse
 
 from werkzeug.wrappers import Response
 
@@ -13,13 +12,15 @@ from services.web_desk.pages_account import MyAccountPages
 from services.web_desk.pages_actions import CaseActionPages
 from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
+from services.web_desk.pages_notice import NoticePages
+from services.web_desk.pages_status import StatusPage
 from services.web_desk.rendering import (
-    CHANGE_PASSWORD, LOGIN, REFUSALS, STATIC, explain, form_of, page, redirect, render, safe_next, status_of,
+    CHANGE_PASSWORD, LOGIN, STATIC, form_of, page, redirect, render, safe_next,
 )
 from services.web_desk.views import case_rows, waiting_for_nobody, worklist_sections
 from shared.auth import roles
 from shared.cases import states
-from shared.exceptions import Conflict, InvalidInput, NotFound, TooManyAttempts, Unauthorized
+from shared.exceptions import InvalidInput, TooManyAttempts, Unauthorized
 
 
 class AccountPages(DeskBase):
@@ -114,55 +115,6 @@ class HomePages(DeskBase):
         return len(waiting), case_rows(waiting[:limit], self.light_rule())
 
 
-class StatusPage(DeskBase):
-    """For residents, without logging in: their case by number and the last 4 ID
-    characters, and the rating form once the case is completed."""
-
-    @http("GET", "/desk/status")
-    def desk_status(self, request):
-        case_no = request.args.get("case_no", "").strip()
-        last4 = request.args.get("id_last4", "").strip().upper()
-        if not case_no and not last4:
-            return render("status.html", **self.desk_context(None, case_no="", id_last4=""))
-        thanks = "感谢您的评价！" if request.args.get("rated") == "1" else None
-        return self._status_page(case_no, last4, done=thanks)
-
-    @http("POST", "/desk/status/rating")
-    def desk_status_rating(self, request):
-        form = {}
-        try:
-            form = form_of(request)
-            form = {"case_no": form.get("case_no", "").strip(), "id_last4": form.get("id_last4", "").strip().upper(),
-                    "score": _score(form.get("score")), "comment": form.get("comment", "").strip()}
-            self.rate_as_resident(form)
-        except Conflict:  # not completed yet, rated already, or held at another counter
-            return self._status_page(form["case_no"], form["id_last4"], error=RATING_REFUSED, status=409,
-                                     comment=form["comment"])
-        except REFUSALS as error:
-            return self._status_page(form.get("case_no", ""), form.get("id_last4", ""), error=explain(error),
-                                     status=status_of(error), comment=form.get("comment", ""))
-        query = urllib.parse.urlencode({"case_no": form["case_no"], "id_last4": form["id_last4"], "rated": 1})
-        return redirect(f"/desk/status?{query}")
-
-    def _status_page(self, case_no, last4, error=None, status=200, **extra):
-        context = self.desk_context(None, case_no=case_no, id_last4=last4, **extra)
-        if not case_no or len(last4) != 4:
-            return render("status.html", 400, **context, error="请填写受理编号和身份证号后四位。")
-        try:
-            found, held_here = self.resident_view(case_no, last4)
-        except NotFound:
-            return render("status.html", 404, **context, error="未找到与该编号和身份证号后四位相符的办件。")
-        can_rate = found["status"] == states.COMPLETED and not found["rating"] and held_here
-        return render("status.html", status, **context, found=found, can_rate=can_rate, error=error)
-
-
-RATING_REFUSED = "该办件目前不能评价：办结后方可评价，每件只评价一次，并请在受理该办件的站点评价。"
-
-
-def _score(value):
-    """The score chosen on the form; anything else is left for the schema to refuse."""
-    return int(value) if value and value.isdigit() else value
-
-
-class WebDeskPages(AccountPages, MyAccountPages, HomePages, StatusPage, CataloguePages, CasePages, CaseActionPages):
+class WebDeskPages(AccountPages, MyAccountPages, HomePages, StatusPage, NoticePages, CataloguePages, CasePages,
+                   CaseActionPages):
     """Every page of the web desk, mixed into the gateway."""

@@ -1,10 +1,11 @@
 """Cases at the desk: the station's list, the filing form, a case with its history and
-the forms its user may submit, and the printable notice and result."""
+the forms its user may submit, and the printable result (the notice: pages_notice.py)."""
 import uuid
 
 from services.http import http
 from services.web_desk import labels
 from services.web_desk.base import DeskBase
+from services.web_desk.pages_notice import hand_over
 from services.web_desk.rendering import REFUSALS, explain, form_of, page, redirect, render, status_of
 from services.web_desk.views import case_actions, field_errors, filing_request
 from shared.auth import permissions
@@ -58,7 +59,9 @@ class CasePages(DeskBase):
             values = {**data, **data["applicant"]}
             errors = field_errors(error) if isinstance(error, InvalidInput) else {}
             return self._filing_form(user, item, values, explain(error), errors, status_of(error))
-        return redirect(f"/desk/cases/{case['case_no']}?done=file")
+        # the query code goes to the notice printed next, and nowhere else (pages_notice.py)
+        return hand_over(redirect(f"/desk/cases/{case['case_no']}?done=file"), case, self.station.code,
+                         self.guard.cookie_flags())
 
     def _filing_form(self, user, item, values, error=None, errors=None, status=200):
         return render("case_new.html", status, **self.desk_context(user), item=item, values=values,
@@ -88,11 +91,6 @@ class CasePages(DeskBase):
         # (imported here: the gateway module imports this one)
         from services.gateway.service import _case_view
         return _case_view(case, self.station.code, user, self.access_audit)
-
-    @http("GET", "/desk/cases/<string:case_no>/notice")
-    @page
-    def desk_case_notice(self, request, user, case_no):
-        return self._paper(user, case_no, "notice", f"办件 {case_no} 没有可打印的通知书")
 
     @http("GET", "/desk/cases/<string:case_no>/result")
     @page

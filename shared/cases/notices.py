@@ -23,7 +23,8 @@ def receipt(case, station_name):
         lines += _materials_lines(case["deficiency"]["missing"])
     if case["acceptance"] == "accepted_by_commitment":
         lines.append("您已签署告知承诺书，以承诺替代相关材料；如承诺不实，将依法撤销审批结果。")
-    lines.append(f"办理结果将在 {station_name} 原窗口发放。查询进度请凭受理编号及身份证号后四位。")
+    lines.append(f"办理结果将在 {station_name} 原窗口发放。查询进度、评价服务请凭受理编号及查询码（随首次出具的通知书交给您，"
+                 f"遗失可到受理窗口补发）。")
     return {"kind": "receipt", "title": "受理通知书", "lines": lines}
 
 

@@ -4,7 +4,7 @@ import copy
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 from marshmallow.experimental.context import Context
 
-from shared.cases import citizen_id, phone
+from shared.cases import citizen_id, phone, query_codes
 from shared.exceptions import InvalidInput
 
 
@@ -150,17 +150,22 @@ class RatingSchema(Schema):
 
 
 class ResidentQuerySchema(Schema):
-    """How residents find their case without logging in."""
+    """How residents find their case without logging in: its number and the query code
+    (查询码) printed on their receipt (shared/cases/query_codes.py)."""
     class Meta:
         unknown = RAISE
 
     case_no = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    id_last4 = fields.String(required=True, validate=validate.Regexp(
-        r"^[0-9]{3}[0-9Xx]$", error="must be the last 4 characters of the applicant's ID number"))
+    query_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
+
+    @validates("query_code")
+    def check_query_code(self, value, **kwargs):
+        if query_codes.normalize(value) is None:
+            raise ValidationError(query_codes.FORMAT_MESSAGE.split(": ", 1)[-1])
 
 
 class ResidentRatingSchema(ResidentQuerySchema):
-    """A resident rating their completed case themselves (case number + ID digits)."""
+    """A resident rating their completed case themselves (case number + query code)."""
     score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     comment = fields.String(load_default="", validate=validate.Length(max=1000))
 
@@ -194,18 +199,33 @@ def summary(case):
 
 
 def public_status(case):
-    """What a resident sees when asking with their case number and ID digits."""
-    from shared.cases.states import LABELS
+    """What a resident sees, asking with the case number and query code: nothing personal
+    but the masked name. Not the printed notice (it greets the applicant by full name),
+    only the materials still to bring; the result's outcome, not its written reasons."""
+    from shared.cases.states import LABELS, NEEDS_SUPPLEMENT, SUSPENDED
+    name = case["applicant"]["name"]
+    result = case.get("result")
     return {
         "case_no": case["case_no"],
         "item_name": case["item"]["name"],
-        "applicant_name": case["applicant"]["name"][:1] + "*" * (len(case["applicant"]["name"]) - 1),
+        "applicant_name": name[:1] + "*" * (len(name) - 1),
         "status": case["status"],
         "status_label": LABELS.get(case["status"], case["status"]),
         "filing_station": case["filing_station"],
         "due_date": case.get("due_date"),
-        "result": case.get("result"),
-        "notice": case.get("notice"),
+        "result": {"outcome": result["outcome"], "decided_at": result.get("decided_at")} if result else None,
+        "to_bring": _to_bring(case, NEEDS_SUPPLEMENT, SUSPENDED),
         "updated_at": case["history"][-1]["at"] if case.get("history") else case["filed_at"],
         "rating": (case.get("rating") or {}).get("score"),
     }
+
+
+def _to_bring(case, needs_supplement, suspended):
+    """Names of the materials the applicant still has to bring."""
+    codes = set()
+    if case["status"] == needs_supplement:
+        codes |= set((case.get("notice") or {}).get("missing", []))
+    if case["status"] == suspended:
+        codes |= {m["code"] for m in (case.get("suspension") or {}).get("missing", [])}
+    codes |= {m["code"] for m in (case.get("deficiency") or {}).get("missing", [])}
+    return [m["name"] for m in case["item"]["materials"] if m["code"] in codes]

@@ -8,7 +8,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from shared.cases import deadlines, notices, states
+from shared.cases import deadlines, notices, query_codes, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput
@@ -319,6 +319,14 @@ class CaseWorkflow:
             raise Conflict(f"case {case['case_no']} has already been rated")
         case["rating"] = {"score": score, "comment": comment, "by": by, "at": self.now().isoformat()}
         self._move(case, case["status"], "rate", by, f"评价{score}分" + (f"：{comment}" if comment else ""))
+        return Result(case, [])
+
+    def replace_query_code(self, case, sealed, operator):
+        """A new query code (查询码, its hash `sealed`) for a resident who lost theirs; the
+        old one stops working wherever the case's record goes (shared/cases/query_codes.py)."""
+        self._require_held(case, "issue a new query code for")
+        query_codes.attach(case, sealed)
+        self._move(case, case["status"], "reissue_query_code", operator, "补发查询码，原查询码作废")
         return Result(case, [])
 
     def return_case(self, case, reason, operator):

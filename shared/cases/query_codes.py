@@ -44,6 +44,10 @@ def display(code):
     return f"{code[:4]}-{code[4:]}"
 
 
+def _b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
 def _digest(code, salt, n, r, p):
     return hashlib.scrypt(code.encode(), salt=salt, n=n, r=r, p=p, maxmem=64 * 1024 * 1024, dklen=32)
 
@@ -88,7 +92,3 @@ def attach(case, sealed):
 def without_seal(case):
     """A shallow copy of `case` without its seal: what any user or page is shown."""
     return {k: v for k, v in case.items() if k != SEAL_FIELD}
-
-
-def _b64(data):
-    return base64.b64encode(data).decode("ascii")

@@ -215,6 +215,7 @@ def test_a_case_from_the_village_counter_to_the_district_and_back(net, browser):
     paper = agent.page.locator("article.paper")
     expect(paper).to_contain_text(MISSING_CORE)
     assert "最低生活保障申请书" not in paper.inner_text()  # brought, so not asked for
+    query_code = paper.locator(".query-code").inner_text()  # printed this once, for the resident
     agent.shot("supplement-notice")
     agent.page.emulate_media(media="print")
     expect(agent.page.locator("header.top")).to_be_hidden()
@@ -295,13 +296,27 @@ def test_a_case_from_the_village_counter_to_the_district_and_back(net, browser):
     assert "/desk/login?next=" in agent.page.url
     agent.close()
 
-    # a resident asks, without logging in: the number and the ID number's last four
+    # a resident asks, without logging in: the number and the query code printed on the notice
     resident = Desk(browser, net, VILLAGE)
-    resident.open(f"/desk/status?case_no={case_no}&id_last4={id_number[-4:]}", shot="resident-status")
+    response = look_up(resident, case_no, query_code, shot="resident-status")
+    assert response.status == 200 and query_code not in resident.page.url  # posted, not in the URL
     expect(resident.page.locator("#status-result")).to_contain_text("已办结")
-    response = resident.open(f"/desk/status?case_no={case_no}&id_last4=0000", shot="resident-status-wrong-digits")
+    expect(resident.page.locator("#status-result")).not_to_contain_text(id_number[-4:])
+    response = look_up(resident, case_no, "ABCD-2345", shot="resident-status-wrong-code")
     assert response.status == 404 and resident.page.locator("#status-result").count() == 0
     resident.close()
+
+
+def look_up(resident, case_no, query_code, shot):
+    """Fill in the status page's form and send it (a POST); the answer's HTTP response."""
+    resident.open("/desk/status")
+    resident.page.get_by_label("受理编号").fill(case_no)
+    resident.page.get_by_label("查询码").fill(query_code)
+    with resident.page.expect_response(lambda r: r.request.method == "POST") as answer:
+        resident.page.get_by_role("button", name="查询").click()
+    resident.page.wait_for_load_state()
+    resident.shot(shot)
+    return answer.value
 
 
 def test_a_resident_rates_their_completed_case_on_the_status_page(net, browser):
@@ -309,16 +324,17 @@ def test_a_resident_rates_their_completed_case_on_the_status_page(net, browser):
     then rates it themselves, without logging in, on the status page."""
     id_number = make_id(DISTRICT, dt.date(1975, 9, 12), 31)
     materials = [m["code"] for m in net.get(DISTRICT, "/api/items/MZ-002")["materials"]]
-    case_no = net.post(DISTRICT, "/api/cases", {
+    filed = net.post(DISTRICT, "/api/cases", {
         "item_code": "MZ-002", "materials": materials,
-        "applicant": {"name": "郑丽娟", "id_number": id_number, "phone": "13922223333", "residence": VILLAGE}})["case_no"]
+        "applicant": {"name": "郑丽娟", "id_number": id_number, "phone": "13922223333", "residence": VILLAGE}})
+    case_no, query_code = filed["case_no"], filed["query_code"]  # the filing's answer shows it once
     for step in ("review", "approve"):
         net.post(DISTRICT, f"/api/cases/{case_no}/decisions", {"step": step, "outcome": "pass",
                                                                "department": "civil_affairs"})
     net.post(DISTRICT, f"/api/cases/{case_no}/deliver", {})
 
     resident = Desk(browser, net, DISTRICT)
-    resident.open(f"/desk/status?case_no={case_no}&id_last4={id_number[-4:]}", shot="resident-rating-form")
+    look_up(resident, case_no, query_code, shot="resident-rating-form")
     expect(resident.page.locator("#status-result")).to_contain_text("已办结")
     resident.page.get_by_label("2 分 不满意").check()
     resident.page.get_by_label("意见建议（选填）").fill("材料清单写得不清楚，跑了两趟")
@@ -326,7 +342,8 @@ def test_a_resident_rates_their_completed_case_on_the_status_page(net, browser):
     expect(resident.page.locator("#status-result")).to_contain_text("2 分")
     assert resident.page.locator("#rating").count() == 0  # rated once: the form is gone
     resident.shot("resident-rated")
-    resident.page.reload()
+    look_up(resident, case_no, query_code, shot="resident-rated-again")
+    expect(resident.page.locator("#status-result")).to_contain_text("2 分")
     assert resident.page.locator("#rating").count() == 0
     resident.close()
     case = net.case(DISTRICT, case_no)

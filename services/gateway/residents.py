@@ -16,7 +16,7 @@ import time
 
 import eventlet
 
-from services import query_code_hashing
+from services import auth, query_code_hashing
 from services.http import STATUS_BY_ERROR, error_response, http, json_body, json_response
 from shared.cases import lookup_limits, query_codes, schemas
 from shared.db.models import utcnow
@@ -37,9 +37,9 @@ LOOKUP_REFUSALS = (NotFound, Unavailable, TooManyAttempts)
 
 
 def client_address(request):
-    """The address the request came from (behind a proxy: the proxy's, so the
-    per-address limit then counts all its clients together)."""
-    return (request.remote_addr or "unknown")[:64]
+    """Whom the per-address limit counts: the address the login limits see (a local
+    reverse proxy's X-Forwarded-For, else the connection's; services/auth.py)."""
+    return (auth.client_address(request) or "unknown")[:64]
 
 
 def refusal(exc):

@@ -133,5 +133,6 @@ class ResidentEndpoints:
         """At the counter holding the case: a new query code for a resident who lost
         theirs (the old one stops working); shown in this answer only."""
         user = self.users.user(request)
-        case, code = self.desk.reissue_query_code(case_no, user)
+        with self.access_audit.change(user, "reissue_query_code", case_no):
+            case, code = self.desk.reissue_query_code(case_no, user)
         return json_response({"case_no": case["case_no"], "query_code": code})

@@ -28,5 +28,8 @@ class MyAccountEndpoints:
     @http("POST", "/api/users/<string:username>/unlock")
     def unlock_user(self, request, username):
         """Forget a username's failed logins, ending its lockout (administrators)."""
-        permissions.require(self.users.user(request), "manage_users", roles.ADMINISTRATOR)
-        return json_response(self.users.unlock(username))
+        administrator = self.users.user(request)
+        with self.access_audit.change(administrator, "unlock_user"):  # services/access_audit.py
+            permissions.require(administrator, "manage_users", roles.ADMINISTRATOR)
+            unlocked = self.users.unlock(username)
+        return json_response(unlocked)

@@ -31,6 +31,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MISSING_CORE = "家庭收入及财产情况申报表"  # MZ-002's material M04, a core one
+NEW_PASSWORD = "Mulberry-kiln-58-Jiedong-tide"  # what each sample user chooses at the first login
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +102,22 @@ class Desk:
     def log_in(self, username, shot):
         self.open("/desk/login")
         self.fill_login(username, SAMPLE_PASSWORD)
+        self.change_sample_password()
         expect(self.page.locator(".who .user")).to_be_visible()
         self.shot(shot)
+
+    def change_sample_password(self, shot=None):
+        """The first login with the sample password lands on 修改密码, whatever was asked
+        for; the user sets their own (strong) password and goes on from the home page."""
+        expect(self.page).to_have_url(re.compile(r"/desk/account/password$"))
+        expect(self.page.locator(".banner.error")).to_contain_text("首次登录请先设置您自己的密码")
+        if shot:
+            self.shot(shot)
+        self.page.get_by_label("当前密码").fill(SAMPLE_PASSWORD)
+        self.page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
+        self.page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
+        self.submit("修改密码", "密码已修改")
+        self.open("/desk/")
 
     def submit(self, button, done):
         """Press a form's button; the page it redirects to says it was done."""
@@ -167,6 +182,9 @@ def test_a_case_from_the_village_counter_to_the_district_and_back(net, browser):
     expect(agent.page.get_by_label("用户名")).to_have_value("agent")
     agent.shot("login-wrong-password")
     agent.fill_login("agent", SAMPLE_PASSWORD)
+    # the sample password is everyone's: nothing else until the agent has chosen their own
+    agent.open("/desk/cases")
+    agent.change_sample_password(shot="change-sample-password")
     expect(agent.page).to_have_url(re.compile(r"/desk/$"))
     expect(agent.page.locator(".who .role")).to_have_text("村（社区）代办员")
     cookie = next(c for c in agent.context.cookies() if c["name"].startswith("tongban_session_"))

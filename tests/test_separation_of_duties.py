@@ -154,6 +154,23 @@ def test_signatures_are_read_back_to_usernames():
     assert separation.username_of(None) is None
 
 
+# -- the sample staff and the sample client --------------------------------------------------------
+def test_villages_and_townships_have_three_people_who_decide_and_the_client_uses_them_in_turn():
+    from deploy.station_client import acting_username
+    from shared.auth.staffing import station_staff
+    from tests.test_case_rules import NETWORK
+    for code, role in ((TOWNSHIP, roles.TOWNSHIP_STAFF), (VILLAGE, roles.VILLAGE_AGENT)):
+        people = [p for p in station_staff(NETWORK, NETWORK.station(code)) if p["role"] == role]
+        assert len(people) == 3 and len({p["name"] for p in people}) == 3
+        assert people == [p for p in station_staff(NETWORK, NETWORK.station(code)) if p["role"] == role]
+        counter = people[0]["username"]
+        path = "/api/cases/x/decisions"
+        reviewer = acting_username(code, "POST", path, {"step": "review", "department": "civil_affairs"})
+        approver = acting_username(code, "POST", path, {"step": "approve", "department": "civil_affairs"})
+        assert acting_username(code, "POST", "/api/cases", {}) == counter  # files (accepts)
+        assert len({counter, reviewer, approver}) == 3 and {reviewer, approver} <= {p["username"] for p in people}
+
+
 # -- the desk: no form for the acceptor or reviewer, and a note when nobody else can ---------------
 class Here:
     code, is_district = TOWNSHIP, False

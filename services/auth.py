@@ -105,7 +105,7 @@ class UserDesk:
         """A new session for a right password; TooManyAttempts (429) while the username
         or the client's address must wait or is locked (nothing checked then),
         Unauthorized (401) for a wrong one, counted. Each outcome passes through
-        `login_attempted` (the access audit records there)."""
+        `login_attempted`."""
         login = load(LoginSchema(), data)
         username, password = login["username"], login["password"]
         address = client_address(request) if request is not None else ""
@@ -137,7 +137,8 @@ class UserDesk:
         """Every login attempt ends here: `outcome` is "success", "failed" (wrong password,
         unknown or deactivated user — the same to the caller), "locked" (this failure
         locked the username) or "throttled" (refused with 429, nothing checked). The
-        access audit records it here."""
+        access audit records the same outcomes around the call to log_in, from what it
+        raises (services/access_audit.py, AuditTrail.login); here they are logged."""
         if outcome != "success":
             log.info("station %s: login %s for %r from %s", self.info.code, outcome, username[:50], address)
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from services.config import HTTP_SOCKET_TIMEOUT_KEY
+from services.config import HTTP_SOCKET_TIMEOUT_KEY, STATION_KEY
 from shared.db.migrate import pg_error_code
 from shared.exceptions import (
     Conflict, Forbidden, InvalidInput, NotFound, PasswordChangeRequired, TongbanError, TooManyAttempts,
@@ -34,8 +34,15 @@ MAX_BODY_BYTES = 256 * 1024
 # half-sent requests used to hold their connections for good
 SOCKET_TIMEOUT = 20
 
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body the API does not take: anything but application/json (HTTP 415)."""
+
+
 STATUS_BY_ERROR = [
     # (exception class, status, error code) — first match wins, so subclasses first
+    (UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
     (InvalidInput, 400, "INVALID_INPUT"),
     (ValidationError, 400, "INVALID_INPUT"),
     (SignatureMismatch, 400, "INVALID_INPUT"),
@@ -129,6 +136,27 @@ class HttpEntrypoint(HttpRequestHandler):
         kwargs.setdefault("expected_exceptions", (TongbanError, ValidationError))
         super().__init__(method, url, **kwargs)
 
+    def handle_request(self, request):
+        """/api/ takes JSON bodies only; every POST under /desk/ is checked against
+        forgery (services/web_desk/guard.py) before any page runs."""
+        request.shallow = False  # as nameko's own handle_request: the body may be read
+        if request.path.startswith("/desk/"):
+            return self._desk_request(request)
+        if request.method in BODY_METHODS and _has_body(request) and not _is_json(request):
+            return self.response_from_exception(UnsupportedMediaType(NOT_JSON_MESSAGE))
+        return super().handle_request(request)
+
+    def _desk_request(self, request):
+        from services.web_desk import guard  # the desk imports this module
+        from services.web_desk.rendering import refusal_page
+        config = self.container.config
+        if request.method == "POST":
+            try:
+                guard.check_post(request, config[STATION_KEY])
+            except TongbanError as refusal:  # nothing has run
+                return refusal_page(config, STATUS_OF_REFUSAL.get(type(refusal), 403), refusal.message)
+        return guard.finish(request, super().handle_request(request), config)
+
     def get_entrypoint_parameters(self, request):
         # PostgreSQL refuses text with NUL in it (SQLite stores it): refuse it in the
         # path and query here, in bodies in json_body()
@@ -174,8 +202,24 @@ def _summary(messages):
     return str(messages)
 
 
+# a browser's form or a text/plain body never reaches a handler of the API: a page of
+# another site can send those without asking (no CORS preflight), JSON it cannot
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+NOT_JSON_MESSAGE = "the API takes only JSON bodies: send Content-Type: application/json"
+STATUS_OF_REFUSAL = {InvalidInput: 400, Forbidden: 403}
+
+
+def _has_body(request):
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _is_json(request):
+    return request.mimetype == "application/json"
+
+
 def json_body(request):
-    """The request's JSON object, or InvalidInput naming what is wrong with it."""
+    """The request's JSON object, or InvalidInput naming what is wrong with it (415 for
+    a body that is not application/json)."""
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         raise InvalidInput(f"request body too large ({length} bytes; at most {MAX_BODY_BYTES})")
@@ -184,6 +228,8 @@ def json_body(request):
         raise InvalidInput(f"request body too large (at most {MAX_BODY_BYTES} bytes)")
     if not raw:
         raise InvalidInput("the request needs a JSON body")
+    if not _is_json(request):
+        raise UnsupportedMediaType(NOT_JSON_MESSAGE)
     if _nesting(raw) > MAX_NESTING:
         raise InvalidInput(f"the body is nested too deeply (at most {MAX_NESTING} levels of objects and lists)")
     try:

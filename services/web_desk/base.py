@@ -1,14 +1,18 @@
 """What every page mixin of the web desk shares. The gateway's dependencies (station,
 users, desk, catalogue) are the service's own."""
+from services.web_desk.guard import DeskGuard
 from services.web_desk.views import case_rows
 from shared.supervision.lights import light
 
 
 class DeskBase:
+    guard = DeskGuard()
+
     def desk_context(self, user, **extra):
-        """The layout's context: station and user (None on public pages)."""
+        """The layout's context: station and user (None on public pages), and the token
+        every form carries (`<input type="hidden" name="csrf_token" value="{{ form_token }}">`)."""
         return {"station": self.station, "user": user, "station_name": self.station_name,
-                "department_name": self.department_name, **extra}
+                "department_name": self.department_name, "form_token": self.guard.form_token(), **extra}
 
     def today(self):
         return self.desk.clock().date()

@@ -69,7 +69,8 @@ def explain(error):
 
 
 def form_of(request):
-    """The submitted form (a MultiDict), refused like the API refuses a body."""
+    """The submitted form (a MultiDict), refused like the API refuses a body. Its form
+    token and origin were checked before the page ran (HttpEntrypoint, guard.check_post)."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         raise InvalidInput(f"表单过大（最多 {MAX_BODY_BYTES} 字节）")
     form = request.form
@@ -103,15 +104,21 @@ def page(handler):
     return wrapper
 
 
+def refusal_page(config, status, message):
+    """The desk's error page shown before any page runs (no user): an unknown address,
+    a forged POST (services/web_desk/guard.py)."""
+    from services.config import station_info
+    info = station_info(config)
+    return render("error.html", status, station=info, user=None, error=message,
+                  station_name=lambda code: getattr(info.network.stations.get(code), "name", code),
+                  department_name=lambda code: getattr(info.network.departments.get(code), "name", code))
+
+
 def route_error_page(config, exc):
     """The desk's page for an address it does not have (404) or a method a page does
     not take (405), shown without a user (the server answers before any page runs)."""
-    from services.config import station_info
-    info = station_info(config)
     message = "没有这个页面。" if exc.code == 404 else "该页面不接受这种请求方式。"
-    response = render("error.html", exc.code, station=info, user=None, error=message,
-                      station_name=lambda code: getattr(info.network.stations.get(code), "name", code),
-                      department_name=lambda code: getattr(info.network.departments.get(code), "name", code))
+    response = refusal_page(config, exc.code, message)
     if exc.code == 405 and exc.valid_methods:
         response.headers["Allow"] = ", ".join(sorted(m for m in exc.valid_methods if m != "HEAD"))
     return response

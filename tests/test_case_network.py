@@ -24,6 +24,7 @@ from deploy.station_client import StationClient
 from services.topology import cases_exchange, station_queues
 from shared.cases.citizen_id import make as make_id
 from shared.trust.identities import broker_user
+from tests.support.desk import TOKEN, form_token
 from tests.support.databases import drop_network_databases, url_template
 from tests.support.network import free_port_block
 
@@ -273,13 +274,15 @@ def test_unknown_addresses_and_methods_answer_json_under_api_and_a_page_under_de
 def test_the_desks_filing_form_submitted_twice_files_once(net):
     desk = requests.Session()
     url = net.launcher.url_of(SOUTH_VILLAGE)
-    login = desk.post(url + "/desk/login", data={"username": "agent", "password": net.client.password_of(SOUTH_VILLAGE, "agent")})
+    login = desk.post(url + "/desk/login", data={"username": "agent", "password": net.client.password_of(SOUTH_VILLAGE, "agent"),
+                                                 "csrf_token": form_token(desk, url + "/desk/login")})
     assert login.ok and f"tongban_session_{SOUTH_VILLAGE}" in desk.cookies
     form = desk.get(url + "/desk/cases/new", params={"item": "MZ-003"}).text
     request_id = re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1)
     materials = [m["code"] for m in net.get(DISTRICT, "/api/items/MZ-003")["materials"]]
     person = applicant(SOUTH_VILLAGE)
-    fields = {"item_code": "MZ-003", "request_id": request_id, "materials": materials, **person}
+    fields = {"item_code": "MZ-003", "request_id": request_id, "materials": materials, **person,
+              "csrf_token": TOKEN.search(form).group(1)}
     before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
     first = desk.post(url + "/desk/cases/new", data=fields, allow_redirects=False)
     second = desk.post(url + "/desk/cases/new", data=fields, allow_redirects=False)  # a double click
@@ -502,7 +505,8 @@ def test_township_killed_mid_load_loses_and_duplicates_nothing(net):
 def desk_session(net, code, username):
     desk = requests.Session()
     response = desk.post(net.launcher.url_of(code) + "/desk/login",
-                         data={"username": username, "password": net.client.password_of(code, username)})
+                         data={"username": username, "password": net.client.password_of(code, username),
+                               "csrf_token": form_token(desk, net.launcher.url_of(code) + "/desk/login")})
     assert response.ok and f"tongban_session_{code}" in desk.cookies
     return desk
 

@@ -15,6 +15,7 @@ from shared.db.models import User
 from shared.exceptions import Forbidden, InvalidInput, Unauthorized
 from shared.stations import Network
 from shared.cases.citizen_id import make as make_id
+from tests.support.desk import form_token
 from tests.test_case_network import (
     DISTRICT, NETWORK, NORTH, NORTH_VILLAGE, SOUTH, SOUTH_VILLAGE, completed_case, desk_session, filing,
     running_case_network, wait_until,
@@ -369,7 +370,9 @@ def test_the_desks_filing_form_refuses_a_supervisor_before_looking_up_the_item(n
     url = net.launcher.url_of(DISTRICT) + "/desk/cases/new"
     before = net.call("GET", DISTRICT, "/api/cases", None, as_user="admin").json()["total"]
     for item_code in ("MZ-002", "XX-999"):
-        response = desk.post(url, data={"item_code": item_code, "name": "黄秀英"}, allow_redirects=False)
+        response = desk.post(url, data={"item_code": item_code, "name": "黄秀英",
+                                        "csrf_token": form_token(desk, net.launcher.url_of(DISTRICT) + "/desk/")},
+                             allow_redirects=False)
         assert response.status_code == 403, (item_code, response.status_code)
     assert net.call("GET", DISTRICT, "/api/cases", None, as_user="admin").json()["total"] == before
 

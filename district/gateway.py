@@ -5,7 +5,7 @@ from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
-from services.http import http, json_body, json_response
+from services.http import http, json_body, json_response, page_of
 from shared.auth import permissions
 from shared.auth.roles import signed
 from shared.exceptions import InvalidInput
@@ -59,9 +59,9 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
     @http("GET", "/api/supervision/lights")
     def deadline_lights(self, request):
         self._supervisor(request)
-        colour = request.args.get("light")
-        rows = [r for r in self.supervision.lights() if colour is None or r["light"] == colour]
-        return json_response({"cases": rows})
+        limit, offset = page_of(request)
+        total, rows = self.supervision.lights_page(request.args.get("light"), limit, offset)
+        return json_response({"total": total, "limit": limit, "offset": offset, "cases": rows})
 
     @http("POST", "/api/supervision/patrol")
     def patrol_now(self, request):
@@ -73,8 +73,10 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
     @http("GET", "/api/supervision/alerts")
     def supervision_alerts(self, request):
         self._supervisor(request)
-        return json_response({"alerts": self.supervision.alerts(request.args.get("kind"),
-                                                                request.args.get("department"))})
+        limit, offset = page_of(request)
+        total, alerts = self.supervision.alerts_page(request.args.get("kind"), request.args.get("department"),
+                                                     limit, offset)
+        return json_response({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
     @http("GET", "/api/follow-ups")
     def follow_ups(self, request):
@@ -83,7 +85,9 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
         department = permissions.list_department(user)
         if department is None:
             permissions.can_supervise(user)
-        return json_response({"follow_ups": self.supervision.follow_ups(department)})
+        limit, offset = page_of(request)
+        total, found = self.supervision.follow_ups(department, limit, offset)
+        return json_response({"total": total, "limit": limit, "offset": offset, "follow_ups": found})
 
     @http("POST", "/api/follow-ups/<string:case_no>")
     def answer_follow_up(self, request, case_no):

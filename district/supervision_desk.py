@@ -11,7 +11,7 @@ neither loses nor repeats one.
 import datetime as dt
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.station_context import station_context
 from shared.auth import permissions
@@ -23,7 +23,7 @@ from shared.db import outbox
 from shared.db.models import Case, FollowUpAnswer, StationAlert, SupervisionAlert
 from shared.exceptions import Conflict, InvalidInput, NotFound
 from shared.messages import CASE_ALERT, CASES_EXCHANGE, new_message_id
-from shared.supervision.lights import card, light
+from shared.supervision.lights import GREEN, RED, YELLOW, card, light
 from shared.supervision.schemas import AlertSchema
 from shared.supervision.statistics import compute_statistics
 from shared.validation import load
@@ -96,25 +96,53 @@ class SupervisionDesk:
         return dict(body, station=case["holder_station"], message_id=message_id)
 
     # -- reading ---------------------------------------------------------------------------
-    def alerts(self, kind=None, department=None):
-        with self.database.reading() as session:
-            query = select(SupervisionAlert).order_by(SupervisionAlert.raised_at)
-            if kind:
-                query = query.where(SupervisionAlert.kind == kind)
-            if department:
-                query = query.where(SupervisionAlert.department == department)
-            return [{"case_no": a.case_no, "kind": a.kind, "department": a.department, "station": a.station,
-                     "at": a.raised_at, "due_date": a.due_date} for a in session.scalars(query)]
+    # The lists below answer one page (limit, offset) with the total: the database reads
+    # only that page's rows (the lights of one colour excepted, see lights_page).
 
-    def lights(self):
-        """Every running case with its light today."""
+    def alerts(self, kind=None, department=None):
+        """Every alert raised (the statistics count them)."""
+        with self.database.reading() as session:
+            return [_alert(a) for a in session.scalars(_alerts_query(kind, department))]
+
+    def alerts_page(self, kind=None, department=None, limit=100, offset=0):
+        """(total, alerts): one page of the alerts raised, oldest first."""
+        query = _alerts_query(kind, department)
+        with self.database.reading() as session:
+            total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+            return total, [_alert(a) for a in session.scalars(query.limit(limit).offset(offset))]
+
+    def lights_page(self, colour=None, limit=100, offset=0):
+        """(total, rows): one page of the running cases with their light today, soonest
+        due first. Without a colour, only the page's snapshots are read. A colour is
+        computed from each snapshot (a paused clock shifts it), so the running cases are
+        read a batch at a time and only the page is kept; red ones are only those due
+        before today, which the database selects."""
+        if colour is not None and colour not in COLOURS:
+            raise InvalidInput(f"query parameter 'light' must be one of {', '.join(COLOURS)}")
         today = self.clock.today()
+        query = (select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED]))
+                 .order_by(Case.due_date, Case.case_no))
         with self.database.reading() as session:
             calendar = self.calendar(session)
-            rows = session.scalars(select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED])))
-            return [{"case_no": r.case_no, "item_name": r.snapshot["item"]["name"], "department": r.department,
-                     "holder_station": r.holder_station, "status": r.status, "due_date": r.snapshot["due_date"],
-                     "light": light(r.snapshot, today, calendar, self.yellow_days)} for r in rows]
+
+            def row(r, colour_today):
+                return {"case_no": r.case_no, "item_name": r.snapshot["item"]["name"], "department": r.department,
+                        "holder_station": r.holder_station, "status": r.status,
+                        "due_date": r.snapshot["due_date"], "light": colour_today}
+
+            if colour is None:
+                total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+                rows = session.scalars(query.limit(limit).offset(offset))
+                return total, [row(r, light(r.snapshot, today, calendar, self.yellow_days)) for r in rows]
+            if colour == RED:  # overdue: the clock date (today at the latest) is after the due date
+                query = query.where(Case.due_date < today)
+            total, page = 0, []
+            for r in session.scalars(query.execution_options(yield_per=LIGHTS_BATCH)):
+                if light(r.snapshot, today, calendar, self.yellow_days) == colour:
+                    if offset <= total < offset + limit:
+                        page.append(row(r, colour))
+                    total += 1
+            return total, page
 
     def statistics(self, start=None, end=None, by="none", network=None):
         """The figures of the cases filed from `start` to `end` (shared/supervision/statistics.py).
@@ -136,24 +164,30 @@ class SupervisionDesk:
                                       alerts=alerts, network=network)
 
     # -- follow-ups of bad ratings (整改) ----------------------------------------------------
-    def follow_ups(self, department=None):
-        """Bad ratings (1-2) and their answers; `department` limits them to one department."""
+    def follow_ups(self, department=None, limit=100, offset=0):
+        """(total, follow-ups): one page of the bad ratings (1-2) with their answers, newest
+        case first; `department` limits them to one department. The database selects
+        the bad ratings inside the snapshots (JSON), so only the page's cases are read."""
+        score = Case.snapshot[("rating", "score")].as_integer()
+        query = select(Case).where(Case.status == states.COMPLETED, score <= 2)
+        if department:
+            query = query.where(Case.department == department)
         with self.database.reading() as session:
-            answers = {a.case_no: a for a in session.scalars(select(FollowUpAnswer))}
-            query = select(Case).where(Case.status == states.COMPLETED)
-            if department:
-                query = query.where(Case.department == department)
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = list(session.scalars(query.order_by(Case.filed_at.desc(), Case.case_no.desc())
+                                        .limit(limit).offset(offset)))
+            answers = {a.case_no: a for a in session.scalars(
+                select(FollowUpAnswer).where(FollowUpAnswer.case_no.in_([r.case_no for r in rows])))}
             found = []
-            for row in session.scalars(query):
-                rating = row.snapshot.get("rating")
-                if rating and rating["score"] <= 2:
-                    answer = answers.get(row.case_no)
-                    found.append({"case_no": row.case_no, "department": row.department, "score": rating["score"],
-                                  "comment": rating.get("comment", ""), "rated_at": rating["at"],
-                                  "status": "answered" if answer else "open",
-                                  "answer": answer.answer if answer else None,
-                                  "answered_by": answer.answered_by if answer else None})
-            return found
+            for row in rows:
+                rating = row.snapshot["rating"]
+                answer = answers.get(row.case_no)
+                found.append({"case_no": row.case_no, "department": row.department, "score": rating["score"],
+                              "comment": rating.get("comment", ""), "rated_at": rating["at"],
+                              "status": "answered" if answer else "open",
+                              "answer": answer.answer if answer else None,
+                              "answered_by": answer.answered_by if answer else None})
+            return total, found
 
     def answer_follow_up(self, case_no, data, user):
         """The responsible department answers a bad rating (整改), once. Whether the user
@@ -174,6 +208,26 @@ class SupervisionDesk:
             session.add(FollowUpAnswer(case_no=case_no, department=row.department, answer=answer,
                                        answered_by=user["username"], answered_at=self.clock.now().isoformat()))
         return {"case_no": case_no, "status": "answered", "answer": answer, "answered_by": user["username"]}
+
+
+COLOURS = (GREEN, YELLOW, RED)
+# running cases read at a time when the lights of one colour are counted
+LIGHTS_BATCH = 500
+
+
+def _alerts_query(kind, department):
+    query = select(SupervisionAlert).order_by(SupervisionAlert.raised_at, SupervisionAlert.case_no,
+                                              SupervisionAlert.kind)
+    if kind:
+        query = query.where(SupervisionAlert.kind == kind)
+    if department:
+        query = query.where(SupervisionAlert.department == department)
+    return query
+
+
+def _alert(a):
+    return {"case_no": a.case_no, "kind": a.kind, "department": a.department, "station": a.station,
+            "at": a.raised_at, "due_date": a.due_date}
 
 
 class Supervision(DependencyProvider):

@@ -172,6 +172,38 @@ class DeadLetterBox:
             channel = None
         return channel, letters
 
+    def _count(self, connection, queue):
+        """How many messages wait in `queue`'s dead-letter queue (0 if it does not exist)."""
+        channel = connection.channel()
+        try:
+            return channel.queue_declare(queue=dead_letter_queue(queue), passive=True).message_count
+        except ChannelError:
+            return 0
+        finally:
+            _close(channel)
+
+    def page(self, limit=DEFAULT_LIMIT, offset=0):
+        """(total, letters): the dead letters from the `offset`-th on, at most `limit` of
+        them, and how many there are in all. The queues are counted without taking
+        anything; a queue wholly before the offset is not browsed, so at most
+        offset + limit messages of one queue are held (and given back)."""
+        letters = []
+        with self._connection() as connection:
+            connection.ensure_connection(max_retries=1)
+            counts = [(station, queue, self._count(connection, queue)) for station, queue in self.queues]
+            skip = offset
+            for station, queue, count in counts:
+                if len(letters) >= limit:
+                    break
+                if skip >= count:
+                    skip -= count
+                    continue
+                channel, found = self._browse(connection, station, queue, skip + limit - len(letters))
+                letters += found[skip:]
+                skip = 0
+                _close(channel)
+        return sum(count for _, _, count in counts), letters
+
     def list(self, limit=DEFAULT_LIMIT):
         letters = []
         with self._connection() as connection:

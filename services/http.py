@@ -298,3 +298,14 @@ def query_int(request, name, default, low, high):
     if not low <= value <= high:
         raise InvalidInput(f"query parameter '{name}' must be between {low} and {high}")
     return value
+
+
+# every list answers a page: at most MAX_PAGE rows, from at most MAX_OFFSET on
+DEFAULT_PAGE = 100
+MAX_PAGE = 500
+MAX_OFFSET = 1_000_000
+
+
+def page_of(request, default=DEFAULT_PAGE, most=MAX_PAGE, furthest=MAX_OFFSET):
+    """(limit, offset) of a list's query (`?limit=&offset=`), bounded."""
+    return query_int(request, "limit", default, 1, most), query_int(request, "offset", 0, 0, furthest)

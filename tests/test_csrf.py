@@ -16,8 +16,10 @@ once would, and checks that the station refuses it and that nothing changed:
 - every list (follow-ups, lights, alerts, the station's alerts, dead letters) answers a
   page: total, limit, offset, a bounded limit.
 """
+import datetime as dt
 import json
 import re
+import uuid
 import socket
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,11 +36,14 @@ from werkzeug.wrappers import Request
 from district.gateway import DistrictGatewayService
 from services.auth import session_cookie
 from services.config import DATABASE_KEY, NETWORK_KEY, SECURE_COOKIES_KEY, STATION_KEY
+from services.dead_letters import original_queues
 from services.topology import declare_network
 from services.web_desk.guard import cookie_flags, form_key_cookie
 from shared.auth.accounts import Accounts
 from shared.db.database import get_database
-from shared.db.models import LoginSession, User
+from shared.cases import states
+from shared.db.models import Case, FollowUpAnswer, LoginSession, StationAlert, SupervisionAlert, User
+from shared.messages import dead_letter_queue
 from shared.stations import Network
 
 NETWORK = Path(__file__).parent / "data" / "network_small.yaml"
@@ -250,3 +255,130 @@ def test_cookies_are_secure_behind_https():
     assert cookie_flags({SECURE_COOKIES_KEY: False}, forwarded)["secure"] is False
     direct = Request(EnvironBuilder(path="/desk/login", base_url="https://station.example/").get_environ())
     assert cookie_flags({}, direct)["secure"] is True
+
+
+# -- paging: every list answers a page -----------------------------------------------------------
+def _case(case_no, status, due, department="civil_affairs", rating=None, filed=None):
+    filed = filed or dt.datetime(2026, 1, 5, 9, 0)
+    snapshot = {"case_no": case_no, "status": status, "accepted_at": filed.isoformat(), "due_date": due.isoformat(),
+                "history": [], "filed_at": filed.isoformat(),
+                "item": {"code": "MZ-002", "name": "低保申请", "department": department, "promised_limit_days": 10}}
+    if rating:
+        snapshot["rating"] = {"score": rating, "comment": "测试", "at": filed.isoformat()}
+    return Case(case_no=case_no, item_code="MZ-002", department=department, status=status,
+                filing_station=DISTRICT_CODE, holder_station=DISTRICT_CODE, held_here=True, revision=1,
+                filed_at=filed, due_date=due, snapshot=snapshot)
+
+
+DISTRICT_CODE = "449901"
+
+
+@pytest.fixture(scope="module")
+def lists(district):
+    """What each list holds: running cases of every light, bad and good ratings (one
+    answered), the district's alerts, the station's alerts and dead letters."""
+    today = dt.date.today()
+    lights = {"red": [today - dt.timedelta(days=d) for d in (30, 20, 10)],
+              "green": [today + dt.timedelta(days=d) for d in (60, 70, 80, 90)]}
+    expected = {"red": [], "green": [], "follow_ups": [], "alerts": [], "station_alerts": []}
+    with district.db.transaction() as session:
+        n = 0
+        for colour, days in lights.items():
+            for due in days:
+                n += 1
+                case_no = f"{DISTRICT_CODE}-20260105-{n:04d}"
+                session.add(_case(case_no, states.PENDING_REVIEW, due))
+                expected[colour].append(case_no)
+        for i, score in enumerate((1, 2, 5, 1, 4, 2, 1), start=1):
+            case_no = f"{DISTRICT_CODE}-20251201-{i:04d}"
+            session.add(_case(case_no, states.COMPLETED, today, rating=score,
+                              filed=dt.datetime(2025, 12, 1, 8, 0) + dt.timedelta(hours=i)))
+            if score <= 2:
+                expected["follow_ups"].append(case_no)
+        session.add(FollowUpAnswer(case_no=expected["follow_ups"][0], department="civil_affairs", answer="已整改",
+                                   answered_by="civil_affairs.reviewer", answered_at="2025-12-02T09:00:00"))
+        for i, case_no in enumerate(expected["red"] + expected["green"][:2]):
+            session.add(SupervisionAlert(case_no=case_no, kind="yellow_card", department="civil_affairs",
+                                         station=DISTRICT_CODE, raised_at=f"2026-01-0{i + 1}T09:00:00",
+                                         due_date="2026-01-01"))
+            expected["alerts"].append(case_no)
+            message_id = f"alert-{i}"
+            session.add(StationAlert(message_id=message_id, case_no=case_no, kind="yellow_card",
+                                     department="civil_affairs", text="黄牌", raised_at=f"2026-01-0{i + 1}T09:00:00"))
+            expected["station_alerts"].append(case_no)
+    # dead letters in the district's inbox's dead-letter queue (what a consumer gave up on)
+    inbox = original_queues(district.code, True)[0]
+    with Connection(district.amqp_uri, connect_timeout=5) as connection:
+        connection.default_channel.queue_purge(dead_letter_queue(inbox))
+        producer = connection.Producer()
+        expected["dead_letters"] = []
+        for i in range(7):
+            message_id = f"dead-{i:02d}-{uuid.uuid4().hex[:8]}"
+            producer.publish({"kind": "case.handover", "body": {"case_no": f"X-{i}"}}, routing_key=dead_letter_queue(inbox),
+                             exchange="", message_id=message_id, serializer="json",
+                             headers={"x-tongban-error": "test: gave up"})
+            expected["dead_letters"].append(message_id)
+    expected["dead_letters"].sort()
+    return expected
+
+
+def walk(district, path, key, token, size):
+    """Every row of a list, page by page; checks each page's total, limit and offset."""
+    seen, offset, total = [], 0, None
+    while True:
+        page = requests.get(district.url + path, params={"limit": size, "offset": offset}, timeout=10,
+                            headers={"Authorization": f"Bearer {token}"})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert body["limit"] == size and body["offset"] == offset and len(body[key]) <= size
+        assert total is None or body["total"] == total
+        total = body["total"]
+        if not body[key]:
+            break
+        seen += body[key]
+        offset += size
+    assert len(seen) == total
+    return seen
+
+
+@pytest.mark.parametrize("path,key,user", [
+    ("/api/supervision/lights", "cases", "supervisor"),
+    ("/api/supervision/alerts", "alerts", "supervisor"),
+    ("/api/follow-ups", "follow_ups", "supervisor"),
+    ("/api/alerts", "alerts", "clerk"),
+    ("/api/dead-letters", "dead_letters", "admin"),
+])
+def test_every_list_answers_a_bounded_page(district, lists, path, key, user):
+    token = api_token(district, user)
+    headers = {"Authorization": f"Bearer {token}"}
+    for bad in ({"limit": 0}, {"limit": 1001}, {"limit": "all"}, {"offset": -1}, {"offset": 10 ** 9}):
+        refused = requests.get(district.url + path, params=bad, headers=headers, timeout=10)
+        assert refused.status_code == 400 and refused.json()["error"] == "INVALID_INPUT", (bad, refused.text)
+    rows = walk(district, path, key, token, 2)
+    if key == "cases":
+        assert [r["case_no"] for r in rows] == lists["red"] + lists["green"]  # soonest due first
+        assert [r["light"] for r in rows] == ["red"] * 3 + ["green"] * 4
+    elif key == "follow_ups":
+        assert [r["case_no"] for r in rows] == lists["follow_ups"][::-1]  # newest first
+        assert [r["status"] for r in rows] == ["open"] * (len(rows) - 1) + ["answered"]
+    elif key == "dead_letters":
+        assert sorted(r["id"] for r in rows) == lists["dead_letters"]
+        assert all(r["reason"] == "test: gave up" for r in rows)
+    elif path == "/api/alerts":
+        assert [r["case_no"] for r in rows] == lists["station_alerts"][::-1]  # newest first
+    else:
+        assert [r["case_no"] for r in rows] == lists["alerts"]  # in the order raised
+    # the default page is bounded too
+    default = requests.get(district.url + path, headers=headers, timeout=10).json()
+    assert default["offset"] == 0 and 1 <= default["limit"] <= 500 and default["total"] == len(rows)
+
+
+def test_the_lights_of_one_colour_are_paged_too(district, lists):
+    token = api_token(district, "supervisor")
+    for colour in ("red", "green"):
+        rows = walk(district, f"/api/supervision/lights?light={colour}", "cases", token, 2)
+        assert [r["case_no"] for r in rows] == lists[colour] and {r["light"] for r in rows} == {colour}
+    assert walk(district, "/api/supervision/lights?light=yellow", "cases", token, 2) == []
+    purple = requests.get(district.url + "/api/supervision/lights", params={"light": "purple"}, timeout=10,
+                          headers={"Authorization": f"Bearer {token}"})
+    assert purple.status_code == 400 and "light" in purple.json()["message"]

@@ -3,7 +3,7 @@ then hands the messages to the relay."""
 import logging
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -348,11 +348,15 @@ class CaseDesk:
                                  text=alert["text"], raised_at=alert["at"], department=alert["department"]))
         return []
 
-    def alerts(self, limit=100):
-        """The warnings and cards the district raised about cases held here, newest first."""
+    def alerts(self, limit=100, offset=0):
+        """(total, alerts): one page of the warnings and cards the district raised about
+        cases held here, newest first."""
         with self.database.reading() as session:
-            rows = session.scalars(select(StationAlert).order_by(StationAlert.raised_at.desc()).limit(limit))
-            return AlertSchema(many=True).dump(
+            total = session.scalar(select(func.count()).select_from(StationAlert))
+            rows = session.scalars(select(StationAlert).order_by(StationAlert.raised_at.desc(),
+                                                                 StationAlert.message_id)
+                                   .limit(limit).offset(offset))
+            return total, AlertSchema(many=True).dump(
                 {"case_no": r.case_no, "kind": r.kind, "department": r.department, "at": r.raised_at,
                  "text": r.text} for r in rows)
 

@@ -1,6 +1,6 @@
 """The dead letters of a station's own queues over HTTP, for its administrator.
 
-    GET  /api/dead-letters?limit=200        what this station's consumers gave up on
+    GET  /api/dead-letters?limit=200&offset=0   what this station's consumers gave up on (a page)
     POST /api/dead-letters/retry            {"ids": ["<id or prefix>", ...]} or {"all": true}
 
 The same as `tongban dead-letters list|retry --station CODE` (services/dead_letters.py).
@@ -9,7 +9,7 @@ from nameko.extensions import DependencyProvider
 
 from services.config import NETWORK_KEY, STATION_KEY, amqp_ssl, load_network
 from services.dead_letters import DeadLetterBox, UnknownDeadLetter, network_queues
-from services.http import error_response, http, json_body, json_response, query_int
+from services.http import error_response, http, json_body, json_response, page_of
 from shared.auth import permissions
 from shared.exceptions import InvalidInput, NotFound
 
@@ -32,18 +32,23 @@ def _broker_unreachable(exc):
                           f"the broker cannot be reached to read the dead-letter queues ({exc})")
 
 
+MAX_OFFSET = 10_000
+
+
 class DeadLetterEndpoints:
     dead_letter_box = StationDeadLetters()
 
     @http("GET", "/api/dead-letters")
     def list_dead_letters(self, request):
         permissions.can_handle_dead_letters(self.users.user(request))
-        limit = query_int(request, "limit", 200, 1, 1000)
+        # a page of messages is held off the queue while it is read: bounded, and so is
+        # how far in a page may start
+        limit, offset = page_of(request, default=200, most=1000, furthest=MAX_OFFSET)
         try:
-            letters = self.dead_letter_box.list(limit=limit)
+            total, letters = self.dead_letter_box.page(limit=limit, offset=offset)
         except Exception as exc:
             return _broker_unreachable(exc)
-        return json_response({"total": len(letters), "limit": limit,
+        return json_response({"total": total, "limit": limit, "offset": offset,
                               "dead_letters": [d.to_dict() for d in letters]})
 
     @http("POST", "/api/dead-letters/retry")

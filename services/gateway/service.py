@@ -11,7 +11,7 @@ from services.gateway.my_account import MyAccountEndpoints
 from services.gateway.openapi import build_spec
 from services.gateway.records import DistrictRecords
 from services.gateway.residents import ResidentEndpoints
-from services.http import http, json_body, json_response, query_int
+from services.http import http, json_body, json_response, page_of, query_int
 from services.web_desk import WebDeskPages
 from shared.auth import permissions, roles
 from shared.cases import query_codes, schemas, states
@@ -197,7 +197,9 @@ class CaseEndpoints:
     def station_alerts(self, request):
         """Warnings and cards the district raised about cases held here."""
         self.users.user(request)
-        return json_response({"alerts": self.desk.alerts(query_int(request, "limit", 100, 1, 1000))})
+        limit, offset = page_of(request)
+        total, alerts = self.desk.alerts(limit, offset)
+        return json_response({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
 
 def _case_view(case, station_code, user, audit):

@@ -33,6 +33,7 @@ def _json(schema=None, example=None, ref=None):
 def _errors(*codes):
     names = {400: "bad input (the message names each problem)", 401: "not logged in", 403: "not allowed",
              404: "not found", 409: "not allowed in the current state",
+             415: "the body is not application/json",
              429: "too many failed attempts (Retry-After says when to try again)",
              503: "not available right now; try again in a moment"}
     return {str(c): {"description": names[c], **_json(ERROR)} for c in codes}
@@ -51,8 +52,9 @@ def _op(summary, ok="200", body_ref=None, example=None, params=(), errors=(400,)
                  "responses": {ok: {"description": "OK", **_json()}, **_errors(*errors)}}
     if access == PUBLIC:
         operation["security"] = []
-    if body_ref:
+    if body_ref:  # JSON only: any other body answers 415 (services/http.py)
         operation["requestBody"] = {"required": True, **_json(ref=body_ref, example=example)}
+        operation["responses"].update(_errors(415))
     if params:
         operation["parameters"] = list(params)
     return operation
@@ -70,6 +72,8 @@ def _query(name, description, enum=None, kind="string"):
     return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
 
 
+# the lists answer {total, limit, offset, <rows>}
+PAGE = [_query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")]
 CASE_NO = _path_param("case_no", "case number, e.g. 445203001001-20261122-00001")
 ITEM_CODE = _path_param("code", "item code, e.g. MZ-002")
 
@@ -179,7 +183,7 @@ def build_spec(is_district):
             "rate a completed case (1-5)", body_ref="Rating", params=[CASE_NO], errors=(400, 404, 409),
             example={"score": 5, "comment": "办事很方便"})},
         "/api/alerts": {"get": _op("supervision warnings and cards about cases held here", tag="supervision",
-                                   params=[_query("limit", "how many", kind="integer")])},
+                                   params=PAGE)},
         "/api/status": {"post": _op(
             "a resident's own case (number + the query code printed on the receipt); a wrong code and an unknown "
             "case answer alike; 5 failures per case or 30 per address within an hour answer 429",
@@ -198,7 +202,8 @@ def build_spec(is_district):
                                     errors=(), tag="operations", access=PUBLIC)},
         "/api/dead-letters": {"get": _op("messages this station's consumers gave up on, with the reason",
                                          tag="operations", errors=(400, 409), access="administrators",
-                                         params=[_query("limit", "how many", kind="integer")])},
+                                         params=[_query("limit", "page size (1-1000)", kind="integer"),
+                                                 _query("offset", "page start (at most 10000)", kind="integer")])},
         "/api/dead-letters/retry": {"post": _op(
             "put dead letters back on the queue they failed on", tag="operations", errors=(400, 404, 409),
             access="administrators",
@@ -224,13 +229,14 @@ def build_spec(is_district):
                 access="the department's approver",
                 errors=(400, 404, 409), example={"granted": True, "reason": "同意"})},
             "/api/supervision/lights": {"get": _op("running cases with their deadline light", tag="supervision",
-                                                   params=[_query("light", "colour", ("green", "yellow", "red"))])},
+                                                   params=[_query("light", "colour", ("green", "yellow", "red")),
+                                                           *PAGE])},
             "/api/supervision/alerts": {"get": _op("warnings and cards raised", tag="supervision",
                                                    params=[_query("kind", "kind"),
-                                                           _query("department", "department code")])},
+                                                           _query("department", "department code"), *PAGE])},
             "/api/supervision/patrol": {"post": _op("run the deadline patrol now", tag="supervision", errors=(),
                                                     access="administrators")},
-            "/api/follow-ups": {"get": _op("follow-ups of bad ratings", tag="supervision", errors=())},
+            "/api/follow-ups": {"get": _op("follow-ups of bad ratings", tag="supervision", params=PAGE)},
             "/api/follow-ups/{case_no}": {"post": _op(
                 "answer a follow-up", params=[CASE_NO], errors=(400, 404, 409), tag="supervision",
                 body_ref="FollowUpAnswer", access="the responsible department's reviewer or approver",

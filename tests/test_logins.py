@@ -33,7 +33,6 @@ from shared.auth.accounts import IDLE_MINUTES, Accounts
 from shared.auth.exposure import SamplePasswordsExposed, is_loopback, refuse_sample_passwords_on_open_address
 from shared.auth.login_guard import LOCKOUT_FAILURES, LoginGuard
 from shared.auth.staffing import SAMPLE_PASSWORD, seed_station
-from shared.db.models import utcnow
 from shared.exceptions import InvalidInput, PasswordChangeRequired, TooManyAttempts, Unauthorized
 from shared.stations import Network
 from tests.test_case_network import (
@@ -371,7 +370,8 @@ def test_a_station_listening_on_every_address_with_sample_users_does_not_start(n
     command = net.launcher.command_for([net.launcher.network.station(SOUTH_VILLAGE)])
     if "--database-url" in command:
         pytest.skip("the stations' databases are PostgreSQL here; the rule is tested above")
-    command = [*command[:command.index("station")], "--broker-secrets", str(net.settings.data_dir) + "/broker-secrets.yaml",
+    secrets = str(net.settings.data_dir) + "/broker-secrets.yaml"
+    command = [*command[:command.index("station")], "--broker-secrets", secrets,
                "station", "run", SOUTH_VILLAGE, "--port", str(free_port_block(1))]
     command[command.index("--data") + 1] = str(tmp_path)  # a new database: its sample users are new
     env = {**os.environ, "TONGBAN_HTTP_HOST": "0.0.0.0"}

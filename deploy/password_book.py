@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import os
 import threading
+import time
 from pathlib import Path
 
 import yaml
@@ -39,6 +40,28 @@ class MemoryPasswordBook:
         self.entries.setdefault(str(code), {})[username] = password
 
 
+# one lock per book file and process, whichever client opened it: two clients of one
+# process each with its own lock would meet only at the flock
+_locks_by_path = {}
+_locks_guard = threading.Lock()
+
+
+def _process_lock(path):
+    with _locks_guard:
+        return _locks_by_path.setdefault(str(path.resolve()), threading.RLock())
+
+
+def _flock_exclusive(handle, pause=0.02):
+    """flock without blocking the OS thread: under eventlet a blocking flock would stop
+    every green thread of the process, the holder of the lock included (a deadlock)."""
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(pause)  # green under eventlet's monkey patching
+
+
 class FilePasswordBook(MemoryPasswordBook):
     def __init__(self, path):
         super().__init__()
@@ -47,10 +70,10 @@ class FilePasswordBook(MemoryPasswordBook):
 
     @contextlib.contextmanager
     def open(self):
-        with self.lock:  # the threads of this process (flock is per open file, so also between them)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with _process_lock(self.path):  # the threads of this process, whichever client
             with open(os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600), "r+") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                _flock_exclusive(handle)  # the other processes
                 self.entries = self._read()
                 yield self  # the lock goes when the file is closed
 

@@ -195,8 +195,10 @@ class UserDesk:
                 self._accounts(session).log_out(token)
 
     def add(self, data):
+        """A user an administrator adds: the password the administrator chose is for
+        the first login only, so the new user must choose their own then."""
         with self.database.transaction() as session:
-            return self._accounts(session).add(data)
+            return self._accounts(session).add(data, must_change_password=True)
 
     def list(self):
         with self.database.reading() as session:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import text
 
 from deploy.password_book import FilePasswordBook, password_book
 from deploy.station_client import StationClient
@@ -230,6 +231,10 @@ def test_the_sample_password_must_be_changed_before_anything_else(net):
     assert net.http.get(url + "/api/me", headers=bearer(other), timeout=10).status_code == 401
     assert login(net, SOUTH, "admin", SAMPLE_PASSWORD).status_code == 401
     assert login(net, SOUTH, "admin", STRONG).json()["user"]["must_change_password"] is False
+    with net.database(SOUTH).connect() as conn:  # the station's access audit has both tries
+        tries = conn.execute(text("SELECT outcome FROM access_audit WHERE username = 'admin' "
+                                  "AND action = 'change_password' ORDER BY at")).scalars().all()
+    assert tries == ["refused", "refused", "ok"]  # too weak, wrong current password, changed
 
 
 def test_a_user_lists_their_sessions_without_tokens_and_ends_them(net):

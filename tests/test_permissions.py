@@ -295,6 +295,15 @@ def test_an_administrator_adds_a_user_who_can_then_log_in(net):
     login = net.call("POST", NORTH, "/api/login", {"username": "beizhen.li", "password": "north-2026"},
                      as_user=False)
     assert login.status_code == 200 and login.json()["user"]["name"] == "李晓东"
+    # the administrator knows that password: the new user must choose their own first
+    assert login.json()["user"]["must_change_password"] is True
+    bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+    held_back = net.client.request("GET", NORTH, "/api/cases", as_user=False, headers=bearer)
+    assert held_back.status_code == 403 and held_back.json()["error"] == "PASSWORD_CHANGE_REQUIRED"
+    changed = net.client.request("POST", NORTH, "/api/me/password", as_user=False, headers=bearer,
+                                 json={"current_password": "north-2026", "new_password": "Lxd-beizhen-窗口-7291"})
+    assert changed.status_code == 200, changed.text
+    assert net.client.request("GET", NORTH, "/api/cases", as_user=False, headers=bearer).status_code == 200
     again = net.call("POST", NORTH, "/api/users", {"username": "beizhen.li", "name": "李晓东",
                                                    "role": "township_staff", "password": "north-2026"},
                      as_user="admin")

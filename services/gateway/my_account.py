@@ -9,7 +9,10 @@ class MyAccountEndpoints:
     def change_my_password(self, request):
         """{current_password, new_password}: the new one must pass the policy (400 naming
         the problem); every other session of the user ends."""
-        return json_response(self.users.change_password(request, json_body(request)))
+        user = self.users.user(request)
+        with self.access_audit.change(user, "change_password"):  # recorded, made or refused
+            changed = self.users.change_password(request, json_body(request))
+        return json_response(changed)
 
     @http("GET", "/api/me/sessions")
     def my_sessions(self, request):
@@ -18,12 +21,16 @@ class MyAccountEndpoints:
 
     @http("DELETE", "/api/me/sessions/<string:session_id>")
     def end_my_session(self, request, session_id):
-        return json_response({"ended": self.users.end_session(request, session_id)})
+        with self.access_audit.change(self.users.user(request), "end_session"):
+            ended = self.users.end_session(request, session_id)
+        return json_response({"ended": ended})
 
     @http("POST", "/api/me/sessions/end-others")
     def end_my_other_sessions(self, request):
         """Every session of the user but the one asking (a phone left logged in...)."""
-        return json_response({"ended": self.users.end_other_sessions(request)})
+        with self.access_audit.change(self.users.user(request), "end_other_sessions"):
+            ended = self.users.end_other_sessions(request)
+        return json_response({"ended": ended})
 
     @http("POST", "/api/users/<string:username>/unlock")
     def unlock_user(self, request, username):

@@ -39,8 +39,9 @@ class MyAccountPages(DeskBase):
         if new != form.get("new_password_again", ""):
             return self._password_page(user, 400, "两次输入的新密码不一致，请重新输入。")
         try:
-            self.users.change_password(request, {"current_password": form.get("current_password", ""),
-                                                 "new_password": new})
+            with self.access_audit.change(user, "change_password"):  # recorded, made or refused
+                self.users.change_password(request, {"current_password": form.get("current_password", ""),
+                                                     "new_password": new})
         except Unauthorized:  # the current password is wrong (the session itself is fine)
             return self._password_page(user, 401, "当前密码不正确，请重新输入。")
         except TooManyAttempts as refused:
@@ -56,12 +57,14 @@ class MyAccountPages(DeskBase):
     @page
     def desk_end_session(self, request, user, session_id):
         form_of(request)
-        self.users.end_session(request, session_id)
+        with self.access_audit.change(user, "end_session"):
+            self.users.end_session(request, session_id)
         return redirect(f"{ACCOUNT}?done=ended")
 
     @http("POST", "/desk/account/sessions/end-others")
     @page
     def desk_end_other_sessions(self, request, user):
         form_of(request)
-        self.users.end_other_sessions(request)
+        with self.access_audit.change(user, "end_other_sessions"):
+            self.users.end_other_sessions(request)
         return redirect(f"{ACCOUNT}?done=others")

@@ -14,7 +14,7 @@ import urllib.parse
 
 from werkzeug.wrappers import Response
 
-from services.http import http, json_response, query_int
+from services.http import http, json_response, query_date, query_int
 from services.web_desk.rendering import page, render
 from shared.audit.access import can_read_audit
 from shared.audit.entries import KIND_LABELS, KINDS, OUTCOME_LABELS, SHOWN_LABELS, as_message
@@ -35,16 +35,6 @@ def _text(request, name, pattern=None, max_length=50):
     return value
 
 
-def _day(request, name):
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"query parameter '{name}' must be a date like 2026-01-31") from None
-
-
 def _utc_start_of(day):
     local = dt.datetime.combine(day, dt.time(), tzinfo=DISTRICT_TZ)
     return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -55,7 +45,7 @@ def audit_filters(request):
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"query parameter 'kind' must be one of {', '.join(KINDS)}")
-    start, end = _day(request, "from"), _day(request, "to")
+    start, end = query_date(request, "from"), query_date(request, "to")
     if start and end and end < start:
         raise InvalidInput("query parameter 'to' is before 'from'")
     return {

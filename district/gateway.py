@@ -1,11 +1,10 @@
 """The district's HTTP API: every station's endpoints plus catalogue editing."""
-import datetime as dt
 
 from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
-from services.http import http, json_body, json_response, page_of
+from services.http import http, json_body, json_response, page_of, query_date
 from shared.auth import permissions
 from shared.auth.roles import signed
 from shared.exceptions import InvalidInput
@@ -101,16 +100,8 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
         by = request.args.get("by", "none")
         if by not in GROUPINGS:
             raise InvalidInput(f"query parameter 'by' must be one of {', '.join(GROUPINGS)}")
-        start, end = _date_arg(request, "from"), _date_arg(request, "to")
+        start, end = query_date(request, "from"), query_date(request, "to")
         rows = self.supervision.statistics(start, end, by, self.station.network)
         return json_response({"by": by, "from": start, "to": end, "rows": rows})
 
 
-def _date_arg(request, name):
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput(f"query parameter '{name}' must be a date like 2026-01-31") from None

@@ -7,6 +7,7 @@ process on the same port silently took half the traffic), and answers an unknown
 address or a wrong method under /api/ in JSON like every other error (werkzeug's HTML
 page otherwise), under /desk/ with the desk's own error page.
 """
+import datetime as dt
 import json
 import logging
 
@@ -309,3 +310,14 @@ MAX_OFFSET = 1_000_000
 def page_of(request, default=DEFAULT_PAGE, most=MAX_PAGE, furthest=MAX_OFFSET):
     """(limit, offset) of a list's query (`?limit=&offset=`), bounded."""
     return query_int(request, "limit", default, 1, most), query_int(request, "offset", 0, 0, furthest)
+
+
+def query_date(request, name):
+    """The query parameter `name` as a date (2026-01-31), None when absent."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(f"query parameter '{name}' must be a date like 2026-01-31") from None

@@ -82,7 +82,7 @@ class Host:
             for service_cls in services_for(station.tier):
                 if station.tier == DISTRICT and service_cls.name in DISTRICT_RPC_SERVICES:
                     service_cls = district_service(service_cls, service_cls.name, station.code)
-                self.containers.append(ServiceContainer(service_cls, config))
+                self.containers.append(ServiceContainer(service_cls, _workers_for(service_cls, config)))
         pool = eventlet.GreenPool(size=32)
         starting = [pool.spawn(container.start) for container in self.containers]
         for thread in starting:
@@ -179,3 +179,17 @@ def _exit_if_stuck(seconds):
         os._exit(1)
 
     real_threading.Thread(target=watchdog, name="stop-watchdog", daemon=True).start()
+
+
+# The gateway answers HTTP only, each request a green thread (no message prefetch hangs on
+# its worker count), and refused logins and failed resident lookups are answered after a
+# deliberate pause: with nameko's 10 workers, 16 connections sending wrong passwords held
+# every worker of a station asleep and its other answers took a second. Its paused answers
+# are capped below this (services/auth.py, services/gateway/residents.py).
+GATEWAY_WORKERS = 64
+
+
+def _workers_for(service_cls, config):
+    if service_cls.name in ("gateway", "district_gateway"):
+        return {**config, "max_workers": max(config.get("max_workers", 10), GATEWAY_WORKERS)}
+    return config

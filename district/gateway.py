@@ -1,4 +1,5 @@
 """The district's HTTP API: every station's endpoints plus catalogue editing."""
+from contextlib import contextmanager
 
 from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
@@ -11,19 +12,20 @@ from shared.exceptions import InvalidInput
 from shared.supervision.statistics import GROUPINGS
 
 
-
-
 class DistrictGatewayService(AuditEndpoints, GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()
     supervision = Supervision()
 
-    def _editor(self, request):
-        """Only administrators edit the catalogue; the change records who did."""
+    @contextmanager
+    def _catalogue_change(self, request, action):
+        """Only administrators edit the catalogue: yields the editor's signature, which
+        the change records; the access audit records the attempt, made or refused."""
         user = self.users.user(request)
-        permissions.can_edit_catalogue(user)
-        return signed(user)
+        with self.access_audit.change(user, action):
+            permissions.can_edit_catalogue(user)
+            yield signed(user)
 
     def _supervisor(self, request):
         user = self.users.user(request)
@@ -32,27 +34,30 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
 
     @http("POST", "/api/catalogue/items")
     def add_item(self, request):
-        editor = self._editor(request)
-        return json_response(self.catalogue_desk.add(json_body(request), editor), 201)
+        with self._catalogue_change(request, "add_item") as editor:
+            added = self.catalogue_desk.add(json_body(request), editor)
+        return json_response(added, 201)
 
     @http("PATCH", "/api/catalogue/items/<string:code>")
     def edit_item(self, request, code):
-        editor = self._editor(request)
-        return json_response(self.catalogue_desk.edit(code, json_body(request), editor))
+        with self._catalogue_change(request, "edit_item") as editor:
+            return json_response(self.catalogue_desk.edit(code, json_body(request), editor))
 
     @http("POST", "/api/catalogue/items/<string:code>/delegate")
     def delegate_item(self, request, code):
-        editor = self._editor(request)
-        return json_response(self.catalogue_desk.delegate(code, json_body(request), editor))
+        with self._catalogue_change(request, "delegate_item") as editor:
+            return json_response(self.catalogue_desk.delegate(code, json_body(request), editor))
 
     @http("POST", "/api/catalogue/items/<string:code>/retire")
     def retire_item(self, request, code):
-        return json_response(self.catalogue_desk.retire(code, self._editor(request)))
+        with self._catalogue_change(request, "retire_item") as editor:
+            return json_response(self.catalogue_desk.retire(code, editor))
 
     @http("POST", "/api/catalogue/calendar")
     def publish_schedule(self, request):
-        editor = self._editor(request)
-        return json_response(self.catalogue_desk.publish_schedule(json_body(request), editor), 201)
+        with self._catalogue_change(request, "publish_calendar") as editor:
+            published = self.catalogue_desk.publish_schedule(json_body(request), editor)
+        return json_response(published, 201)
 
     # -- supervision (电子监察) ------------------------------------------------------------
     @http("GET", "/api/supervision/lights")
@@ -66,8 +71,11 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
     def patrol_now(self, request):
         """Run the deadline patrol now (it also runs on its own timer): administrators only,
         since it raises warnings and cards; the supervisor reads and changes nothing."""
-        permissions.can_patrol(self.users.user(request))
-        return json_response({"raised": self.supervision.patrol()})
+        user = self.users.user(request)
+        with self.access_audit.change(user, "run_patrol"):
+            permissions.can_patrol(user)
+            raised = self.supervision.patrol()
+        return json_response({"raised": raised})
 
     @http("GET", "/api/supervision/alerts")
     def supervision_alerts(self, request):
@@ -91,8 +99,10 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
     @http("POST", "/api/follow-ups/<string:case_no>")
     def answer_follow_up(self, request, case_no):
         user = self.users.user(request)
-        permissions.can_answer_follow_ups(user)
-        return json_response(self.supervision.answer_follow_up(case_no, json_body(request), user))
+        with self.access_audit.change(user, "answer_follow_up", case_no):
+            permissions.can_answer_follow_ups(user)
+            answered = self.supervision.answer_follow_up(case_no, json_body(request), user)
+        return json_response(answered)
 
     @http("GET", "/api/stats")
     def statistics(self, request):

@@ -42,6 +42,12 @@ _argon2_slots = Semaphore(ARGON2_AT_ONCE)
 # hundreds a second whose handling alone slowed every other station of the host.
 FAILED_LOGIN_PAUSE = 0.5     # seconds, after a wrong password
 THROTTLED_LOGIN_PAUSE = 1.0  # seconds, before a 429
+# Each paused answer holds one of the gateway's workers (deploy/host.GATEWAY_WORKERS): at
+# most this many logins of a station are handled at once, the rest answered 429 at once,
+# so a flood of wrong passwords cannot hold every worker and stall the station's other
+# answers.
+LOGINS_AT_ONCE = 24
+BUSY_MESSAGE = "登录请求过多，请稍后再试：too many logins at this station at once"
 
 
 def verify_off_the_hub(password_hash, password):
@@ -82,6 +88,7 @@ class UserDesk:
     def __init__(self, database, info):
         self.database = database
         self.info = info
+        self.login_slots = Semaphore(LOGINS_AT_ONCE)
 
     def _accounts(self, session):
         return Accounts(session, self.info.station, self.info.network)
@@ -107,7 +114,14 @@ class UserDesk:
         Unauthorized (401) for a wrong one, counted. Each outcome passes through
         `login_attempted`."""
         login = load(LoginSchema(), data)
-        username, password = login["username"], login["password"]
+        if not self.login_slots.acquire(blocking=False):
+            raise TooManyAttempts(BUSY_MESSAGE, retry_after=1)
+        try:
+            return self._log_in(login["username"], login["password"], request)
+        finally:
+            self.login_slots.release()
+
+    def _log_in(self, username, password, request):
         address = client_address(request) if request is not None else ""
         try:
             with self.database.reading() as session:

@@ -216,6 +216,11 @@ def test_the_desks_own_forms_still_work(district):
     browser = desk_login(district, "clerk")  # the login form, with its token
     page = browser.get(district.url + "/desk/", timeout=10).text
     assert 'action="/desk/logout"' in page
+    # a link or an image of another page of the site cannot log anyone out: logout is a form's POST
+    for method in ("GET", "HEAD"):
+        assert browser.request(method, district.url + "/desk/logout", allow_redirects=False,
+                               timeout=10).status_code == 405
+    assert logged_in(district, browser)
     # a browser sends its own origin and Sec-Fetch-Site: same-origin
     done = browser.post(district.url + "/desk/logout", data={"csrf_token": token_in(page)}, allow_redirects=False,
                         headers={"Origin": district.origin, "Sec-Fetch-Site": "same-origin"}, timeout=10)

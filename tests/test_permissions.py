@@ -6,6 +6,7 @@ does not depend on whether what it names exists."""
 import datetime as dt
 
 import pytest
+from sqlalchemy import text
 
 from shared.auth import permissions, roles
 from shared.auth.accounts import Accounts
@@ -343,6 +344,13 @@ def test_the_supervisor_cannot_run_the_patrol_an_administrator_can(net):
     assert (case_no, "warning") in raised()
     # the supervisor still reads what the patrol raised
     assert net.call("GET", DISTRICT, "/api/supervision/alerts", as_user="supervisor").status_code == 200
+    # the access audit has the catalogue change and every try at the patrol, made or refused
+    with net.database(DISTRICT).connect() as conn:
+        changes = set(conn.execute(text(
+            "SELECT username, action, outcome FROM access_audit WHERE kind = 'change' "
+            "AND action IN ('add_item', 'run_patrol')")).all())
+    assert {("admin", "add_item", "ok"), ("admin", "run_patrol", "ok"), ("supervisor", "run_patrol", "refused"),
+            ("clerk", "run_patrol", "refused"), ("civil_affairs.approver", "run_patrol", "refused")} <= changes
 
 
 # -- permission before lookup: 403 whether or not the thing exists --------------------------------

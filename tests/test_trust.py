@@ -218,8 +218,9 @@ def wait_dead_letter(net, code, message_id, timeout=15):
 @pytest.fixture(scope="module")
 def pending(net):
     """A case filed at the south village, waiting for review at the district."""
-    case_no = net.post(SOUTH_VILLAGE, "/api/cases", filing("MZ-002", FULL))["case_no"]
-    return net.wait_status(DISTRICT, case_no, "pending_review")
+    filed = net.post(SOUTH_VILLAGE, "/api/cases", filing("MZ-002", FULL))
+    case = net.wait_status(DISTRICT, filed["case_no"], "pending_review")
+    return {**case, "query_code": filed["query_code"]}  # shown once, in the filing's answer
 
 
 def test_a_village_cannot_read_or_bind_another_stations_queues(net):
@@ -305,12 +306,14 @@ def test_forged_case_messages_are_dead_lettered_and_change_nothing(net, pending)
     assert net.wait_status(SOUTH_VILLAGE, case_no, "result_ready")["result"]["outcome"] == "approved"
 
 
-def test_the_districts_case_lookup_answers_only_the_residents_view_with_the_right_digits(net, pending):
+def test_the_districts_case_lookup_answers_only_the_residents_view_with_the_right_query_code(net, pending):
     from nameko.standalone.rpc import ClusterRpcProxy
     with ClusterRpcProxy({"AMQP_URI": net.settings.amqp_uri}, timeout=10) as cluster:
         service = getattr(cluster, f"cases_{DISTRICT}")
-        assert service.find(pending["case_no"], "0000") is None
-        view = service.find(pending["case_no"], pending["applicant"]["id_number"][-4:])
+        assert service.find(pending["case_no"], "ABCD2345") is None
+        # the last 4 ID characters, which every staff list shows, no longer open a case
+        assert service.find(pending["case_no"], pending["applicant"]["id_number"][-4:]) is None
+        view = service.find(pending["case_no"], pending["query_code"])
     assert view["case_no"] == pending["case_no"] and view["status"]
     assert "applicant" not in view and pending["applicant"]["id_number"] not in json.dumps(view, ensure_ascii=False)
     assert pending["applicant"]["phone"] not in json.dumps(view, ensure_ascii=False)

@@ -53,8 +53,12 @@ class DeadLetterEndpoints:
 
     @http("POST", "/api/dead-letters/retry")
     def retry_dead_letters(self, request):
-        permissions.can_handle_dead_letters(self.users.user(request))
-        body = json_body(request)
+        user = self.users.user(request)
+        with self.access_audit.change(user, "retry_dead_letters"):  # recorded, made or refused
+            permissions.can_handle_dead_letters(user)
+            return self._retry(json_body(request))
+
+    def _retry(self, body):
         unknown = sorted(set(body) - {"ids", "all"})
         if unknown:
             raise InvalidInput(f"unknown field(s): {', '.join(unknown)}")

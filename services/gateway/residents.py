@@ -15,6 +15,7 @@ import logging
 import time
 
 import eventlet
+from eventlet.semaphore import Semaphore
 
 from services import auth, query_code_hashing
 from services.http import STATUS_BY_ERROR, error_response, http, json_body, json_response
@@ -22,6 +23,17 @@ from shared.cases import lookup_limits, query_codes, schemas
 from shared.db.models import utcnow
 from shared.exceptions import Conflict, NotFound, TooManyAttempts, Unavailable
 from shared.validation import load
+
+# A failed lookup is answered after a pause, which holds one of the gateway's workers
+# (deploy/host.GATEWAY_WORKERS): at most this many lookups of a station at once, the rest
+# answered 429 at once, so a flood of guesses cannot stall the station's other answers.
+LOOKUPS_AT_ONCE = 24
+LOOKUPS_BUSY = "查询请求过多，请稍后再试：too many lookups at this station at once"
+_slots_by_station = {}
+
+
+def _lookup_slots(station_code):
+    return _slots_by_station.setdefault(station_code, Semaphore(LOOKUPS_AT_ONCE))
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +76,15 @@ class ResidentEndpoints:
         TooManyAttempts."""
         started = time.monotonic()
         case_no = case_no.strip()
+        slots = _lookup_slots(self.station.code)
+        if not slots.acquire(blocking=False):  # the same answer for every case: nothing told
+            raise TooManyAttempts(LOOKUPS_BUSY, retry_after=1)
+        try:
+            return self._look_up(case_no, query_code, client, started)
+        finally:
+            slots.release()
+
+    def _look_up(self, case_no, query_code, client, started):
         with self.desk.database.transaction() as session:
             attempt = lookup_limits.begin(session, case_no, client, utcnow())
         try:

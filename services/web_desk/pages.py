@@ -54,7 +54,7 @@ class AccountPages(DeskBase):
         response.set_cookie(session_cookie(self.station.code), session["token"], **self.guard.cookie_flags())
         return response
 
-    @http("GET,POST", "/desk/logout")
+    @http("POST", "/desk/logout")  # a POST, so the form token is checked (a GET or HEAD from another page of the site logged one out)
     def desk_log_out(self, request):
         self.users.log_out(request)
         response = redirect(LOGIN)

@@ -39,6 +39,7 @@ from shared.stations import Network
 from tests.test_case_network import (
     NETWORK, SOUTH, SOUTH_COMMUNITY, SOUTH_VILLAGE, CaseNetwork, wait_until,
 )
+from tests.support.databases import drop_network_databases, url_template
 from tests.support.network import free_port_block
 
 STRONG = "Kapok-lantern-7-river-Shantou"
@@ -376,14 +377,20 @@ def test_clients_of_one_network_share_the_passwords_they_chose(net):
 
 def test_a_station_listening_on_every_address_with_sample_users_does_not_start(net, tmp_path):
     command = net.launcher.command_for([net.launcher.network.station(SOUTH_VILLAGE)])
-    if "--database-url" in command:
-        pytest.skip("the stations' databases are PostgreSQL here; the rule is tested above")
     secrets = str(net.settings.data_dir) + "/broker-secrets.yaml"
     command = [*command[:command.index("station")], "--broker-secrets", secrets,
                "station", "run", SOUTH_VILLAGE, "--port", str(free_port_block(1))]
-    command[command.index("--data") + 1] = str(tmp_path)  # a new database: its sample users are new
+    # a new database, so its sample users are new: SQLite files in tmp_path, or on
+    # PostgreSQL a database of its own, made by the station and dropped afterwards
+    command[command.index("--data") + 1] = str(tmp_path)
+    template = url_template("open")
+    if "--database-url" in command:
+        command[command.index("--database-url") + 1] = template
     env = {**os.environ, "TONGBAN_HTTP_HOST": "0.0.0.0"}
-    run = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    finally:
+        drop_network_databases(template)
     assert run.returncode != 0
     output = run.stdout + run.stderr
     assert "still have the sample password: admin, agent" in output, output[-3000:]

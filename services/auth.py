@@ -4,11 +4,11 @@ import ipaddress
 import logging
 
 import eventlet
-from eventlet import tpool
 from eventlet.semaphore import Semaphore
 from nameko.extensions import DependencyProvider
 
 from services.config import DATABASE_KEY, SAMPLE_USERS_KEY, station_info
+from services.off_the_hub import run_off_the_hub
 from shared.auth.accounts import Accounts
 from shared.auth.exposure import refuse_sample_passwords_on_open_address
 from shared.auth.login_guard import LoginGuard
@@ -28,13 +28,6 @@ def session_cookie(station_code):
     each other out."""
     return f"tongban_session_{station_code}"
 
-# Argon2 takes tens of milliseconds of CPU on purpose. Run on the eventlet hub it stalls
-# every other green thread of the process — every station a host serves — for that long
-# per login (a 12-way login flood on one village took another station's median answer
-# from 4.6 to 266 ms). It runs in eventlet's pool of OS threads instead (argon2-cffi
-# releases the GIL), at most ARGON2_AT_ONCE at a time per process.
-ARGON2_AT_ONCE = 2
-_argon2_slots = Semaphore(ARGON2_AT_ONCE)
 
 
 # A refused login is answered after a pause (a green thread sleeping costs nothing): a
@@ -51,8 +44,7 @@ BUSY_MESSAGE = "登录请求过多，请稍后再试：too many logins at this s
 
 
 def verify_off_the_hub(password_hash, password):
-    with _argon2_slots:
-        return tpool.execute(verify_password, password_hash, password)
+    return run_off_the_hub(verify_password, password_hash, password)
 
 
 def client_address(request):

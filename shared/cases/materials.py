@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from shared.cases import citizen_id
 from shared.cases.states import (
-    ACCEPTED, ACCEPTED_BY_COMMITMENT, ACCEPTED_WITH_DEFICIENCY, NEEDS_SUPPLEMENT, RETURNED,
+    ACCEPTED, ACCEPTED_BY_COMMITMENT, ACCEPTED_WITH_DEFICIENCY, NEEDS_SUPPLEMENT, RETURNED, SUSPENDED,
 )
 
 DEFICIENCY_DAYS = 5  # working days the applicant has to bring the missing secondary materials
@@ -45,3 +45,17 @@ def check_materials(item, submitted, commitment, deficiency_promise, id_number, 
                            reason="核心材料齐全，次要材料容缺，申请人已承诺限期补齐")
     return CheckResult(NEEDS_SUPPLEMENT, missing=missing,
                        reason="材料不齐，请按一次性告知书补齐后再办理")
+
+
+def outstanding(case):
+    """The materials (the item's material dicts) the case still waits for: while it needs
+    a supplement, every material not handed in (the one-time notice lists them); once
+    accepted, the secondary ones a deficiency acceptance (容缺) left missing, and those a
+    suspension (补正) asked for while the case is suspended."""
+    if case["status"] == NEEDS_SUPPLEMENT:
+        submitted = set(case["materials_submitted"])
+        return [m for m in case["item"]["materials"] if m["code"] not in submitted]
+    missing = list((case.get("deficiency") or {}).get("missing", []))
+    if case["status"] == SUSPENDED:
+        missing += (case.get("suspension") or {}).get("missing", [])
+    return missing

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from shared.cases import deadlines, notices, query_codes, states
-from shared.cases.materials import DEFICIENCY_DAYS, check_materials
+from shared.cases.materials import DEFICIENCY_DAYS, check_materials, outstanding
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput
 from shared.messages import CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT
@@ -181,13 +181,13 @@ class CaseWorkflow:
             case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
             self._materials_check(case, operator, "supplement", messages)
             return Result(case, messages)
-        outstanding = {m["code"] for m in _outstanding(case)}
-        if not outstanding or case["status"] in states.FINAL:
+        waiting = {m["code"] for m in outstanding(case)}
+        if not waiting or case["status"] in states.FINAL:
             raise Conflict(f"case {case['case_no']} is {case['status']} and needs no supplement")
-        supplied = outstanding & set(materials)
+        supplied = waiting & set(materials)
         if not supplied:
             raise Conflict(f"none of {', '.join(sorted(materials))} is outstanding; "
-                           f"still missing: {', '.join(sorted(outstanding))}")
+                           f"still missing: {', '.join(sorted(waiting))}")
         if case["holder_station"] != self.station.code:
             # the case is elsewhere: the materials travel to the station that decides
             messages.append(Outgoing(case["deciding_station"], CASE_SUPPLEMENT, {
@@ -454,11 +454,3 @@ class CaseWorkflow:
     def _station_name(self, code):
         station = self.network.stations.get(code)
         return station.name if station else code
-
-
-def _outstanding(case):
-    """Materials the case still waits for: deficiency ones, and those of a suspension."""
-    missing = list((case.get("deficiency") or {}).get("missing", []))
-    if case["status"] == states.SUSPENDED:
-        missing += (case.get("suspension") or {}).get("missing", [])
-    return missing

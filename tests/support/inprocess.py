@@ -1,0 +1,175 @@
+"""One station's services in the test process, without a broker: the in-process layer
+between the pure unit tests and the network tests.
+
+`InProcessStation` is a station of tests/cases_data/network_cases.yaml with its own
+database (in-memory SQLite, or a scratch PostgreSQL database under
+TONGBAN_TEST_DATABASE=postgresql), the sample catalogue, a fixed clock and a
+`RecordingRelay`: the outbox works as in production (a change and its messages commit
+together), and what the relay would publish is kept in a list instead of going to
+RabbitMQ. A message one station sent can be handed to another one's desk
+(`station.receive(message)`), which is how a single-station behaviour that starts with
+a message (a hand-off, a supplement) is tested here.
+
+`gateway_config(station)` is the container configuration of the station's gateway or
+inbox service for nameko's `container_factory`, on a database URL that a container's
+providers reach by `get_database` (a file on SQLite: an in-memory database is private
+to its engine).
+"""
+import contextlib
+import datetime as dt
+import itertools
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from deploy.seeding import load_catalogue_file
+from deploy.settings import SAMPLE_CATALOGUE
+from services.cases.desk import CaseDesk
+from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
+from shared.auth.accounts import Accounts
+from shared.auth.roles import signed
+from shared.cases.citizen_id import make as make_id
+from shared.catalogue.editing import CatalogueEditor
+from shared.catalogue.store import CatalogueStore
+from shared.db import outbox
+from shared.db.database import Database, forget_databases
+from shared.db.models import OutboxMessage
+from tests.support import databases
+from tests.support.network import AMQP_URI
+
+NETWORK_PATH = Path(__file__).resolve().parent.parent / "cases_data" / "network_cases.yaml"
+DISTRICT, SOUTH, NORTH = "449902", "449902001", "449902100"
+SOUTH_VILLAGE, NORTH_VILLAGE = "449902001201", "449902100201"
+TZ = ZoneInfo("Asia/Shanghai")
+MONDAY = dt.datetime(2026, 3, 2, 9, 30, tzinfo=TZ)  # a working day
+PASSWORD = "desk-test-密码-2026"
+
+
+class RecordingRelay:
+    """The outbox relay with a list where RabbitMQ would be: `flush` takes the committed,
+    unsent outbox rows, keeps their envelopes in `sent` (with the routing key as `to`)
+    and marks them sent, as the real relay does after the broker's confirm."""
+
+    def __init__(self, database):
+        self.database = database
+        self.sent = []
+
+    def flush(self, message_ids=None, older_than_seconds=None):
+        with self.database.reading() as session:
+            pending = [(m.message_id, m.routing_key, m.body) for m in outbox.unsent(session, message_ids)]
+        for _, routing_key, body in pending:
+            self.sent.append({**body, "to": routing_key})
+        with self.database.transaction() as session:
+            outbox.mark_sent(session, [message_id for message_id, _, _ in pending])
+        return len(pending)
+
+    def of_kind(self, kind, to=None):
+        return [m for m in self.sent if m["kind"] == kind and (to is None or m["to"] == to)]
+
+
+class InProcessStation:
+    def __init__(self, code, database, now=MONDAY):
+        self.network = load_network(str(NETWORK_PATH))
+        self.info = StationInfo(self.network.station(code), self.network)
+        self.code = code
+        self.database = database
+        self.now = now
+        self.relay = RecordingRelay(database)
+        self.desk = CaseDesk(database, self.relay, self.info, lambda: self.now)
+        seed_catalogue(database, self.network)
+
+    def user(self, role, department=None, username=None, name=None):
+        """A user as the desk receives them from the login (services/auth.py)."""
+        username = username or (f"{department}.{role}" if department else role)
+        return {"username": username, "name": name or f"测试{username}", "role": role,
+                "department": department, "station": self.code}
+
+    def add_user(self, role, department=None, username=None):
+        """A stored user with an open session: (user view, bearer token)."""
+        username = username or (f"{department}.{role}" if department else role)
+        with self.database.transaction() as session:
+            accounts = Accounts(session, self.info.station, self.network)
+            accounts.add({"username": username, "name": f"测试{username}", "role": role,
+                          "department": department, "password": PASSWORD})
+            opened = accounts.open_session(username)
+        return opened["user"], opened["token"]
+
+    def receive(self, message):
+        """Hand `message` (an envelope as another station's relay sent it) to this desk."""
+        self.desk.receive({k: v for k, v in message.items() if k != "to"})
+
+    def outbox_count(self):
+        with self.database.reading() as session:
+            return len(session.scalars(select(OutboxMessage.message_id)).all())
+
+    def case_count(self, user):
+        return self.desk.list(user, limit=1)[0]
+
+
+def seed_catalogue(database, network):
+    """The sample catalogue, added in one transaction at a fixed time, so that every
+    station seeded here holds the same items at the same versions (as replicas do)."""
+    with database.transaction() as session:
+        store = CatalogueStore(session)
+        if store.version() > 0:
+            return
+        editor = CatalogueEditor(store, set(network.departments), lambda: MONDAY)
+        for item in load_catalogue_file(SAMPLE_CATALOGUE):
+            editor.add(item, "测试目录")
+
+
+_serial = itertools.count(1)
+
+
+def applicant(residence=SOUTH_VILLAGE, born=dt.date(1962, 3, 14)):
+    return {"name": "黄秀英", "id_number": make_id("449902", born, next(_serial) % 1000),
+            "phone": "13800138000", "residence": residence}
+
+
+def filing(item_code, materials, residence=SOUTH_VILLAGE, **extra):
+    return {"item_code": item_code, "applicant": applicant(residence), "materials": list(materials),
+            "agent": "林代办", **extra}
+
+
+@pytest.fixture
+def station_factory():
+    """make(code) -> an InProcessStation on a fresh database of its own; the databases
+    are emptied or closed when the test ends."""
+    with contextlib.ExitStack() as stack:
+        def make(code, now=MONDAY):
+            database = stack.enter_context(databases.scratch_databases.database())
+            return InProcessStation(code, database, now)
+        yield make
+
+
+@pytest.fixture
+def station_url(tmp_path):
+    """make(code) -> (InProcessStation, database URL) for a service container: a SQLite
+    file, or a scratch PostgreSQL database. The container's engines are disposed at the end."""
+    urls = []
+    with contextlib.ExitStack() as stack:
+        def make(code, now=MONDAY):
+            if databases.ON_POSTGRESQL:
+                database = stack.enter_context(databases.scratch_databases.database())
+                url = database.url
+            else:
+                url = f"sqlite:///{tmp_path / code}.sqlite3"
+                database = Database(url)
+                database.create_schema()
+                stack.callback(database.engine.dispose)
+            urls.append(url)
+            return InProcessStation(code, database, now), url
+        yield make
+        forget_databases(lambda url: url in urls)
+
+
+def service_config(code, url, **extra):
+    """A container's configuration for station `code` on the database at `url`. AMQP_URI
+    is the test broker's; the services tested in process do not consume from it."""
+    return {STATION_KEY: code, NETWORK_KEY: str(NETWORK_PATH), DATABASE_KEY: url, "AMQP_URI": AMQP_URI, **extra}
+
+
+def signed_user(user):
+    return signed(user)

@@ -331,6 +331,7 @@ class CaseWorkflow:
 
     def return_case(self, case, reason, operator):
         self._require_held(case, "return")
+        states.check(case["status"], states.RETURNED, "return")  # a returned case is not returned again
         self._move(case, states.RETURNED, "return", operator, reason)
         case["notice"] = notices.return_notice(case, self.station.name, reason)
         return Result(case, [])

@@ -29,7 +29,6 @@ from deploy.settings import SAMPLE_CATALOGUE
 from services.cases.desk import CaseDesk
 from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
 from shared.auth.accounts import Accounts
-from shared.auth.roles import signed
 from shared.cases.citizen_id import make as make_id
 from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.store import CatalogueStore
@@ -169,7 +168,3 @@ def service_config(code, url, **extra):
     """A container's configuration for station `code` on the database at `url`. AMQP_URI
     is the test broker's; the services tested in process do not consume from it."""
     return {STATION_KEY: code, NETWORK_KEY: str(NETWORK_PATH), DATABASE_KEY: url, "AMQP_URI": AMQP_URI, **extra}
-
-
-def signed_user(user):
-    return signed(user)

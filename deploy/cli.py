@@ -241,7 +241,7 @@ def report(ctx, start, end, by, as_csv, username, password):
 def simulate(ctx, scale, seed, year, per_process, summary):
     """Replay a year of the sample district against the real network on a simulated clock."""
     import json
-    from deploy import simulate as sim
+    from deploy.drills import simulate as sim
     totals, counts = sim.run(_settings(ctx), scale, seed, year, per_process, click.echo)
     if summary:
         with open(summary, "w", encoding="utf-8") as handle:
@@ -259,7 +259,7 @@ def bench():
 @click.pass_context
 def bench_network(ctx, per_process, rounds):
     """Start the whole sample district; time start-up and catalogue propagation; measure memory."""
-    from deploy import bench_network as b
+    from deploy.drills import bench_network as b
     b.run(_settings(ctx), per_process, rounds, click.echo)
 
 
@@ -271,11 +271,11 @@ def bench_network(ctx, per_process, rounds):
 @click.pass_context
 def bench_cases(ctx, count, concurrency, rate, villages):
     """File cases at villages and drive them to completed; throughput and latency."""
-    from deploy import bench_cases as b
+    from deploy.drills import bench_cases as b
     b.run(_settings(ctx), count, concurrency, rate, villages, click.echo)
 
 
-from deploy.chaos import chaos  # noqa: E402
+from deploy.drills.chaos import chaos  # noqa: E402
 from deploy.dead_letters import dead_letters  # noqa: E402
 
 main.add_command(dead_letters)

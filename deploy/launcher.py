@@ -71,25 +71,17 @@ class Launcher:
             groups.setdefault(key, []).append(station)
         return list(groups.values())
 
-    def prepare(self):
+    def prepare(self, seed=True):
+        """Declare the network on the broker, with every station's broker user; with
+        `seed`, load the sample catalogue into an empty district catalogue."""
         prepare_broker(self.settings.amqp_uri, self.network, self.settings.secrets_path(),
                        self.settings.management_url or None, ssl=self.settings.amqp_ssl())
-        seed_catalogue(self.settings.database_for(self.network.district_code), self.network,
-                       SAMPLE_CATALOGUE)
+        if seed:
+            seed_catalogue(self.settings.database_for(self.network.district_code), self.network,
+                           SAMPLE_CATALOGUE)
 
     def command_for(self, group):
-        s = self.settings
-        return [sys.executable, "-m", "deploy.cli", "--network", s.network_path,
-                "--data", s.data_dir, "--amqp", s.amqp_uri, "--base-port", str(s.base_port),
-                *(["--database-url", s.database_url] if s.database_url else []),
-                *(["--clock-file", s.clock_file] if s.clock_file else []),
-                *(["--sample-users", s.sample_users] if s.sample_users else []),
-                *(["--broker-secrets", s.broker_secrets] if s.broker_secrets else []),
-                *(["--amqp-ca", s.amqp_ca] if s.amqp_ca else []),
-                *(["--amqp-cert", s.amqp_cert] if s.amqp_cert else []),
-                *(["--amqp-key", s.amqp_key] if s.amqp_key else []),
-                "--supervision-seconds", str(s.supervision_seconds),
-                "station", "run", *[st.code for st in group]]
+        return host_command(self.settings, [st.code for st in group])
 
     def spawn(self):
         log_dir = os.path.join(self.settings.data_dir, "logs")
@@ -192,3 +184,20 @@ def _port_taken(host, port):
                 return True
             raise
     return False
+
+
+def host_command(settings, codes, root_args=(), run_args=()):
+    """The command line of a host process serving stations `codes` with `settings`;
+    `root_args` / `run_args`: more options before `station` / after `run CODES`."""
+    s = settings
+    return [sys.executable, "-m", "deploy.cli", "--network", s.network_path,
+            "--data", s.data_dir, "--amqp", s.amqp_uri, "--base-port", str(s.base_port),
+            *(["--database-url", s.database_url] if s.database_url else []),
+            *(["--clock-file", s.clock_file] if s.clock_file else []),
+            *(["--sample-users", s.sample_users] if s.sample_users else []),
+            *(["--broker-secrets", s.broker_secrets] if s.broker_secrets else []),
+            *(["--amqp-ca", s.amqp_ca] if s.amqp_ca else []),
+            *(["--amqp-cert", s.amqp_cert] if s.amqp_cert else []),
+            *(["--amqp-key", s.amqp_key] if s.amqp_key else []),
+            "--supervision-seconds", str(s.supervision_seconds), *root_args,
+            "station", "run", *codes, *run_args]

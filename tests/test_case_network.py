@@ -6,8 +6,6 @@ import datetime as dt
 import json
 import os
 import re
-import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -18,15 +16,14 @@ import requests
 from kombu import Connection
 from sqlalchemy import create_engine, text
 
-from deploy.launcher import Launcher
+from deploy.drills.harness import StationNetwork, free_port_block, wait_until
 from deploy.settings import SAMPLE_USERS, HostSettings
 from deploy.station_client import StationClient
-from services.topology import cases_exchange, station_queues
+from services.topology import cases_exchange
 from shared.cases.citizen_id import make as make_id
 from shared.trust.identities import broker_user
 from tests.support.desk import TOKEN, form_token
 from tests.support.databases import drop_network_databases, url_template
-from tests.support.network import free_port_block
 
 NETWORK = Path(__file__).parent / "cases_data" / "network_cases.yaml"
 AMQP = os.environ.get("TONGBAN_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
@@ -34,73 +31,34 @@ DISTRICT, SOUTH, NORTH = "449902", "449902001", "449902100"
 SOUTH_VILLAGE, SOUTH_COMMUNITY, NORTH_VILLAGE = "449902001201", "449902001001", "449902100201"
 
 
-def wait_until(predicate, timeout=20, interval=0.1, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+class CaseNetwork(StationNetwork):
+    """The case test network, every station in its own process, with the sample
+    catalogue and staff; `settings`: more HostSettings (clock_file, supervision_seconds...)."""
 
-
-class CaseNetwork:
     def __init__(self, network_path=NETWORK, **settings):
-        self.settings = HostSettings(network_path=str(network_path), amqp_uri=AMQP,
-                                     data_dir=tempfile.mkdtemp(prefix="tongban-cases-"), **settings)
-        # SQLite files in data_dir, or PostgreSQL databases of this network (TONGBAN_TEST_DATABASE)
-        self.settings.database_url = url_template("cases") or ""
-        self.launcher = Launcher(self.settings, (), per_process=1)
-        self.district = self.launcher.network.district_code
+        super().__init__(HostSettings(network_path=str(network_path), amqp_uri=AMQP,
+                                      data_dir=tempfile.mkdtemp(prefix="tongban-cases-"),
+                                      # SQLite files in data_dir, or PostgreSQL databases of this
+                                      # network (TONGBAN_TEST_DATABASE)
+                                      database_url=url_template("cases") or "",
+                                      sample_users=str(SAMPLE_USERS), **settings),
+                         clean_env=False)  # the stations read some settings from the environment, as in production
+        self.district = self.district_code
         # a random free block: two test runs side by side must not pick the same ports
-        self.settings.base_port = free_port_block(len(self.launcher.stations))
-        self.settings.sample_users = str(SAMPLE_USERS)
-        self.http = requests.Session()
+        self.settings.base_port = free_port_block(len(self.stations))
         # each call made by the sample user who would make it (the village's agent...)
-        self.client = StationClient(self.launcher.url_of, data_dir=self.settings.data_dir)
-
-    def purge_queues(self):
-        with Connection(AMQP) as conn:
-            channel = conn.default_channel
-            for station in self.launcher.stations:
-                for queue in station_queues(station.code, station.code == self.district):
-                    queue(channel).delete()
+        self.client = StationClient(self.url, data_dir=self.settings.data_dir)
 
     def start(self):
-        self.purge_queues()
-        self.launcher.prepare()
-        self.launcher.spawn()
-        self.launcher.wait_healthy(60)
-        version = self.get(self.district, "/api/catalogue")["version"]
-        for station in self.launcher.stations:
-            wait_until(lambda: self.get(station.code, "/api/catalogue")["version"] == version, 30,
-                       message=f"catalogue at {station.code}")
+        super().start()
+        self.wait_catalogue(30)
 
-    def stop(self):
-        self.launcher.stop()
+    def stop(self, code=None):
+        """Stop the process of station `code`, or (no code) the whole network."""
+        if code is not None:
+            return super().stop(code)
+        self.close()
         drop_network_databases(self.settings.database_url)
-
-    def process_of(self, code):
-        return next(i for i, (_, group, _) in enumerate(self.launcher.processes) if group[0].code == code)
-
-    def kill(self, code):
-        process, _, _ = self.launcher.processes[self.process_of(code)]
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-
-    def restart(self, code):
-        index = self.process_of(code)
-        _, group, log_path = self.launcher.processes[index]
-        process = subprocess.Popen(self.launcher.command_for(group), stdout=open(log_path, "ab"),
-                                   stderr=subprocess.STDOUT)
-        self.launcher.processes[index] = (process, group, log_path)
-        wait_until(lambda: self._healthy(code), 30, message=f"{code} back up")
-
-    def _healthy(self, code):
-        try:
-            return self.http.get(self.launcher.url_of(code) + "/api/health", timeout=2).ok
-        except requests.RequestException:
-            return False
 
     def get(self, code, path, **params):
         response = self.client.get(code, path, params=params, timeout=10)

@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import re
 import uuid
-import socket
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,6 +32,7 @@ from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
+from deploy.drills.harness import free_port
 from district.gateway import DistrictGatewayService
 from services.auth import session_cookie
 from services.config import DATABASE_KEY, NETWORK_KEY, SECURE_COOKIES_KEY, STATION_KEY
@@ -52,12 +52,6 @@ STAFF = [("admin", "管理员", "administrator", None), ("supervisor", "监察�
          ("clerk", "窗口员", "window_clerk", None),
          ("civil_affairs.reviewer", "审查员", "reviewer", "civil_affairs")]
 EVIL = "http://evil.example"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,10 @@
 """Fault tests: poison messages, the district's broker restarted, stations killed.
 
-Everything here runs on a private RabbitMQ node of its own (tests/support/broker_node.py),
+Everything here runs on a private RabbitMQ node of its own (deploy/drills/harness.py),
 because the tests stop and restart it; the shared broker other test runs use is never
 touched. A drill network (district 449904, one township, two villages), every station in
 its own OS process, is started once for the module. The drills are those of
-`tongban chaos` (deploy/chaos.py) with a few hundred cases; `pytest -s` shows their
+`tongban chaos` (deploy/drills/chaos.py) with a few hundred cases; `pytest -s` shows their
 figures: cases sent, arrived, results back, lost and duplicated, at the district and at
 each filing station.
 """
@@ -15,14 +15,14 @@ import pytest
 from click.testing import CliRunner
 from kombu import Connection, Exchange, Producer, Queue
 
-from deploy import chaos
+from deploy.drills import chaos
+from deploy.drills.harness import private_broker, wait_until
 from deploy.cli import main as tongban
 from services.consumers import SafeQueueConsumer, SafeRpcConsumer
 from services.sender_proof import PROVEN_SENDER_HEADER
 from shared.messages import dead_letter_queue, inbox_queue
 from shared.trust.identities import broker_user
 from tests.support import databases
-from tests.support.broker_node import private_broker
 
 DISTRICT = "449904"
 TOWNSHIP = "449904001"
@@ -51,7 +51,7 @@ def net(broker, tmp_path_factory):
             raise
         yield network
     finally:
-        network.stop()
+        network.close()
         databases.drop_network_databases(template)
 
 
@@ -65,17 +65,6 @@ def _logs_after_failure(request):
     yield
     if getattr(request.node, "tongban_failed", False) and "net" in request.fixturenames:
         print_logs(request.getfixturevalue("net"))
-
-
-def wait_until(predicate, timeout=30, interval=0.2, message="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)
 
 
 def cli(net, *args):
@@ -172,7 +161,7 @@ def test_poison_messages_do_not_block_the_inbox_and_wait_in_its_dead_letter_queu
     # good cases filed behind them still travel through the township to the district
     good = [file_case(net, VILLAGES[n % 2]) for n in range(10)]
     wait_until(lambda: all(at_district(net, no) for no in good), 30, message="good cases at the district")
-    assert net.processes[TOWNSHIP].poll() is None, "the township's process survived the poison"
+    assert net.processes[TOWNSHIP].alive(), "the township's process survived the poison"
     wait_until(lambda: queue_depth(net, dead_letter_queue(inbox)) == 2, 10, message="2 dead letters")
 
     # visible to an administrator: the CLI ...

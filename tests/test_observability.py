@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import random
-import socket
 import uuid
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 
 from deploy.broker_users import BrokerAdmin, station_uri
+from deploy.drills.harness import free_port
 from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY
 from services.gateway.metrics import MetricsEndpoints
 from services.handoff import handoff
@@ -119,12 +119,6 @@ def network_file(tmp_path, township, village):
                      {"code": village, "tier": "village", "name": "观测社区便民服务站"}],
     }, allow_unicode=True), encoding="utf-8")
     return path
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def add_case(session, case_no, status, held_here):

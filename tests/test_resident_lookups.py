@@ -148,7 +148,7 @@ def age_attempts(net, station, by=dt.timedelta(minutes=61)):
 
 
 def log_of(net, station):
-    return net.launcher.processes[net.process_of(station)][2]
+    return net.process_of(station).log_path
 
 
 def test_the_code_is_answered_once_and_stored_only_hashed(net):

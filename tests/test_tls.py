@@ -1,7 +1,7 @@
 """AMQP over TLS: a case travels from a village to the district on a broker that speaks only
 TLS to the stations and verifies every client's certificate.
 
-A private RabbitMQ node (tests/support/broker_node.py) gets a TLS listener with
+A private RabbitMQ node (deploy/drills/harness.py) gets a TLS listener with
 certificates made here by `trustme`: a CA, the node's certificate for 127.0.0.1 and
 localhost, and a client certificate the stations show. A drill network (district, one
 township, one village), every station in its own process, is started with
@@ -20,13 +20,12 @@ import requests
 import trustme
 from kombu import Connection
 
-from deploy import chaos
+from deploy.drills import chaos
 from deploy.cli import main as tongban
 from services.config import amqp_ssl, amqp_ssl_options
 from shared.trust.identities import broker_user
 from tests.support import databases
-from tests.support.broker_node import TlsFiles, private_broker
-from tests.test_faults import wait_until
+from deploy.drills.harness import TlsFiles, private_broker, wait_until
 
 DISTRICT = "449906"
 TOWNSHIP = "449906001"
@@ -86,7 +85,7 @@ def net(broker, certs, tmp_path_factory):
             raise
         yield network
     finally:
-        network.stop()
+        network.close()
         databases.drop_network_databases(template)
 
 

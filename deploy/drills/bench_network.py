@@ -7,7 +7,6 @@ commit, read from the stations' own records, so polling does not blur the figure
 """
 import datetime as dt
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -15,9 +14,9 @@ import time
 import psutil
 import requests
 
-from deploy.launcher import Launcher
+from deploy.drills.harness import StationNetwork
+from deploy.drills.staff import ScriptedStaff
 from deploy.settings import SAMPLE_USERS
-from deploy.station_client import StationClient
 
 
 def _rss_mb(pid):
@@ -32,18 +31,18 @@ def _parse(ts):
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
-def measure_change(launcher, item_code, round_no, timeout=30):
-    district = launcher.network.district_code
+def measure_change(net, item_code, round_no, timeout=30):
+    district = net.district_code
     body = {"keywords": ["基准测试", f"第{round_no}轮"]}
-    change = StationClient(launcher.url_of, timeout=10, data_dir=launcher.settings.data_dir).patch(
-        district, f"/api/catalogue/items/{item_code}", body).json()  # as the district's administrator
+    change = ScriptedStaff(net.url, timeout=10, data_dir=net.settings.data_dir).call(
+        "edit", "PATCH", district, f"/api/catalogue/items/{item_code}", body).json()  # as the district's administrator
     version, made_at = change["version"], _parse(change["made_at"])
-    lags, pending = {}, {s.code for s in launcher.stations if s.code != district}
+    lags, pending = {}, {s.code for s in net.stations if s.code != district}
     deadline = time.monotonic() + timeout
     session = requests.Session()
     while pending and time.monotonic() < deadline:
         for code in list(pending):
-            summary = session.get(launcher.url_of(code) + "/api/catalogue", timeout=5).json()
+            summary = session.get(net.url(code) + "/api/catalogue", timeout=5).json()
             if summary["version"] >= version:
                 lags[code] = (_parse(summary["last_applied_at"]) - made_at).total_seconds()
                 pending.discard(code)
@@ -55,22 +54,20 @@ def measure_change(launcher, item_code, round_no, timeout=30):
 def run(settings, per_process, rounds, echo):
     settings.data_dir = tempfile.mkdtemp(prefix="tongban-bench-")
     settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
-    launcher = Launcher(settings, (), per_process)
+    net = StationNetwork(settings, per_process=per_process, clean_env=False, startup_timeout=300)
     started = time.monotonic()
-    launcher.prepare()
-    launcher.spawn()
     try:
-        launcher.wait_healthy(timeout=300)
+        net.start()
         up_seconds = time.monotonic() - started
         time.sleep(3)  # let the start-up catalogue sync settle before measuring memory
-        rss = [_rss_mb(p.pid) for p, _, _ in launcher.processes]
-        echo(f"stations: {len(launcher.stations)} in {len(launcher.processes)} host processes")
+        rss = [_rss_mb(p.pid) for p in net.host_processes()]
+        echo(f"stations: {len(net.stations)} in {len(rss)} host processes")
         echo(f"up (declare + seed + start + all healthy): {up_seconds:.1f} s")
         echo(f"resident memory, all host processes: {sum(rss):.0f} MB "
              f"(largest process {max(rss):.0f} MB)")
         slowest = []
         for round_no in range(1, rounds + 1):
-            lags, missing = measure_change(launcher, "MZ-002", round_no)
+            lags, missing = measure_change(net, "MZ-002", round_no)
             if missing:
                 echo(f"round {round_no}: {len(missing)} stations did not get the change")
                 continue
@@ -81,32 +78,23 @@ def run(settings, per_process, rounds, echo):
         if slowest:
             echo(f"slowest station per change: median {statistics.median(slowest)*1000:.0f} ms, "
                  f"max {max(slowest)*1000:.0f} ms")
-        echo(f"one village alone: {measure_lone_village(launcher):.0f} MB resident")
+        net.close(grace=10)  # free the last village's port and database
+        echo(f"one village alone: {measure_lone_village(settings):.0f} MB resident")
     finally:
-        launcher.stop()
+        net.close(grace=10)
 
 
-def measure_lone_village(launcher):
-    """RSS of a process serving a single village (already seeded by the full run)."""
-    village = launcher.network.of_tier("village")[-1]
-    settings = launcher.settings
-    lone = Launcher(settings, (village.code,), 1)
-    command = lone.command_for([village])
-    launcher.stop()  # free the village's port and database
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def measure_lone_village(settings):
+    """RSS of a process serving a single village (already declared and seeded by the
+    full run)."""
+    lone = StationNetwork(settings, per_process=1, declare=False, clean_env=False)
+    village = lone.network.of_tier("village")[-1]
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(lone.url_of(village.code) + "/api/health", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
+        process = lone.start_station(village.code)
         time.sleep(2)
         return _rss_mb(process.pid)
     finally:
-        process.terminate()
-        process.wait(20)
+        lone.close(grace=20)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from deploy.launcher import Launcher
+from deploy.drills.harness import StationNetwork
+from deploy.drills.staff import ScriptedStaff
 from deploy.settings import SAMPLE_USERS
-from deploy.station_client import StationClient
 from shared.auth.staffing import department_username
 from shared.calendar import WorkingDayCalendar
 from shared.cases.citizen_id import make as make_id
@@ -39,14 +39,14 @@ class SimulationError(RuntimeError):
 
 
 class Simulation:
-    def __init__(self, launcher, clock_file, plans, items, calendar, echo):
-        self.launcher = launcher
+    def __init__(self, net, clock_file, plans, items, calendar, echo):
+        self.net = net
         self.clock_file = clock_file
         self.plans = plans
         self.items = {i["code"]: i for i in items}
         self.calendar = calendar
         self.echo = echo
-        self.client = StationClient(launcher.url_of, timeout=60, data_dir=launcher.settings.data_dir)  # as the sample staff
+        self.staff = ScriptedStaff(net.url, timeout=60, data_dir=net.settings.data_dir)  # as the sample staff
         self.agenda = defaultdict(list)   # working-day index -> [(phase, function, args)]
         self.days = []
         self.case_no = {}                 # plan key -> case number
@@ -55,14 +55,10 @@ class Simulation:
 
     # -- HTTP ------------------------------------------------------------------------------
     def post(self, station, path, body, as_user=None):
-        response = self.client.post(station, path, body, as_user=as_user)
-        if response.status_code >= 300:
-            raise SimulationError(f"{station} {path}: {response.status_code} {response.text}")
-        return response.json()
+        return self.staff.act(station, path, body, as_user=as_user)
 
     def get_case(self, station, case_no):
-        response = self.client.get(station, f"/api/cases/{case_no}")
-        return response.json() if response.ok else None
+        return self.staff.case(station, case_no)
 
     def wait_for(self, station, case_no, statuses):
         deadline = time.monotonic() + WAIT_SECONDS
@@ -111,7 +107,7 @@ class Simulation:
                         if phase == 1:
                             progress.update(len(batch))
                 self.set_clock(self.days[index], 17)
-                self.post(self.launcher.network.district_code, "/api/supervision/patrol", {})
+                self.post(self.net.district_code, "/api/supervision/patrol", {})
                 index += 1
         progress.close()
         return self.days[index - 1] if index else None
@@ -128,7 +124,7 @@ class Simulation:
                 "deficiency_promise": plan.deficiency,
                 "applicant": {"name": "模拟申请人", "id_number": make_id(plan.residence[:6], born, plan.key % 1000),
                               "phone": "13800000000", "residence": plan.residence}}
-        case = self.post(plan.station, "/api/cases", body)
+        case = self.staff.file(plan.station, body)
         self.case_no[plan.key] = case["case_no"]
         self.count(f"filed:{case['status'] if case['status'] in ('needs_supplement', 'returned') else 'accepted'}")
         if case["status"] == "needs_supplement":
@@ -199,23 +195,21 @@ class Simulation:
             # 容缺 materials are still missing, so a rejected one is rejected straight away
             departments = item["joint_departments"][:1] if reject else item["joint_departments"]
             for department in departments:
-                self.post(decider, f"/api/cases/{case_no}/decisions",
-                          {"step": "approve", "outcome": "reject" if reject else "pass", "department": department,
-                           "reason": reason if reject else ""})
+                self.staff.decide(decider, case_no, "approve", department, "reject" if reject else "pass",
+                                  reason if reject else "")
         else:
             steps = ["review", "approve"] if case["status"] == "pending_review" else ["approve"]
             for n, step in enumerate(steps):
                 outcome = "reject" if reject and n == len(steps) - 1 else "pass"
-                self.post(decider, f"/api/cases/{case_no}/decisions",
-                          {"step": step, "outcome": outcome, "department": item["department"],
-                           "reason": reason if outcome == "reject" else ""})
+                self.staff.decide(decider, case_no, step, item["department"], outcome,
+                                  reason if outcome == "reject" else "")
         self.count("rejected" if reject else "approved")
         self.schedule(index + (0 if item["processing_type"] == "immediate" else 1), 4, self.deliver, plan)
 
     def deliver(self, index, plan):
         case_no = self.case_no[plan.key]
         self.wait_for(plan.station, case_no, ("result_ready",))
-        self.post(plan.station, f"/api/cases/{case_no}/deliver", {})
+        self.staff.deliver(plan.station, case_no)
         if plan.score:
             self.post(plan.station, f"/api/cases/{case_no}/rating", {"score": plan.score, "by": "申请人"})
         self.count("delivered")
@@ -235,35 +229,34 @@ def run(settings, scale, seed, year, per_process, echo):
     settings.clock_file = clock_file
     settings.supervision_seconds = 3600  # the driver runs the patrol at the end of each day
     settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
-    launcher = Launcher(settings, (), per_process)
+    net = StationNetwork(settings, per_process=per_process, clean_env=False, startup_timeout=300)
     started = time.monotonic()
-    launcher.prepare()
-    launcher.spawn()
     try:
-        launcher.wait_healthy(timeout=300)
-        code = launcher.network.district_code
-        launcher.wait_catalogue()
-        client = StationClient(launcher.url_of, timeout=600, data_dir=launcher.settings.data_dir)
-        items = client.get(code, "/api/items", params={"limit": 500}).json()["items"]
+        net.start()
+        code = net.district_code
+        net.wait_catalogue()
+        staff = ScriptedStaff(net.url, timeout=600, data_dir=settings.data_dir)
+        items = staff.call("read", "GET", code, "/api/items", params={"limit": 500}).json()["items"]
         calendar = WorkingDayCalendar()
-        plans, consultations = plan_year(year, scale, items, launcher.network, calendar, seed)
-        echo(f"{len(launcher.stations)} stations up; simulating {year} at scale {scale}: {len(plans)} cases "
+        plans, consultations = plan_year(year, scale, items, net.network, calendar, seed)
+        echo(f"{len(net.stations)} stations up; simulating {year} at scale {scale}: {len(plans)} cases "
              f"and {sum(consultations.values())} consultations (answered at the counter, counted only)")
-        simulation = Simulation(launcher, clock_file, plans, items, calendar, echo)
+        simulation = Simulation(net, clock_file, plans, items, calendar, echo)
         last_day = simulation.run()
-        _settle(launcher)
+        _settle()
         period = {"from": f"{year}-01-01", "to": f"{year}-12-31"}
-        stats = client.get(code, "/api/stats", params=period).json()["rows"]
-        by_category = client.get(code, "/api/stats", params={**period, "by": "category"}).json()["rows"]
-        by_tier = client.get(code, "/api/stats", params={**period, "by": "tier"}).json()["rows"]
+
+        def stats(**by):
+            return staff.call("read", "GET", code, "/api/stats", params={**period, **by}).json()["rows"]
+        totals, by_category, by_tier = stats(), stats(by="category"), stats(by="tier")
         echo(f"simulated up to {last_day}; wall time {time.monotonic() - started:.0f} s")
         echo("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(simulation.counts.items())))
         echo(format_table(by_category[:-1] + by_tier))
-        return stats[-1], simulation.counts
+        return totals[-1], simulation.counts
     finally:
-        launcher.stop()
+        net.close(grace=10)
 
 
-def _settle(launcher, seconds=3):
+def _settle(seconds=3):
     """Give the last records time to reach the district."""
     time.sleep(seconds)

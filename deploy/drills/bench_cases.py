@@ -4,13 +4,12 @@ Phase 1 files N cases as fast as a pool of counter clerks can (closed loop) and 
 cases/s from the first filing to the last result back at a filing village. Phase 2 files
 at a fixed rate (default a fifth of phase 1's) and reports latency percentiles from
 filing to the result's arrival at the filing station, read from the case history there.
-Scripted approvers at the district and at the townships poll their worklists and decide;
-scripted agents deliver results. The same run measures the broker's raw persistent,
+Scripted approvers at the district poll their worklists and decide; scripted agents
+deliver results (deploy/drills/staff.py). The same run measures the broker's raw persistent,
 confirmed publish-and-consume rate for comparison.
 """
 import datetime as dt
 import itertools
-import random
 import tempfile
 import threading
 import time
@@ -20,17 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from kombu import Connection, Exchange, Queue
 
-from deploy.launcher import Launcher
+from deploy.drills.harness import StationNetwork
+from deploy.drills.staff import ScriptedStaff
 from deploy.settings import SAMPLE_USERS
-from deploy.station_client import StationClient
 from shared.cases.citizen_id import make as make_id
 
 APPROVER_POLL_SECONDS = 0.02
 
 
-def _items(launcher):
+def _items(net):
     """District-decided promised items with review and approval (the common case)."""
-    district = launcher.url_of(launcher.network.district_code)
+    district = net.url(net.district_code)
     items = requests.get(district + "/api/items", params={"tier": "district", "processing_type": "promised",
                                                           "limit": 500}, timeout=10).json()["items"]
     return [i for i in items if "village" in i["accepting_tiers"] and i["decision_steps"] == ["review", "approve"]
@@ -38,15 +37,13 @@ def _items(launcher):
 
 
 class Driver:
-    def __init__(self, launcher, seed=7):
-        self.launcher = launcher
-        self.rng = random.Random(seed)
-        self.villages = [s.code for s in launcher.stations if s.tier == "village"]
-        self.items = _items(launcher)
-        self.filed = {}          # case_no -> (village, filed monotonic)
+    def __init__(self, net):
+        self.net = net
+        self.villages = [s.code for s in net.stations if s.tier == "village"]
+        self.items = _items(net)
+        self.filed = {}          # case_no -> village
         self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.client = StationClient(launcher.url_of, data_dir=launcher.settings.data_dir)  # as the sample staff
+        self.staff = ScriptedStaff(net.url, data_dir=net.settings.data_dir)  # as the sample staff
 
     def file_one(self, n):
         village = self.villages[n % len(self.villages)]
@@ -58,34 +55,15 @@ class Driver:
                           "phone": "13800000000", "residence": village},
             "materials": [m["code"] for m in item["materials"]],
         }
-        response = self.client.post(village, "/api/cases", body)
-        response.raise_for_status()
+        case = self.staff.file(village, body)
         with self.lock:
-            self.filed[response.json()["case_no"]] = village
+            self.filed[case["case_no"]] = village
 
     def approvers(self):
         """One scripted reviewer-approver per department of the item mix, at the district."""
-        station = self.launcher.network.district_code
-        departments = sorted({i["department"] for i in self.items})
-        threads = [threading.Thread(target=self._approve_at, args=(station, d), daemon=True)
-                   for d in departments]
-        for t in threads:
-            t.start()
-        return threads
-
-    def _approve_at(self, station, department):
-        while not self.stop.is_set():
-            busy = False
-            for status, step in (("pending_review", "review"), ("pending_approval", "approve")):
-                cases = self.client.get(station, "/api/cases", params={
-                    "scope": "held", "status": status, "limit": 200, "department": department},
-                    as_user=f"{department}.{'reviewer' if step == 'review' else 'approver'}").json()["cases"]
-                for case in cases:
-                    busy = True
-                    self.client.post(station, f"/api/cases/{case['case_no']}/decisions", {
-                        "step": step, "outcome": "pass", "department": case["department"]})
-            if not busy:
-                time.sleep(APPROVER_POLL_SECONDS)
+        for department in sorted({i["department"] for i in self.items}):
+            self.staff.at_work(self.staff.decide_worklists, self.net.district_code, department,
+                               poll=APPROVER_POLL_SECONDS)
 
     def wait_results(self, case_nos, timeout):
         """Wait until every case is result_ready at its village; returns the missing ones."""
@@ -95,9 +73,7 @@ class Driver:
         deadline = time.monotonic() + timeout
         while by_village and time.monotonic() < deadline:
             for village, pending in list(by_village.items()):
-                ready = self.client.get(village, "/api/cases",
-                                        params={"scope": "held", "status": "result_ready", "limit": 500})
-                pending -= {c["case_no"] for c in ready.json()["cases"]}
+                pending -= {c["case_no"] for c in self.staff.worklist(village, "result_ready")}
                 if not pending:
                     del by_village[village]
             time.sleep(0.1)
@@ -106,26 +82,24 @@ class Driver:
     def latencies(self, case_nos):
         values = []
         for no in case_nos:
-            case = self.client.get(self.filed[no], f"/api/cases/{no}").json()
+            case = self.staff.case(self.filed[no], no)
             arrived = next(h["at"] for h in case["history"] if h["action"] == "receive_result")
             values.append((dt.datetime.fromisoformat(arrived)
                            - dt.datetime.fromisoformat(case["filed_at"])).total_seconds())
         return values
 
     def deliver_all(self, case_nos):
-        def deliver(no):
-            self.client.post(self.filed[no], f"/api/cases/{no}/deliver", {}).raise_for_status()
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(deliver, case_nos))
+            list(pool.map(lambda no: self.staff.deliver(self.filed[no], no), case_nos))
 
 
-def cpu_seconds(launcher):
+def cpu_seconds(net):
     """CPU seconds used so far by each host process and by the broker."""
     import psutil
     usage = {}
-    for process, group, _ in launcher.processes:
+    for process in net.host_processes():
         times = psutil.Process(process.pid).cpu_times()
-        usage[f"host {group[0].code} ({len(group)} stations)"] = times.user + times.system
+        usage[f"host {process.codes[0]} ({len(process.codes)} stations)"] = times.user + times.system
     for proc in psutil.process_iter(["name", "cmdline"]):
         if proc.info["name"] == "beam.smp":
             times = proc.cpu_times()
@@ -133,7 +107,7 @@ def cpu_seconds(launcher):
     return usage
 
 
-def report_cpu(launcher, before, after, seconds, echo):
+def report_cpu(before, after, seconds, echo):
     echo(f"CPU during phase 1 ({seconds:.1f} s wall, 2 cores = {2*seconds:.0f} core-seconds available):")
     for name in sorted(after, key=lambda n: -(after[n] - before.get(n, 0))):
         used = after[name] - before.get(name, 0)
@@ -178,19 +152,18 @@ def broker_rate(amqp_uri, count=3000):
 def run(settings, cases, concurrency, rate, villages, echo):
     settings.data_dir = tempfile.mkdtemp(prefix="tongban-bench-cases-")
     settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
-    launcher = Launcher(settings, [v.code for v in settings_villages(settings, villages)], 0)
-    launcher.prepare()
-    launcher.spawn()
+    net = StationNetwork(settings, [v.code for v in settings_villages(settings, villages)], per_process=0,
+                         clean_env=False, startup_timeout=300)
     try:
-        launcher.wait_healthy(timeout=300)
-        launcher.wait_catalogue()
-        driver = Driver(launcher)
-        echo(f"{len(launcher.stations)} stations ({len(driver.villages)} villages) in "
-             f"{len(launcher.processes)} host processes; {len(driver.items)} items in the mix")
+        net.start()
+        net.wait_catalogue()
+        driver = Driver(net)
+        echo(f"{len(net.stations)} stations ({len(driver.villages)} villages) in "
+             f"{len(net.host_processes())} host processes; {len(driver.items)} items in the mix")
         driver.approvers()
         # phase 1: throughput
         counter = itertools.count()
-        cpu_before = cpu_seconds(launcher)
+        cpu_before = cpu_seconds(net)
         started = time.monotonic()
         with ThreadPoolExecutor(concurrency) as pool:
             list(pool.map(driver.file_one, [next(counter) for _ in range(cases)]))
@@ -202,7 +175,7 @@ def run(settings, cases, concurrency, rate, villages, echo):
         echo(f"phase 1: {len(phase1)} cases filed in {filing_seconds:.1f} s "
              f"({len(phase1)/filing_seconds:.0f} filed/s); all results back at the villages after "
              f"{total_seconds:.1f} s: {throughput:.0f} cases/s end to end; missing {len(missing)}")
-        report_cpu(launcher, cpu_before, cpu_seconds(launcher), total_seconds, echo)
+        report_cpu(cpu_before, cpu_seconds(net), total_seconds, echo)
         lat1 = driver.latencies(phase1)
         echo(f"phase 1 latency filing->result at filing station: p50 {percentile(lat1, 50)*1000:.0f} ms, "
              f"p99 {percentile(lat1, 99)*1000:.0f} ms")
@@ -225,14 +198,14 @@ def run(settings, cases, concurrency, rate, villages, echo):
         echo(f"phase 2: {len(phase2)} cases at {rate:.0f}/s; latency filing->result at filing station: "
              f"p50 {percentile(lat2, 50)*1000:.0f} ms, p95 {percentile(lat2, 95)*1000:.0f} ms, "
              f"p99 {percentile(lat2, 99)*1000:.0f} ms, max {max(lat2)*1000:.0f} ms; missing {len(missing2)}")
-        driver.stop.set()
+        driver.staff.stop()
         driver.deliver_all(phase1 + phase2)
         echo(f"delivered: {len(phase1) + len(phase2)} cases completed")
         pub, con = broker_rate(settings.amqp_uri)
         echo(f"broker alone, same run: {pub:.0f} persistent confirmed publishes/s (one at a time), "
              f"{con:.0f} consumed+acked/s")
     finally:
-        launcher.stop()
+        net.close(grace=10)
 
 
 def settings_villages(settings, count):

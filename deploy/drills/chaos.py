@@ -1,8 +1,8 @@
 """`tongban chaos`: fault drills that count every case. Nothing may be lost or duplicated.
 
 A drill network (district, township, villages; every station in its own OS process) runs
-on a private RabbitMQ node of this machine (deploy/broker_node.py), never on the broker
-others use. Scripted village agents file cases of a district-decided item with review and
+on a private RabbitMQ node of this machine (deploy/drills/harness.py), never on the broker
+others use. Scripted village agents (deploy/drills/staff.py) file cases of a district-decided item with review and
 approval; scripted back-office staff decide them over HTTP at the district; the agents
 deliver the results at the filing villages. Meanwhile one fault is injected:
 
@@ -20,12 +20,6 @@ The tests (tests/test_faults.py) run the same drills with a few hundred cases.
 """
 import datetime as dt
 import itertools
-import os
-import random
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -36,19 +30,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
-import requests
 import yaml
 from sqlalchemy import bindparam, create_engine, text
 
-from deploy.launcher import Launcher
-from deploy.settings import ROOT, SAMPLE_NETWORK, SAMPLE_USERS, HostSettings
-from deploy.station_client import StationClient
+from deploy.drills.harness import BrokerNode, StationNetwork, free_port_block
+from deploy.drills.staff import ScriptedStaff
+from deploy.settings import SAMPLE_NETWORK, SAMPLE_USERS, HostSettings
 from shared.cases.citizen_id import make as make_id
 
 DRILL_DISTRICT = "449905"          # the chaos command's network; the tests use 449904
 ITEM = "MZ-002"                    # 最低生活保障申请: district decides, review then approve
 MATERIALS = ["M01", "M02", "M03", "M04", "M05"]
-DEPARTMENT = "civil_affairs"
 AGENT = "演练代办员"
 FAULTS = ("broker", "broker-crash", "district", "township", "village")
 
@@ -71,34 +63,9 @@ def write_drill_network(path, district_code=DRILL_DISTRICT, townships=1, village
     return Path(path)
 
 
-def _free_port_block(count, low=30000, high=60000):
-    rng = random.Random()
-    for _ in range(500):
-        base = rng.randrange(low, high - count)
-        ok = True
-        for port in range(base, base + count):
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError(f"no {count} consecutive free ports")
-
-
-def _die_with_parent():
-    """preexec_fn: the station process gets SIGKILL when the drill process dies."""
-    try:
-        import ctypes
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-class DrillNetwork:
-    """Every station of `network_path` in its own host process, on broker `amqp_uri`."""
+class DrillNetwork(StationNetwork):
+    """Every station of `network_path` in its own host process, on broker `amqp_uri`;
+    a station process that exits by itself is started again (and counted in `crashes`)."""
 
     def __init__(self, workdir, network_path, amqp_uri, database_url=None, sweep_seconds=1.0,
                  management_url=None, amqp_ca=None, amqp_cert=None, amqp_key=None):
@@ -107,121 +74,30 @@ class DrillNetwork:
         management API, where the stations' users are made; `amqp_ca`, `amqp_cert`,
         `amqp_key`: TLS files for an amqps:// `amqp_uri` (as `tongban --amqp-ca` ...)."""
         self.workdir = Path(workdir)
-        self.settings = HostSettings(network_path=str(network_path), amqp_uri=amqp_uri,
-                                     data_dir=str(self.workdir / "data"), management_url=management_url or "",
-                                     amqp_ca=str(amqp_ca or ""), amqp_cert=str(amqp_cert or ""),
-                                     amqp_key=str(amqp_key or ""))
+        settings = HostSettings(network_path=str(network_path), amqp_uri=amqp_uri,
+                                data_dir=str(self.workdir / "data"), management_url=management_url or "",
+                                amqp_ca=str(amqp_ca or ""), amqp_cert=str(amqp_cert or ""),
+                                amqp_key=str(amqp_key or ""), sweep_seconds=sweep_seconds, sync_seconds=5,
+                                sample_users=str(SAMPLE_USERS))  # the agents and approvers of the drill
         if database_url is not None:
-            self.settings.database_url = database_url
-        self.settings.sweep_seconds = sweep_seconds
-        self.settings.sample_users = str(SAMPLE_USERS)  # the agents and approvers of the drill
-        self.launcher = Launcher(self.settings, (), per_process=1)
-        self.network = self.launcher.network
-        self.settings.base_port = _free_port_block(len(self.launcher.stations))
-        self.district = self.network.district_code
+            settings.database_url = database_url
+        super().__init__(settings, per_process=1, restart_crashed=True, startup_timeout=90)
+        settings.base_port = free_port_block(len(self.stations))
+        self.district = self.district_code
         self.townships = [s.code for s in self.network.of_tier("township")]
         self.villages = [s.code for s in self.network.of_tier("village")]
-        self.processes = {}          # code -> Popen
-        self.held_down = set()       # stations killed on purpose, until restarted
-        self.crashes = []            # (code, exit code): stations that exited by themselves
-        self._stopping = threading.Event()
-        self.log_dir = self.workdir / "logs"
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.http = requests.Session()
-        self.client = StationClient(self.url, data_dir=self.settings.data_dir)  # each call as the sample user who would make it
         self._engines = {}
 
-    # -- processes -------------------------------------------------------------------
     def start(self, timeout=90):
-        self.launcher.prepare()     # declares every station's queues, seeds the catalogue
-        for code in self.network.stations:
-            self.spawn(code)
-        self.wait_healthy(list(self.network.stations), timeout)
-        self.launcher.wait_catalogue(timeout)
-        threading.Thread(target=self._supervise, daemon=True).start()
+        """Declare the network, seed the catalogue, start every station; wait until each
+        answers and has the district's catalogue."""
+        super().start()
+        self.wait_catalogue(timeout)
 
-    def _supervise(self):
-        """What systemd's Restart=always does in production (deploy/systemd): a station
-        process that exits by itself (a crashed container takes its host down) is started
-        again. Each such exit is recorded: a drill with any is not a clean pass."""
-        while not self._stopping.wait(0.5):
-            for code, process in list(self.processes.items()):
-                if process.poll() is not None and code not in self.held_down and not self._stopping.is_set():
-                    self.crashes.append((code, process.returncode))
-                    self.spawn(code)
-
-    def spawn(self, code):
-        station = self.network.station(code)
-        log = open(self.log_dir / f"host-{code}.log", "ab")
-        log.write(f"\n=== {time.strftime('%H:%M:%S')} start\n".encode())
-        log.flush()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")}
-        env["PYTHONUNBUFFERED"] = "1"
-        env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
-        process = subprocess.Popen(
-            self.launcher.command_for([station]) + ["--sync-seconds", "5"], stdout=log,
-            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(ROOT), env=env,
-            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
-        log.close()
-        self.processes[code] = process
-        return process
-
-    def kill(self, code):
-        """SIGKILL the station's process: no clean-up of any kind."""
-        self.held_down.add(code)
-        process = self.processes[code]
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-
-    def restart(self, code, timeout=60):
-        self.spawn(code)
-        self.held_down.discard(code)
-        self.wait_healthy([code], timeout)
-
-    def healthy(self, code):
-        try:
-            return self.http.get(self.url(code) + "/api/health", timeout=3).ok
-        except requests.RequestException:
-            return False
-
-    def wait_healthy(self, codes, timeout=60):
-        deadline = time.monotonic() + timeout
-        pending = set(codes)
-        while pending:
-            for code in list(pending):
-                if self.processes[code].poll() is not None:
-                    raise RuntimeError(f"station {code} exited:\n{self.log_tail(code)}")
-                if self.healthy(code):
-                    pending.discard(code)
-            if pending:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"stations not healthy after {timeout} s: {sorted(pending)}")
-                time.sleep(0.2)
-
-    def stop(self):
-        self._stopping.set()
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 20
-        for process in self.processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+    def close(self, grace=20.0):
+        super().close(grace)
         for engine in self._engines.values():
             engine.dispose()
-
-    def log_tail(self, code, lines=40):
-        try:
-            content = (self.log_dir / f"host-{code}.log").read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(content.splitlines()[-lines:])
-
-    def url(self, code):
-        return self.launcher.url_of(code)
 
     # -- databases -------------------------------------------------------------------
     def engine(self, code):
@@ -250,38 +126,24 @@ class DrillNetwork:
 
 # -- the load ----------------------------------------------------------------------------
 class CaseLoad:
-    """Village agents filing, district staff deciding, agents delivering: all over HTTP,
-    every call retried until the station answers (a station may be down for a while)."""
+    """Village agents filing, district staff deciding, agents delivering (deploy/drills/
+    staff.py): every call tried again until the station answers (a station may be down
+    for a while)."""
 
-    def __init__(self, net, clerks=8, deciders=3, seed=2016):
+    def __init__(self, net, clerks=8, deciders=3):
         self.net = net
         self.clerks = clerks
         self.deciders = deciders
-        self.rng = random.Random(seed)
+        self.staff = ScriptedStaff(net.url, data_dir=net.settings.data_dir, patience=120)
         self.answered = {}            # case_no -> filing village: filings answered 201
         self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.local = threading.local()
-        self.failures = Counter()     # calls that failed and were tried again, by kind
-        self.staff = []
         self._serial = itertools.count(1)
         self.run_id = uuid.uuid4().hex[:8]  # request ids unique across drills on one network
 
-    def _call(self, kind, method, code, path, body=None, give_up=120):
-        """Retry until the station answers below 500; returns the response."""
-        deadline = time.monotonic() + give_up
-        while True:
-            try:
-                response = self.net.client.request(method, code, path, json=body, timeout=30)
-                if response.status_code < 500:
-                    return response
-                self.failures[f"{kind}: HTTP {response.status_code}"] += 1
-            except requests.RequestException:
-                self.failures[f"{kind}: no answer"] += 1
-                self.net.client.reset_connection()
-            if time.monotonic() > deadline or self.stopping.is_set() and kind != "file":
-                return None
-            time.sleep(0.3)
+    @property
+    def failures(self):
+        """Calls that failed and were tried again (or were refused), by kind."""
+        return self.staff.failures
 
     # -- agents filing ---------------------------------------------------------------
     def file_one(self, n):
@@ -294,11 +156,9 @@ class CaseLoad:
                 "request_id": f"chaos-{self.run_id}-{serial:06d}",
                 "applicant": {"name": "演练申请人", "phone": "13800000000", "residence": village,
                               "id_number": make_id(self.net.district, born, serial % 1000)}}
-        response = self._call("file", "POST", village, "/api/cases", body, give_up=300)
-        if response is None or response.status_code != 201:
-            raise RuntimeError(f"filing at {village} refused: {response and response.text}")
+        case = self.staff.file(village, body, patience=300)
         with self.lock:
-            self.answered[response.json()["case_no"]] = village
+            self.answered[case["case_no"]] = village
 
     def file(self, count, on_progress=None, every=None):
         """File `count` cases with `self.clerks` clerks; `on_progress(filed)` is called
@@ -315,50 +175,16 @@ class CaseLoad:
 
     # -- staff -----------------------------------------------------------------------
     def start_staff(self):
+        """`deciders` reviewer-approvers at the district, each taking the cases whose
+        number hashes to it (so no two race for one case); a counter at each village."""
         for i in range(self.deciders):
-            self._spawn(self._decide, i)
+            self.staff.at_work(self.staff.decide_worklists, self.net.district,
+                               mine=lambda case, i=i: sum(map(ord, case["case_no"])) % self.deciders == i)
         for village in self.net.villages:
-            self._spawn(self._deliver, village)
-
-    def _spawn(self, target, *args):
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        self.staff.append(thread)
-
-    def _worklist(self, code, status):
-        response = self._call("list", "GET", code, f"/api/cases?scope=held&status={status}&limit=500")
-        return response.json()["cases"] if response is not None and response.ok else []
-
-    def _decide(self, index):
-        """Decider `index` of n takes the cases whose number hashes to it (so no two
-        deciders race for one case): review, then approve."""
-        district = self.net.district
-        while not self.stopping.is_set():
-            busy = False
-            for status, step in (("pending_review", "review"), ("pending_approval", "approve")):
-                for case in self._worklist(district, status):
-                    if sum(map(ord, case["case_no"])) % self.deciders != index:
-                        continue
-                    busy = True
-                    self._call("decide", "POST", district, f"/api/cases/{case['case_no']}/decisions",
-                               {"step": step, "outcome": "pass", "department": DEPARTMENT,
-                                "operator": f"演练{'审查' if step == 'review' else '审批'}员"})
-            if not busy:
-                time.sleep(0.1)
-
-    def _deliver(self, village):
-        while not self.stopping.is_set():
-            cases = self._worklist(village, "result_ready")
-            for case in cases:
-                self._call("deliver", "POST", village, f"/api/cases/{case['case_no']}/deliver",
-                           {"operator": AGENT})
-            if not cases:
-                time.sleep(0.1)
+            self.staff.at_work(self.staff.deliver_worklist, village)
 
     def stop_staff(self):
-        self.stopping.set()
-        for thread in self.staff:
-            thread.join(40)
+        self.staff.stop()
 
 
 # -- counting ----------------------------------------------------------------------------
@@ -545,7 +371,7 @@ def run_drill(net, fault, cases, broker=None, fault_at=0.4, down_seconds=3.0, ti
     result.outbox_peak = max(peak, default=0)
     result.outbox_left = sum(net.outbox_backlog().values())
     echo(f"{result.drill}: {'; '.join(notes)}; {cases} cases filed in {filed_seconds:.1f} s, all final "
-         f"after {seconds:.1f} s; calls retried: {dict(load.failures) or 'none'}")
+         f"after {seconds:.1f} s; calls retried or refused: {dict(load.failures) or 'none'}")
     return result
 
 
@@ -589,7 +415,6 @@ def describe(result):
 
 def run(settings, cases, kill_cases, faults, down_seconds, echo):
     """The chaos command: one private broker node, one drill network, the drills in turn."""
-    from deploy.broker_node import BrokerNode
     workdir = Path(tempfile.mkdtemp(prefix="tongban-chaos-"))
     network_path = write_drill_network(workdir / "network.yaml")
     echo(f"starting a private RabbitMQ node (work folder {workdir})")
@@ -607,7 +432,7 @@ def run(settings, cases, kill_cases, faults, down_seconds, echo):
             echo(describe(result))
             results.append(result)
     finally:
-        net.stop()
+        net.close()
         broker.destroy()
         echo(f"station logs and databases: {workdir}")
     echo("")

@@ -22,13 +22,13 @@ from werkzeug.wrappers import Request
 
 from services.access_audit import BATCH, AuditInbox, AuditTrail, copy_to_district
 from services.config import StationInfo
-from services.gateway.service import _case_view
 from shared.audit import entries as audit
 from shared.audit.access import can_read_audit
 from shared.audit.export import csv_bytes
 from shared.audit.store import AuditLog
 from shared.cases import schemas
 from shared.cases.citizen_id import make as make_id
+from shared.cases.views import case_view
 from shared.db.models import OutboxMessage
 from shared.exceptions import Forbidden, TooManyAttempts, Unauthorized
 from shared.messages import AUDIT_COPY, envelope
@@ -79,7 +79,7 @@ def test_phone_numbers_are_masked_in_every_list_line_and_masked_view():
 
 def test_a_full_view_is_audited_and_a_masked_one_shows_no_phone(memory_db):
     trail = AuditTrail(memory_db, info(SOUTH_VILLAGE), request_from("10.1.2.3"))
-    shown = _case_view(a_case(), SOUTH_VILLAGE, AGENT, trail)
+    shown = case_view(a_case(), AGENT, SOUTH_VILLAGE, trail.full_view)
     assert shown["applicant"]["id_number"] == ID_NUMBER and shown["applicant"]["phone"] == PHONE
     [entry] = entries_in(memory_db)
     assert entry["kind"] == audit.FULL_VIEW and entry["username"] == "agent" and entry["role"] == "village_agent"
@@ -88,7 +88,7 @@ def test_a_full_view_is_audited_and_a_masked_one_shows_no_phone(memory_db):
     assert abs(entry["at"] - audit.utc_now()) < dt.timedelta(minutes=1)
     # a supervisor, or a counter looking at a case held elsewhere: masked, nothing to audit
     for user, holder in ((SUPERVISOR, SOUTH_VILLAGE), (AGENT, DISTRICT)):
-        masked = _case_view(a_case(holder=holder), SOUTH_VILLAGE, user, trail)
+        masked = case_view(a_case(holder=holder), user, SOUTH_VILLAGE, trail.full_view)
         assert masked["applicant"]["phone"] == "138****5678" and ID_NUMBER not in str(masked)
     assert len(entries_in(memory_db)) == 1
 

@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 
 from deploy.users import _accounts_do
-from services.web_desk import views
 from shared.auth import permissions, roles
-from shared.cases import separation, states
+from shared.cases import separation, states, views
 from shared.cases.citizen_id import make as make_id
 from shared.exceptions import Forbidden
 from tests.test_case_network import desk_session, running_case_network, wait_until
@@ -172,20 +171,16 @@ def test_villages_and_townships_have_three_people_who_decide_and_the_client_uses
 
 
 # -- the desk: no form for the acceptor or reviewer, and a note when nobody else can ---------------
-class Here:
-    code, is_district = TOWNSHIP, False
-
-
 def test_the_desk_offers_the_form_to_colleagues_only_and_names_them():
     case = filed_by(STAFF)
     staff = [STAFF, STAFF_B, STAFF_C, person("admin", role=roles.ADMINISTRATOR)]
-    assert views.decision_form(case, STAFF, TOWNSHIP) is None
-    assert views.decision_form(case, STAFF_B, TOWNSHIP) == {"step": "review", "departments": ["civil_affairs"]}
-    actions = views.case_actions(case, STAFF, Here(), staff)
-    assert actions["decide"] is None and actions["suspend"]  # the acceptor may still ask for materials
-    assert actions["decide_note"].startswith("受审分离：受理人不得审查或审批本人受理的办件")
-    assert roles.signed(STAFF_B) in actions["decide_note"] and roles.signed(STAFF_C) in actions["decide_note"]
-    assert views.case_actions(case, STAFF_B, Here(), staff)["decide_note"] is None
+    actions = views.available_actions(case, STAFF, TOWNSHIP)
+    assert views.available_actions(case, STAFF_B, TOWNSHIP)["review"]["departments"] == ["civil_affairs"]
+    assert "review" not in actions and "suspend" in actions  # the acceptor may still ask for materials
+    note = views.decision_note(case, STAFF, TOWNSHIP, staff)
+    assert note.startswith("受审分离：受理人不得审查或审批本人受理的办件")
+    assert roles.signed(STAFF_B) in note and roles.signed(STAFF_C) in note
+    assert views.decision_note(case, STAFF_B, TOWNSHIP, staff) is None
     assert views.waiting_for_nobody([case], TOWNSHIP, staff) == []
 
 
@@ -194,9 +189,9 @@ def test_a_station_without_another_eligible_user_says_so():
     # staff.c is away (deactivated): nobody at the station may approve
     staff = [STAFF, STAFF_B, person("staff.c", active=False)]
     for user in (STAFF, STAFF_B):
-        note = views.case_actions(case, user, Here(), staff)["decide_note"]
+        note = views.decision_note(case, user, TOWNSHIP, staff)
         assert note.endswith("本站暂无其他可审批人员，请联系乡镇/区级。"), note
-        assert views.decision_form(case, user, TOWNSHIP) is None
+        assert "approve" not in views.available_actions(case, user, TOWNSHIP)
     stuck = views.waiting_for_nobody([case], TOWNSHIP, staff)
     assert [no for no, _ in stuck] == [case["case_no"]]
     assert stuck[0][1].startswith("本站暂无其他可审批人员，请联系乡镇/区级（受审分离")

@@ -5,6 +5,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from shared.auth import schemas as auth_schemas
 from shared.cases import schemas as case_schemas
+from shared.cases import views as case_views
 from shared.catalogue import schemas as catalogue_schemas
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
 from shared.cases.states import LABELS
@@ -42,14 +43,16 @@ def _errors(*codes):
 PUBLIC = "public"
 
 
-def _op(summary, ok="200", body_ref=None, example=None, params=(), errors=(400,), tag="cases", access=None):
+def _op(summary, ok="200", body_ref=None, example=None, params=(), errors=(400,), tag="cases", access=None,
+        answer_ref=None):
     """`access`: PUBLIC for what anyone may call; otherwise a note of who may (a logged-in
-    user of this station is always needed: 401 without one, 403 for the wrong role)."""
+    user of this station is always needed: 401 without one, 403 for the wrong role).
+    `answer_ref`: the component the answer is (else any JSON object)."""
     if access != PUBLIC:
         errors = tuple(sorted({*errors, 401, 403}))
         summary = f"{summary} — {access}" if access else summary
     operation = {"summary": summary, "tags": [tag],
-                 "responses": {ok: {"description": "OK", **_json()}, **_errors(*errors)}}
+                 "responses": {ok: {"description": "OK", **_json(ref=answer_ref)}, **_errors(*errors)}}
     if access == PUBLIC:
         operation["security"] = []
     if body_ref:  # JSON only: any other body answers 415 (services/http.py)
@@ -91,6 +94,13 @@ def build_spec(is_district):
         "error": {"type": "string", "example": "INVALID_INPUT"},
         "message": {"type": "string", "example": "applicant.id_number: the check digit is wrong (GB 11643)"},
         "details": {"type": "object"}}})
+    spec.components.schema("CaseActions", schema=case_views.ActionsSchema)
+    # a case's answer: the snapshot (ID number and phone masked unless the user acts on it
+    # here), what the user may do with it now, and (GET) its history
+    spec.components.schema("Case", {"type": "object", "additionalProperties": True, "properties": {
+        "case_no": {"type": "string"}, "status": {"type": "string", "enum": list(LABELS)},
+        "actions": {"$ref": "#/components/schemas/CaseActions"},
+        "history": {"type": "array", "items": OBJECT, "description": "GET /api/cases/{case_no} only"}}})
     for name, schema in [("Filing", case_schemas.FilingSchema), ("Supplement", case_schemas.SupplementSchema),
                          ("Decision", case_schemas.DecisionSchema), ("Return", case_schemas.ReturnSchema),
                          ("Delivery", case_schemas.DeliverySchema), ("Suspend", case_schemas.SuspendSchema),
@@ -149,39 +159,41 @@ def build_spec(is_district):
                                          tag="catalogue", access=PUBLIC)},
         "/api/cases": {
             "post": _op("file a case", ok="201", body_ref="Filing", example=FILING_EXAMPLE, errors=(400, 404, 409),
-                        access="counter staff (village agents, township staff, the district's window)"),
+                        answer_ref="Case", access="counter staff (village agents, township staff, the district's window)"),
             "get": _op("this station's cases (ID numbers masked; a department's own cases for its reviewers "
                        "and approvers)", params=[
                 _query("scope", "which cases", ("held", "filed", "deciding", "all")),
                 _query("status", "case status", list(LABELS)), _query("department", "department code"),
                 _query("limit", "page size (1-500)", kind="integer"), _query("offset", "page start", kind="integer")]),
         },
-        "/api/cases/{case_no}": {"get": _op("a case with its history", params=[CASE_NO], errors=(404,))},
+        "/api/cases/{case_no}": {"get": _op("a case with its history and the actions the user may take now",
+                                            params=[CASE_NO], errors=(404,), answer_ref="Case")},
         "/api/cases/{case_no}/supplement": {"post": _op(
             "hand in missing materials", body_ref="Supplement", params=[CASE_NO], errors=(400, 404, 409),
-            example={"materials": ["M05"]})},
+            answer_ref="Case", example={"materials": ["M05"]})},
         "/api/cases/{case_no}/return": {"post": _op(
             "return a case waiting for materials", body_ref="Return", params=[CASE_NO], errors=(400, 404, 409),
-            example={"reason": "申请人撤回申请"})},
+            answer_ref="Case", example={"reason": "申请人撤回申请"})},
         "/api/cases/{case_no}/forward": {"post": _op(
             "forward a case checked at a township (初审转报)", body_ref="Forward", params=[CASE_NO],
-            errors=(400, 404, 409), access="township staff", example={"note": "材料齐全，同意上报"})},
+            errors=(400, 404, 409), access="township staff", answer_ref="Case",
+            example={"note": "材料齐全，同意上报"})},
         "/api/cases/{case_no}/decisions": {"post": _op(
             "review, approve or reject", body_ref="Decision", params=[CASE_NO], errors=(400, 404, 409),
             access="the department's reviewer (review) or approver (approve); township staff for delegated items",
-            example={"step": "review", "outcome": "pass", "department": "civil_affairs"})},
+            answer_ref="Case", example={"step": "review", "outcome": "pass", "department": "civil_affairs"})},
         "/api/cases/{case_no}/deliver": {"post": _op(
             "hand the result to the applicant", body_ref="Delivery", params=[CASE_NO], errors=(400, 404, 409),
-            example={})},
+            answer_ref="Case", example={})},
         "/api/cases/{case_no}/suspend": {"post": _op(
             "ask for more materials and pause the clock", body_ref="Suspend", params=[CASE_NO],
-            errors=(400, 404, 409), example={"materials": ["M03"], "reason": "材料不清晰"})},
+            errors=(400, 404, 409), answer_ref="Case", example={"materials": ["M03"], "reason": "材料不清晰"})},
         "/api/cases/{case_no}/extension": {"post": _op(
             "ask for the case's one extension", body_ref="ExtensionRequest", params=[CASE_NO],
-            errors=(400, 404, 409), example={"days": 5, "reason": "需现场核查"})},
+            errors=(400, 404, 409), answer_ref="Case", example={"days": 5, "reason": "需现场核查"})},
         "/api/cases/{case_no}/rating": {"post": _op(
             "rate a completed case (1-5)", body_ref="Rating", params=[CASE_NO], errors=(400, 404, 409),
-            example={"score": 5, "comment": "办事很方便"})},
+            answer_ref="Case", example={"score": 5, "comment": "办事很方便"})},
         "/api/alerts": {"get": _op("supervision warnings and cards about cases held here", tag="supervision",
                                    params=PAGE)},
         "/api/status": {"post": _op(
@@ -225,7 +237,7 @@ def build_spec(is_district):
                 "publish a year's holiday schedule", ok="201", body_ref="Schedule", errors=(400,), tag="catalogue",
                 example={"year": 2027, "holidays": ["2027-01-01"], "workdays": []})},
             "/api/cases/{case_no}/extension/decision": {"post": _op(
-                "grant or refuse an extension", body_ref="ExtensionDecision", params=[CASE_NO],
+                "grant or refuse an extension", body_ref="ExtensionDecision", params=[CASE_NO], answer_ref="Case",
                 access="the department's approver",
                 errors=(400, 404, 409), example={"granted": True, "reason": "同意"})},
             "/api/supervision/lights": {"get": _op("running cases with their deadline light", tag="supervision",

@@ -14,7 +14,7 @@ from services.gateway.residents import ResidentEndpoints
 from services.http import http, json_body, json_response, page_of, query_int
 from services.web_desk import WebDeskPages
 from shared.auth import permissions, roles
-from shared.cases import query_codes, schemas, states
+from shared.cases import schemas, states, views
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
 from shared.exceptions import InvalidInput
 from shared.stations import TIERS
@@ -125,7 +125,7 @@ class CaseEndpoints:
         with self.access_audit.change(user, "file") as change:
             case = self.desk.file(json_body(request), user)
             change.case_no = case["case_no"]
-        return json_response(_case_view(case, self.station.code, user, self.access_audit), 201)
+        return json_response(self._case_answer(case, user), 201)
 
     @http("GET", "/api/cases")
     def list_cases(self, request):
@@ -147,15 +147,23 @@ class CaseEndpoints:
     @http("GET", "/api/cases/<string:case_no>")
     def get_case(self, request, case_no):
         user = self.users.user(request)
-        view = _case_view(self.desk.get(case_no, user), self.station.code, user, self.access_audit)
+        view = self._case_answer(self.desk.get(case_no, user), user)
         view["history"] = self.desk.history(case_no, user)
         return json_response(view)
+
+    def _case_answer(self, case, user):
+        """The case as this user is shown it (shared/cases/views.py: ID number and phone
+        masked unless they act on it here, a full view written to the access audit), with
+        `actions`: what they may do with it now (views.ActionsSchema)."""
+        here = self.station.code
+        return {**views.case_view(case, user, here, self.access_audit.full_view),
+                "actions": views.ActionsSchema().dump(views.available_actions(case, user, here))}
 
     def _act(self, request, operation, case_no):
         user = self.users.user(request)
         with self.access_audit.change(user, operation.__name__, case_no):
             case = operation(case_no, json_body(request), user)
-        return json_response(_case_view(case, self.station.code, user, self.access_audit))
+        return json_response(self._case_answer(case, user))
 
     @http("POST", "/api/cases/<string:case_no>/supplement")
     def supplement_case(self, request, case_no):
@@ -200,17 +208,6 @@ class CaseEndpoints:
         limit, offset = page_of(request)
         total, alerts = self.desk.alerts(limit, offset)
         return json_response({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
-
-
-def _case_view(case, station_code, user, audit):
-    """The whole case. The ID number and phone are shown in full only to the counter or
-    office acting on the case (held here), and only to roles whose decision needs it;
-    such a view is written to the access audit (`audit`, services/access_audit.py) first."""
-    case = query_codes.without_seal(case)  # the query code's hash is for checking codes only
-    if case["holder_station"] == station_code and permissions.sees_full_id(user):
-        audit.full_view(user, case)
-        return case
-    return schemas.masked(case)
 
 
 class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,

@@ -17,9 +17,9 @@ from services.web_desk.pages_status import StatusPage
 from services.web_desk.rendering import (
     CHANGE_PASSWORD, LOGIN, STATIC, form_of, page, redirect, render, safe_next,
 )
-from services.web_desk.views import case_rows, waiting_for_nobody, worklist_sections
+from services.web_desk.views import case_rows, worklist_sections
 from shared.auth import roles
-from shared.cases import states
+from shared.cases import states, views
 from shared.exceptions import InvalidInput, TooManyAttempts, Unauthorized
 
 
@@ -95,7 +95,7 @@ class HomePages(DeskBase):
         if user["role"] not in roles.DECIDING_ROLES:
             return []
         _, cases = self.desk.list(user, held_here=True, status=list(states.DECIDING), limit=200)
-        return waiting_for_nobody(cases, self.station.code, self.users.list())
+        return views.waiting_for_nobody(cases, self.station.code, self.users.list())
 
     def _worklist(self, user, limit):
         """[(title, total, rows)]: what waits for this user, held at this station."""
@@ -108,10 +108,9 @@ class HomePages(DeskBase):
         return sections
 
     def _extension_requests(self, user, limit):
-        """Running cases of the approver's department whose extension waits for them."""
+        """Running cases of the approver's departments whose extension waits for them."""
         _, cases = self.desk.list(user, status=[*states.RUNNING, states.SUSPENDED], limit=500)
-        waiting = [c for c in cases if (c.get("extension") or {}).get("status") == "requested"
-                   and c["item"]["department"] == user["department"]]
+        waiting = [c for c in cases if views.DECIDE_EXTENSION in views.available_actions(c, user, self.station.code)]
         return len(waiting), case_rows(waiting[:limit], self.light_rule())
 
 

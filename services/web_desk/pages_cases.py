@@ -7,9 +7,9 @@ from services.web_desk import labels
 from services.web_desk.base import DeskBase
 from services.web_desk.pages_notice import hand_over
 from services.web_desk.rendering import REFUSALS, explain, form_of, page, redirect, render, status_of
-from services.web_desk.views import case_actions, field_errors, filing_request
+from services.web_desk.views import decision_form, field_errors, filing_request
 from shared.auth import permissions
-from shared.cases import schemas, states
+from shared.cases import schemas, states, views
 from shared.exceptions import InvalidInput, NotFound
 from shared.stations import DISTRICT
 
@@ -79,18 +79,16 @@ class CasePages(DeskBase):
     def case_page(self, user, case_no, error=None, form=None, status=200, done=None):
         """The case page; after a refused form, with its message and the input kept
         (`form`: {"action": ..., field: value...})."""
-        case = self._case_view(self.desk.get(case_no, user), user)
-        lamp = self.light_rule()(case)
-        return render("case.html", status, **self.desk_context(user), case=case, done=done, light=lamp,
-                      history=self.desk.history(case_no, user),
-                      actions=case_actions(case, user, self.station, self.users.list()),
-                      error=error, form=form or {})
-
-    def _case_view(self, case, user):
+        here = self.station.code
+        stored = self.desk.get(case_no, user)
         # the API's rule for showing the whole ID number and phone, and auditing it
-        # (imported here: the gateway module imports this one)
-        from services.gateway.service import _case_view
-        return _case_view(case, self.station.code, user, self.access_audit)
+        case = views.case_view(stored, user, here, self.access_audit.full_view)
+        actions = views.available_actions(stored, user, here)
+        return render("case.html", status, **self.desk_context(user), case=case, done=done,
+                      light=self.light_rule()(case), history=self.desk.history(case_no, user),
+                      actions=actions, decision=decision_form(actions),
+                      decide_note=views.decision_note(stored, user, here, self.users.list()),
+                      error=error, form=form or {})
 
     @http("GET", "/desk/cases/<string:case_no>/result")
     @page

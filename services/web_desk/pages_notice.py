@@ -9,8 +9,7 @@ the station holding the case can then issue a new one (it replaces the old)."""
 from services.http import http
 from services.web_desk.base import DeskBase
 from services.web_desk.rendering import REFUSALS, explain, form_of, page, render, status_of
-from shared.auth import roles
-from shared.cases import query_codes, schemas
+from shared.cases import query_codes, schemas, views
 from shared.exceptions import NotFound
 
 HANDOVER_SECONDS = 30 * 60
@@ -58,10 +57,11 @@ class NoticePages(DeskBase):
 
     def _notice(self, user, case_no, code, done=None):
         # the notice names the applicant, never their ID number or phone: nothing whole to audit
-        case = schemas.masked(self.desk.get(case_no, user))
+        stored = self.desk.get(case_no, user)
+        case = schemas.masked(stored)
         if not case.get("notice"):
             raise NotFound(f"办件 {case_no} 没有可打印的通知书")
-        can_reissue = (not code and case["holder_station"] == self.station.code
-                       and user["role"] in roles.COUNTER_ROLES)
+        can_reissue = not code and views.REISSUE_QUERY_CODE in views.available_actions(stored, user,
+                                                                                        self.station.code)
         return render("notice.html", **self.desk_context(user), case=case, notice=case["notice"], done=done,
                       query_code=query_codes.display(code) if code else None, can_reissue=can_reissue)

@@ -8,7 +8,7 @@ from services.gateway.residents import client_address
 from services.http import http
 from services.web_desk.base import DeskBase
 from services.web_desk.rendering import REFUSALS, explain, form_of, render, status_of
-from shared.cases import query_codes, schemas, states
+from shared.cases import query_codes, schemas, views
 from shared.exceptions import Conflict, NotFound, TooManyAttempts, Unavailable
 
 FILL_IN = "请填写受理编号和查询码（8 位字母和数字，印在受理时交给您的通知书上）。"
@@ -61,8 +61,8 @@ class StatusPage(DeskBase):
             found, held_here = self.resident_view(case_no, code, client_address(request))
         except (TooManyAttempts, Unavailable, NotFound) as refused:
             return self._refused(case_no, code, refused)
-        can_rate = found["status"] == states.COMPLETED and not found["rating"] and held_here
-        return render("status.html", status, **context, found=found, can_rate=can_rate, error=error)
+        return render("status.html", status, **context, found=found, error=error,
+                      can_rate=views.resident_may_rate(found, held_here))
 
     def _refused(self, case_no, code, error):
         context = self.desk_context(None, case_no=case_no, query_code=code)

@@ -39,7 +39,7 @@ own users did there counts against them:
 
 A refusal is ``Forbidden`` (HTTP 403) with a message naming the rule. A station where
 nobody else may take the step says so on the desk's worklist and case page
-(services/web_desk/views.py) instead of letting one person do both.
+(shared/cases/views.py) instead of letting one person do both.
 """
 from shared.cases import states
 from shared.exceptions import Forbidden

@@ -255,6 +255,23 @@ def test_a_new_station_database_is_created_and_a_current_one_opens_without_alemb
     print(f"opening a current station database took {seconds} s")
 
 
+def test_0009_drops_the_dead_letters_table_nothing_wrote_and_its_downgrade_makes_it_again(new_url):
+    """Dead letters wait in the broker's dead-letter queues (services/dead_letters.py); the
+    first release's table for them was never written."""
+    migrate.ensure_database(new_url)
+    engine = engine_for(new_url)
+    try:
+        assert migrate.upgrade(engine, "0008") == (None, "0008")
+        assert "dead_letters" in inspect(engine).get_table_names()
+        assert migrate.upgrade(engine, "0009") == ("0008", "0009")
+        assert "dead_letters" not in inspect(engine).get_table_names()
+        assert migrate.downgrade(engine, "0008") == ("0009", "0008")
+        columns = [c["name"] for c in inspect(engine).get_columns("dead_letters")]
+        assert columns == ["id", "message_id", "queue", "kind", "body", "reason", "failed_at", "retried_at"]
+    finally:
+        engine.dispose()
+
+
 def test_db_commands_upgrade_and_report_every_station(template, tmp_path):
     from deploy.cli import main
     base = ["--network", str(SMALL_NETWORK), "--data", str(tmp_path)]

@@ -18,8 +18,6 @@ FAILED = "failed"         # a wrong username or password
 THROTTLED = "throttled"   # too many attempts (429): not even checked
 OUTCOMES = (OK, REFUSED, FAILED, THROTTLED)
 
-CHANNELS = ("api", "desk")
-
 KIND_LABELS = {FULL_VIEW: "查看完整身份信息", CHANGE: "变更", LOGIN: "登录"}
 OUTCOME_LABELS = {OK: "成功", REFUSED: "被拒绝", FAILED: "失败", THROTTLED: "尝试过多被拒"}
 SHOWN_LABELS = {"id_number": "身份证号", "phone": "联系电话"}

@@ -1,6 +1,5 @@
 """Resident identity card numbers (GB 11643-1999): check digit, birth date, masking."""
 import datetime as dt
-import hmac
 
 from shared.clock import DISTRICT_TZ
 from shared.exceptions import InvalidInput
@@ -62,10 +61,3 @@ def make(region, born, sequence):
     sequence 3 digits."""
     first17 = f"{region}{born:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)
-
-
-def digits_match(case, id_last4):
-    """Whether `id_last4` is the last 4 characters of the case's applicant's ID number
-    (compared in constant time, any case)."""
-    return hmac.compare_digest(case["applicant"]["id_number"][-4:].upper().encode(),
-                               str(id_last4).upper().encode())

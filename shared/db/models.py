@@ -3,7 +3,7 @@ leaves the district-only tables empty."""
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text, UniqueConstraint,
+    JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import false
@@ -54,8 +54,9 @@ class CalendarSchedule(Base):
 
 
 class Case(Base):
-    """This station's copy of a case. `snapshot` is the whole case as CaseSchema dumps it;
-    the columns beside it are what lists and statistics filter on."""
+    """This station's copy of a case. `snapshot` is the whole case as the
+    contract's CaseRecordSchema declares it (shared/contract.py); the columns beside it
+    are what lists and statistics filter on."""
 
     __tablename__ = "cases"
     case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -148,22 +149,6 @@ class ProcessedMessage(Base):
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(40))
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class DeadLetter(Base):
-    """A message a consumer could not handle, kept with the reason until retried."""
-
-    __tablename__ = "dead_letters"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    message_id: Mapped[str] = mapped_column(String(64))
-    queue: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(40))
-    body: Mapped[dict] = mapped_column(JSON)
-    reason: Mapped[str] = mapped_column(Text)
-    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    retried_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
-
-    __table_args__ = (UniqueConstraint("message_id", "queue", name="uq_dead_letter"),)
 
 
 class StationAlert(Base):

@@ -17,7 +17,7 @@ import pytest
 
 from shared.auth import permissions, roles
 from shared.calendar import WorkingDayCalendar
-from shared.cases import citizen_id, query_codes, states, views
+from shared.cases import citizen_id, query_codes, schemas, states, views
 from shared.cases.materials import outstanding
 from shared.cases.routing import deciding_departments
 from shared.cases.workflow import CaseWorkflow
@@ -303,6 +303,13 @@ def test_outstanding_lists_what_the_case_still_waits_for():
     case = copy.deepcopy(SCENARIOS["suspended, at the district"][0])
     workflow(DISTRICT_CODE).apply_supplement(case, ["M02"], "林代办（agent）", DONGSHAN)
     assert case["status"] == states.PENDING_REVIEW and outstanding(case) == []
+
+
+def test_residents_are_told_to_bring_the_outstanding_materials():
+    for name in ("needs supplement, at the filing village", "容缺, forwarded, at the filing village",
+                 "suspended, at the district", "pending review, at the district"):
+        case = SCENARIOS[name][0]
+        assert schemas.public_status(case)["to_bring"] == [m["name"] for m in outstanding(case)], name
 
 
 # -- the case view ----------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from marshmallow.experimental.context import Context
 
 from shared.cases import citizen_id, phone, query_codes
+from shared.cases.materials import outstanding
+from shared.cases.states import LABELS
 from shared.exceptions import InvalidInput
 
 
@@ -202,7 +204,6 @@ def public_status(case):
     """What a resident sees, asking with the case number and query code: nothing personal
     but the masked name. Not the printed notice (it greets the applicant by full name),
     only the materials still to bring; the result's outcome, not its written reasons."""
-    from shared.cases.states import LABELS, NEEDS_SUPPLEMENT, SUSPENDED
     name = case["applicant"]["name"]
     result = case.get("result")
     return {
@@ -214,18 +215,13 @@ def public_status(case):
         "filing_station": case["filing_station"],
         "due_date": case.get("due_date"),
         "result": {"outcome": result["outcome"], "decided_at": result.get("decided_at")} if result else None,
-        "to_bring": _to_bring(case, NEEDS_SUPPLEMENT, SUSPENDED),
+        "to_bring": _to_bring(case),
         "updated_at": case["history"][-1]["at"] if case.get("history") else case["filed_at"],
         "rating": (case.get("rating") or {}).get("score"),
     }
 
 
-def _to_bring(case, needs_supplement, suspended):
-    """Names of the materials the applicant still has to bring."""
-    codes = set()
-    if case["status"] == needs_supplement:
-        codes |= set((case.get("notice") or {}).get("missing", []))
-    if case["status"] == suspended:
-        codes |= {m["code"] for m in (case.get("suspension") or {}).get("missing", [])}
-    codes |= {m["code"] for m in (case.get("deficiency") or {}).get("missing", [])}
+def _to_bring(case):
+    """Names of the materials the applicant still has to bring, in the item's order."""
+    codes = {m["code"] for m in outstanding(case)}
     return [m["name"] for m in case["item"]["materials"] if m["code"] in codes]

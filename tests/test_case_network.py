@@ -119,100 +119,9 @@ def actions(case):
     return [(h["station"], h["action"], h["to_status"]) for h in case["history"]]
 
 
-# -- the materials check ------------------------------------------------------------------------
-def test_accepted_case_gets_a_receipt_and_is_forwarded(net):
-    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"]))
-    assert case["acceptance"] == "accepted" and case["status"] == "forwarded"
-    assert case["notice"]["title"] == "受理通知书" and case["due_date"]
-    assert case["case_no"].startswith(f"{SOUTH_VILLAGE}-")
-    assert actions(case) == [(SOUTH_VILLAGE, "file", "accepted"), (SOUTH_VILLAGE, "forward", "forwarded")]
-
-
-def test_missing_materials_give_one_notice_listing_all_and_supplement_accepts(net):
-    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("SJ-001", ["M01"]))
-    assert case["status"] == "needs_supplement" and case["acceptance"] is None
-    assert case["notice"]["title"] == "一次性告知书" and case["notice"]["missing"] == ["M02", "M03"]
-    assert case["due_date"] is None  # the clock has not started
-    supplemented = net.post(SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/supplement",
-                            {"materials": ["M02", "M03"], "operator": "林代办"})
-    assert supplemented["acceptance"] == "accepted" and supplemented["status"] == "forwarded"
-    assert [a[2] for a in actions(supplemented)] == ["needs_supplement", "accepted", "forwarded"]
-    again = net.call("POST", SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/supplement",
-                     {"materials": ["M03"], "operator": "林代办"})
-    assert again.status_code == 409 and "needs no supplement" in again.json()["message"]
-
-
-def test_acceptance_with_deficiency_sets_a_due_date_for_the_missing_materials(net):
-    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("SJ-001", ["M01", "M02"], deficiency_promise=True))
-    assert case["acceptance"] == "accepted_with_deficiency"
-    assert [m["code"] for m in case["deficiency"]["missing"]] == ["M03"] and case["deficiency"]["due_date"]
-    assert any("容缺受理" in line for line in case["notice"]["lines"])
-    assert actions(case)[0] == (SOUTH_VILLAGE, "file", "accepted_with_deficiency")
-
-
-def test_acceptance_by_commitment(net):
-    case = net.post(SOUTH, "/api/cases", filing("SJ-002", [], commitment=True))  # a licence taken at townships
-    assert case["acceptance"] == "accepted_by_commitment" and case["status"] == "forwarded"
-    assert any("告知承诺" in line for line in case["notice"]["lines"])
-
-
-def test_ineligible_applicant_is_returned_with_a_written_reason(net):
-    body = filing("MZ-005", ["M01", "M02", "M03"])  # 高龄津贴 needs 80 years of age
-    case = net.post(SOUTH_VILLAGE, "/api/cases", body)
-    assert case["status"] == "returned" and case["notice"]["title"].startswith("退回")
-    assert "未满80周岁" in case["notice"]["reason"]
-    # nothing moves it on: it can neither be decided nor supplemented
-    for action, body in [("decisions", {"step": "approve", "outcome": "pass", "department": "civil_affairs"}),
-                         ("supplement", {"materials": ["M01"]})]:
-        refused = net.call("POST", SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/{action}", body)
-        assert refused.status_code == 409, refused.text
-    assert net.case(SOUTH_VILLAGE, case["case_no"])["status"] == "returned"
-
-
-def test_counter_returns_a_case_waiting_for_materials(net):
-    case = net.post(SOUTH_VILLAGE, "/api/cases", filing("SJ-001", ["M01"]))
-    returned = net.post(SOUTH_VILLAGE, f"/api/cases/{case['case_no']}/return",
-                        {"reason": "申请人不再办理，撤回申请", "operator": "林代办"})
-    assert returned["status"] == "returned" and returned["notice"]["reason"] == "申请人不再办理，撤回申请"
-
-
-def test_a_filing_sent_twice_with_its_request_id_makes_one_case(net):
-    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
-    body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], request_id="counter-7f3a9c21-0001")
-    first, again = net.post(SOUTH_VILLAGE, "/api/cases", body), net.post(SOUTH_VILLAGE, "/api/cases", body)
-    assert again["case_no"] == first["case_no"] and len(again["history"]) == len(first["history"])
-    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 1
-    # without a request id, or with another, it is another filing; a malformed id is refused
-    other = net.post(SOUTH_VILLAGE, "/api/cases", {**body, "request_id": "counter-7f3a9c21-0002"})
-    assert other["case_no"] != first["case_no"]
-    refused = net.call("POST", SOUTH_VILLAGE, "/api/cases", {**body, "request_id": "x y"})
-    assert refused.status_code == 400 and "request_id" in refused.json()["message"]
-    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 2
-
-
-def test_a_request_id_reused_for_another_filing_is_refused_and_nothing_is_filed(net):
-    body = filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], request_id="counter-5b1e-reused")
-    first = net.post(SOUTH_VILLAGE, "/api/cases", body)
-    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
-    # another resident's filing sent with the same id: not answered with the first case
-    other = {**body, "applicant": applicant(SOUTH_VILLAGE)}
-    refused = net.call("POST", SOUTH_VILLAGE, "/api/cases", other)
-    assert refused.status_code == 422, refused.text
-    error = refused.json()
-    assert error["error"] == "UNPROCESSABLE" and "counter-5b1e-reused" in error["message"]
-    assert "another filing" in error["message"]
-    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
-    # the same body again (spaced and ordered differently) is still the first filing
-    token = net.client.token(SOUTH_VILLAGE, "agent")
-    again = net.http.post(net.launcher.url_of(SOUTH_VILLAGE) + "/api/cases", timeout=10, data=json.dumps(
-        dict(reversed(list(body.items()))), ensure_ascii=False, indent=2).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    assert again.status_code < 300 and again.json()["case_no"] == first["case_no"]
-    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
-    stored = net.case(SOUTH_VILLAGE, first["case_no"])
-    assert stored["applicant"]["name"] == body["applicant"]["name"] and stored["revision"] == first["revision"]
-
-
+# -- at one station, over HTTP and the desk ------------------------------------------------------
+# (the materials-check outcomes, request ids and refused filings are tested in one process:
+# tests/test_desk_service.py and tests/test_gateway_service.py)
 def test_unknown_addresses_and_methods_answer_json_under_api_and_a_page_under_desk(net):
     url = net.launcher.url_of(SOUTH_VILLAGE)
     missing = net.http.get(url + "/api/no-such-thing", timeout=10)
@@ -247,22 +156,6 @@ def test_the_desks_filing_form_submitted_twice_files_once(net):
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] == second.headers["Location"]
     assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before + 1
-
-
-@pytest.mark.parametrize("body,status,fragment", [
-    ({"item_code": "XX-999"}, 404, "XX-999"),
-    ({"applicant": {"id_number": "449902196203140000"}}, 400, "check digit"),
-    ({"materials": ["M01", "M77"]}, 400, "M77"),
-    ({"surprise": 1}, 400, "surprise"),
-])
-def test_bad_filings_are_refused_and_nothing_is_stored(net, body, status, fragment):
-    before = net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"]
-    request = filing("MZ-002", ["M01"])
-    for key, value in body.items():
-        request[key] = {**request[key], **value} if isinstance(value, dict) and key in request else value
-    response = net.call("POST", SOUTH_VILLAGE, "/api/cases", request)
-    assert response.status_code == status and fragment in response.json()["message"]
-    assert net.get(SOUTH_VILLAGE, "/api/cases", scope="all")["total"] == before
 
 
 def test_text_no_station_database_can_store_is_refused_alike(net):

@@ -26,6 +26,7 @@ from services.auth import client_address
 from services.config import DATABASE_KEY, station_info
 from shared.audit import entries as audit
 from shared.audit.store import AuditLog
+from shared.contract import load_message
 from shared.db import outbox
 from shared.db.database import get_database
 from shared.db.inbox import first_time
@@ -142,7 +143,9 @@ class AuditInbox:
 
     def receive(self, message):
         """Keep a copy once (by message id, and by entry id), from the station whose
-        entries they are; NotEntitled (dead-lettered, nothing kept) otherwise."""
+        entries they are; NotEntitled (dead-lettered, nothing kept) otherwise. The copy is
+        loaded through the contract first (shared/contract.py: InvalidMessage otherwise)."""
+        message = load_message(message)
         sender, body = message["sender"], message["body"]
         check_audit_copy(sender, self.info.code, body)
         try:

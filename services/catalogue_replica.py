@@ -19,6 +19,7 @@ from services.handoff import handoff
 from services.timers import configured_timer
 from services.topology import station_catalogue_feed
 from shared.catalogue.store import CatalogueGap
+from shared.contract import load_message
 from shared.trust.entitlement import check_from_district
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,11 @@ class CatalogueReplicaService:
 
     @handoff(queue_for_station=station_catalogue_feed)
     def on_catalogue_change(self, message):
-        # the broker proved the sender (services/handoff.py); only the district may change
-        # the catalogue, whatever the broker's permissions let through
+        # through the contract first: a change that does not validate is dead-lettered
+        # with its errors (shared/contract.py); the broker proved the sender
+        # (services/handoff.py); only the district may change the catalogue, whatever
+        # the broker's permissions let through
+        message = load_message(message)
         check_from_district(message["sender"], self.station.code, message["kind"])
         change = message["body"]
         try:

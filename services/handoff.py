@@ -16,6 +16,9 @@ nameko's own `Consumer` acknowledges a message even when its handler raised (unl
 - the broker does not prove the sender the envelope names (services/sender_proof.py), or
   the handler finds that this sender may not send it (shared/trust/entitlement.py): the
   message goes to the dead-letter queue with the reason, and nothing is changed.
+- the message does not follow the contract between stations (shared/contract.py): it goes
+  to the dead-letter queue with the validation errors, field by field, as the reason, and
+  nothing is changed.
 
 The queue is used, never declared: the network's administrator declares it (a station's
 broker user may not bind queues to the shared exchanges).
@@ -51,6 +54,7 @@ from services.observability.logs import log_context, message_fields
 from services.observability.metrics import observe_message_age
 from services.sender_proof import PROVEN_SENDER_HEADER, UnprovenSender, proven_sender, user_id_of
 from services.topology import dead_letter_exchange
+from shared.contract import InvalidMessage
 from shared.trust.entitlement import CatalogueBehind, NotEntitled
 
 log = logging.getLogger(__name__)
@@ -109,7 +113,7 @@ class HandoffConsumer(Consumer):
             self.queue_consumer.ack_message(message)
             return
         exc = exc_info[1]
-        if isinstance(exc, NotEntitled):
+        if isinstance(exc, (NotEntitled, InvalidMessage)):
             self.dead_letter(message, exc.message)
             return
         if isinstance(exc, RETRYABLE):

@@ -11,7 +11,7 @@ from shared.cases.materials import check_materials
 from shared.cases.routing import deciding_station, next_hop, route
 from shared.cases.workflow import CaseWorkflow
 from shared.exceptions import Conflict, InvalidInput, TransitionForbidden
-from shared.messages import CASE_HANDOVER, CASE_SUPPLEMENT
+from shared.messages import CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT
 from shared.stations import Network
 from shared.validation import load
 
@@ -171,7 +171,8 @@ def test_village_filing_forwards_to_its_township_with_a_due_date_in_working_days
     assert case["status"] == states.FORWARDED and case["holder_station"] == "445203001"
     assert case["deciding_station"] == "445203"
     assert case["due_date"] == "2026-11-30"  # Monday 23rd + 5 working days
-    assert [(m.to, m.kind) for m in result.messages] == [("445203001", CASE_HANDOVER)]
+    # the hand-off to the township, and the district's copy (the workflow decides both)
+    assert [(m.to, m.kind) for m in result.messages] == [("445203001", CASE_HANDOVER), ("445203", CASE_RECORD)]
     assert [h["to_status"] for h in case["history"]] == [states.ACCEPTED, states.FORWARDED]
     assert case["notice"]["kind"] == "receipt"
 
@@ -229,7 +230,7 @@ def test_deficiency_blocks_approval_until_supplied_and_supplement_travels_to_the
     done = district.decide(at_district, {"step": "approve", "outcome": "pass", "department": "civil_affairs",
                                          "operator": "李"})
     assert done.case["status"] == states.RESULT_SENT
-    assert [(m.to, m.kind) for m in done.messages] == [("445203001201", CASE_HANDOVER)]
+    assert [(m.to, m.kind) for m in done.messages] == [("445203001201", CASE_RESULT)]
 
 
 def test_wrong_step_wrong_department_and_deciding_twice_are_conflicts():

@@ -66,7 +66,7 @@ def case(no_at=SOUTH_VILLAGE, holder=SOUTH, deciding=DISTRICT, status="forwarded
 def test_a_handover_comes_only_from_the_station_before_on_the_route_or_the_decider_with_the_result():
     entitlement.check_handover(SOUTH_VILLAGE, SOUTH, case())                       # forwarded up
     entitlement.check_handover(SOUTH, DISTRICT, case(holder=DISTRICT))              # and on
-    entitlement.check_handover(DISTRICT, SOUTH_VILLAGE, case(holder=SOUTH_VILLAGE, status="result_sent"))
+    entitlement.check_result(DISTRICT, SOUTH_VILLAGE, case(holder=SOUTH_VILLAGE, status="result_sent"))
     entitlement.check_handover(DISTRICT, SOUTH, case(no_at=DISTRICT, holder=SOUTH, deciding=SOUTH))  # down
     refused = [
         (NORTH_VILLAGE, SOUTH, case()),                         # not on the route
@@ -79,6 +79,14 @@ def test_a_handover_comes_only_from_the_station_before_on_the_route_or_the_decid
     for sender, receiver, body in refused:
         with pytest.raises(entitlement.NotEntitled, match=f"from station {sender}"):
             entitlement.check_handover(sender, receiver, body)
+    # a decided result travels as its own kind (case.result), from the decider only
+    for check, sender, receiver, body in [
+        (entitlement.check_handover, DISTRICT, SOUTH_VILLAGE, case(holder=SOUTH_VILLAGE, status="result_sent")),
+        (entitlement.check_result, NORTH_VILLAGE, SOUTH_VILLAGE, case(holder=SOUTH_VILLAGE, status="result_sent")),
+        (entitlement.check_result, DISTRICT, SOUTH, case(holder=SOUTH, status="result_sent")),
+    ]:
+        with pytest.raises(entitlement.NotEntitled, match=f"from station {sender}"):
+            check(sender, receiver, body)
 
 
 def test_a_record_at_the_district_comes_from_the_holder_by_the_districts_own_record():

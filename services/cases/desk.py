@@ -16,8 +16,9 @@ from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import query_codes, schemas
 from shared.cases.filing import filing_fingerprint
 from shared.cases.store import CaseRepository
-from shared.cases.workflow import CaseWorkflow, Result
+from shared.cases.workflow import CaseWorkflow
 from shared.catalogue.store import CatalogueStore
+from shared.contract import load_message
 from shared.db import outbox
 from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
@@ -26,7 +27,7 @@ from shared.supervision.schemas import AlertSchema
 from shared.trust import entitlement
 from shared.validation import load
 from shared.messages import (
-    CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CASES_EXCHANGE,
+    CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT, CASES_EXCHANGE,
 )
 
 log = logging.getLogger(__name__)
@@ -47,18 +48,11 @@ class CaseDesk:
         return CaseWorkflow(self.info.station, self.info.network, store, calendar, self.clock)
 
     def _commit(self, session, repo, result, new_case=False):
-        """Save the case and queue its messages; outside the district, also send the
-        district a copy unless a hand-off to the district already carries it."""
+        """Save the case and queue the messages the workflow's step decided to send (the
+        district's copy among them: shared/cases/workflow.py `_done`)."""
         repo.save(result.case, new=new_case)
-        ids = []
-        for message in result.messages:
-            ids.append(outbox.add_message(session, CASES_EXCHANGE, message.to, message.kind,
-                                          message.body, self.info.code))
-        district = self.info.network.district_code
-        if not self.info.is_district and not any(m.to == district for m in result.messages):
-            ids.append(outbox.add_message(session, CASES_EXCHANGE, district, CASE_RECORD,
-                                          {"case": result.case}, self.info.code))
-        return ids
+        return [outbox.add_message(session, CASES_EXCHANGE, message.to, message.kind, message.body, self.info.code)
+                for message in result.messages]
 
     def _run(self, operation, new_case=False):
         """operation(session, repo, workflow) -> Result; commits, then publishes.
@@ -241,13 +235,16 @@ class CaseDesk:
 
     # -- messages from other stations ----------------------------------------------------
     def receive(self, message):
-        """Handle one inbox message exactly once (by its message id)."""
-        kind = message["kind"]
-        handlers = {CASE_HANDOVER: self._on_handover, CASE_RECORD: self._on_record,
+        """Handle one inbox message exactly once (by its message id). It is loaded
+        through the contract first (shared/contract.py): an older version is upgraded,
+        one that does not validate raises InvalidMessage (dead-lettered, nothing changed)."""
+        handlers = {CASE_HANDOVER: self._on_handover, CASE_RESULT: self._on_result, CASE_RECORD: self._on_record,
                     CASE_SUPPLEMENT: self._on_supplement,
                     CASE_EXTENSION_DECISION: self._on_extension_decision, CASE_ALERT: self._on_alert}
-        if kind not in handlers:
-            raise ValueError(f"unknown message kind '{kind}'")
+        if message.get("kind") not in handlers:
+            raise ValueError(f"unknown message kind '{message.get('kind')}'")
+        message = load_message(message)
+        kind = message["kind"]
         ids = []
         with self.database.transaction() as session:
             if not first_time(session, message["message_id"], kind):
@@ -261,11 +258,21 @@ class CaseDesk:
     # Each handler first checks that the (broker-proven) sender may send this message
     # (shared/trust/entitlement.py); NotEntitled dead-letters it with nothing changed.
     def _on_handover(self, session, repo, message):
+        return self._on_arrival(session, repo, message, entitlement.check_handover, CaseWorkflow.receive_handover)
+
+    def _on_result(self, session, repo, message):
+        # a version-1 station sent the result as a case.handover of a case in result_sent;
+        # the contract upgrades that form to case.result (shared/contract.py _v1_to_v2)
+        return self._on_arrival(session, repo, message, entitlement.check_result, CaseWorkflow.receive_result)
+
+    def _on_arrival(self, session, repo, message, check, receive):
+        """A case that becomes held here (a hand-off or a result): checked, received by the
+        workflow, then the supplements that waited for it are applied."""
         incoming = message["body"]["case"]
-        entitlement.check_handover(message["sender"], self.info.code, incoming)
+        check(message["sender"], self.info.code, incoming)
         entitlement.check_item(message["sender"], incoming, CatalogueStore(session))
         workflow = self._workflow(session)
-        result = workflow.receive_handover(incoming, repo.find(incoming["case_no"]))
+        result = receive(workflow, incoming, repo.find(incoming["case_no"]))
         if result is None:
             return []
         for update in repo.parked(incoming["case_no"], CASE_SUPPLEMENT):
@@ -324,10 +331,8 @@ class CaseDesk:
         if case is None or case["holder_station"] != self.info.code:
             repo.park(message["message_id"], body["case_no"], message["kind"], body)
             return []
-        workflow = self._workflow(session)
-        if workflow.apply_supplement(case, body["materials"], body["operator"], body["station"]):
-            return self._commit(session, repo, Result(case, []))
-        return []
+        result = self._workflow(session).receive_supplement(case, body)
+        return self._commit(session, repo, result) if result else []
 
     def _on_extension_decision(self, session, repo, message):
         entitlement.check_from_district(message["sender"], self.info.code, message["kind"])
@@ -337,13 +342,12 @@ class CaseDesk:
             log.warning("station %s: extension decision for case %s, which is not held here",
                         self.info.code, body["case_no"])
             return []
-        if self._workflow(session).apply_extension_decision(case, body):
-            return self._commit(session, repo, Result(case, []))
-        return []
+        result = self._workflow(session).receive_extension_decision(case, body)
+        return self._commit(session, repo, result) if result else []
 
     def _on_alert(self, session, repo, message):
         entitlement.check_from_district(message["sender"], self.info.code, message["kind"])
-        alert = load(AlertSchema(), message["body"])
+        alert = message["body"]  # loaded through the contract (shared/contract.py AlertBodySchema)
         session.add(StationAlert(message_id=message["message_id"], case_no=alert["case_no"], kind=alert["kind"],
                                  text=alert["text"], raised_at=alert["at"], department=alert["department"]))
         return []

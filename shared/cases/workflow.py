@@ -1,8 +1,10 @@
 """What a station does with a case: the rules of the case's life, as plain Python.
 
 Every operation works on the case as a dict (the snapshot that travels between
-stations), appends to its history and returns the messages to send. Only the station
-holding a case changes it; other stations send it a message instead.
+stations, declared by shared/contract.py CaseRecordSchema), appends to its history and
+returns a `Result`: the case and every message the step sends, the district's copy
+included. Only the station holding a case changes it; other stations send it a message
+instead.
 """
 import datetime as dt
 import uuid
@@ -12,7 +14,7 @@ from shared.cases import deadlines, notices, query_codes, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials, outstanding
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput
-from shared.messages import CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT
+from shared.messages import CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT
 
 ITEM_FIELDS = ("code", "name", "version", "department", "category", "processing_type",
                "joint_departments", "decision_steps", "promised_limit_days", "legal_limit_days",
@@ -29,6 +31,8 @@ class Outgoing:
 
 @dataclass
 class Result:
+    """A step's outcome: the case as it now is, and every message the step sends (made
+    by `CaseWorkflow._done`, which adds the district's copy)."""
     case: dict
     messages: list = field(default_factory=list)
 
@@ -81,7 +85,7 @@ class CaseWorkflow:
         }
         messages = []
         self._materials_check(case, request["agent"], "file", messages)
-        return Result(case, messages)
+        return self._done(case, messages)
 
     def _materials_check(self, case, actor, action, messages):
         item = case["item"]
@@ -137,24 +141,31 @@ class CaseWorkflow:
         messages.append(Outgoing(hop, CASE_HANDOVER, {"case": case}))
 
     def receive_handover(self, incoming, known):
-        """`known` is this station's copy (or None). Returns None for a stale copy."""
+        """A case handed on along its route (case.handover). `known` is this station's
+        copy (or None). Returns None for a stale copy."""
         if known is not None and known["revision"] >= incoming["revision"]:
             return None
         case = incoming
         case["holder_station"] = self.station.code
-        sender = case["history"][-1]["station"] if case["history"] else "?"
         messages = []
-        if case["status"] == states.RESULT_SENT:
-            self._move(case, states.RESULT_READY, "receive_result", "system",
-                       f"审批结果已从{self._station_name(sender)}回传，待申请人领取")
-        else:
-            self._move(case, states.RECEIVED, "receive", "system", f"收到{self._station_name(sender)}转来的办件")
-            # a case arriving after this station learnt a year its due dates estimated
-            self.recompute_provisional_due_dates(case)
-            if case["deciding_station"] != self.station.code and self.station.checks_before_forwarding:
-                return Result(case, messages)  # waits for the staff's check (forward)
-            self._route_onward(case, "system", messages)
-        return Result(case, messages)
+        self._move(case, states.RECEIVED, "receive", "system", f"收到{self._station_name(_sender(case))}转来的办件")
+        # a case arriving after this station learnt a year its due dates estimated
+        self.recompute_provisional_due_dates(case)
+        if case["deciding_station"] != self.station.code and self.station.checks_before_forwarding:
+            return self._done(case, messages)  # waits for the staff's check (forward)
+        self._route_onward(case, "system", messages)
+        return self._done(case, messages)
+
+    def receive_result(self, incoming, known):
+        """The decided case back at its filing station (case.result). `known` is this
+        station's copy (or None). Returns None for a stale copy."""
+        if known is not None and known["revision"] >= incoming["revision"]:
+            return None
+        case = incoming
+        case["holder_station"] = self.station.code
+        self._move(case, states.RESULT_READY, "receive_result", "system",
+                   f"审批结果已从{self._station_name(_sender(case))}回传，待申请人领取")
+        return self._done(case)
 
     def forward(self, case, operator, note=""):
         """A township that checks cases before forwarding them (初审转报) sends one on."""
@@ -167,7 +178,7 @@ class CaseWorkflow:
         if note:
             self._move(case, case["status"], "check", operator, note)
         self._route_onward(case, operator, messages)
-        return Result(case, messages)
+        return self._done(case, messages)
 
     # -- supplements ----------------------------------------------------------------
     def supplement(self, case, materials, operator):
@@ -180,7 +191,7 @@ class CaseWorkflow:
             self._require_held(case, "supplement")
             case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
             self._materials_check(case, operator, "supplement", messages)
-            return Result(case, messages)
+            return self._done(case, messages)
         waiting = {m["code"] for m in outstanding(case)}
         if not waiting or case["status"] in states.FINAL:
             raise Conflict(f"case {case['case_no']} is {case['status']} and needs no supplement")
@@ -193,9 +204,16 @@ class CaseWorkflow:
             messages.append(Outgoing(case["deciding_station"], CASE_SUPPLEMENT, {
                 "case_no": case["case_no"], "materials": sorted(supplied), "operator": operator,
                 "station": self.station.code, "at": self.now().isoformat()}))
-            return Result(case, messages)
+            return self._done(case, messages)
         self.apply_supplement(case, sorted(supplied), operator, self.station.code)
-        return Result(case, messages)
+        return self._done(case, messages)
+
+    def receive_supplement(self, case, body):
+        """Materials handed in at the filing counter (case.supplement), at the station
+        holding the case; None if they change nothing (already applied, not waited for)."""
+        if self.apply_supplement(case, body["materials"], body["operator"], body["station"]):
+            return self._done(case)
+        return None
 
     def apply_supplement(self, case, materials, operator, received_at_station):
         """Apply materials handed in for a deficiency (容缺) or a suspension (补正); a
@@ -244,7 +262,7 @@ class CaseWorkflow:
         if case["filing_station"] != self.station.code:
             # the filing counter gets a copy, so it can print the notice and take the materials
             messages.append(Outgoing(case["filing_station"], CASE_RECORD, {"case": case}))
-        return Result(case, messages)
+        return self._done(case, messages)
 
     def _resume(self, case, operator, where):
         suspension = case.pop("suspension")
@@ -275,7 +293,7 @@ class CaseWorkflow:
                              "requested_at": self.now().isoformat(), "station": self.station.code,
                              "status": "requested"}
         self._move(case, case["status"], "request_extension", operator, f"申请延期{days}个工作日：{reason}")
-        return Result(case, [])
+        return self._done(case)
 
     def decide_extension(self, case, granted, reason, operator):
         """At the district: grant or refuse a requested extension."""
@@ -289,9 +307,16 @@ class CaseWorkflow:
             # not decided a second time before the holder's next record arrives
             extension.update(status="granted" if granted else "refused", decided_by=operator,
                              decided_at=body["at"], decision_reason=reason)
-            return Result(case, [Outgoing(case["holder_station"], CASE_EXTENSION_DECISION, body)])
+            return self._done(case, [Outgoing(case["holder_station"], CASE_EXTENSION_DECISION, body)])
         self.apply_extension_decision(case, body)
-        return Result(case, [])
+        return self._done(case)
+
+    def receive_extension_decision(self, case, body):
+        """The district's answer (case.extension_decision), at the station holding the
+        case; None if it changes nothing (no extension waiting: a redelivery)."""
+        if self.apply_extension_decision(case, body):
+            return self._done(case)
+        return None
 
     def apply_extension_decision(self, case, body):
         extension = case.get("extension")
@@ -319,7 +344,7 @@ class CaseWorkflow:
             raise Conflict(f"case {case['case_no']} has already been rated")
         case["rating"] = {"score": score, "comment": comment, "by": by, "at": self.now().isoformat()}
         self._move(case, case["status"], "rate", by, f"评价{score}分" + (f"：{comment}" if comment else ""))
-        return Result(case, [])
+        return self._done(case)
 
     def replace_query_code(self, case, sealed, operator):
         """A new query code (查询码, its hash `sealed`) for a resident who lost theirs; the
@@ -327,14 +352,14 @@ class CaseWorkflow:
         self._require_held(case, "issue a new query code for")
         query_codes.attach(case, sealed)
         self._move(case, case["status"], "reissue_query_code", operator, "补发查询码，原查询码作废")
-        return Result(case, [])
+        return self._done(case)
 
     def return_case(self, case, reason, operator):
         self._require_held(case, "return")
         states.check(case["status"], states.RETURNED, "return")  # a returned case is not returned again
         self._move(case, states.RETURNED, "return", operator, reason)
         case["notice"] = notices.return_notice(case, self.station.name, reason)
-        return Result(case, [])
+        return self._done(case)
 
     # -- decisions ---------------------------------------------------------------------
     def decide(self, case, decision):
@@ -388,7 +413,7 @@ class CaseWorkflow:
             case["result"] = self._result(case, "approved", "")
         if case["status"] in (states.APPROVED, states.REJECTED):
             self._send_result(case, messages)
-        return Result(case, messages)
+        return self._done(case, messages)
 
     def _result(self, case, outcome, reason):
         return {"outcome": outcome, "reason": reason, "decided_at": self.now().isoformat(),
@@ -402,13 +427,13 @@ class CaseWorkflow:
         self._move(case, states.RESULT_SENT, "send_result", "system",
                    f"审批结果回传至受理窗口{self._station_name(filing)}")
         case["holder_station"] = filing
-        messages.append(Outgoing(filing, CASE_HANDOVER, {"case": case}))
+        messages.append(Outgoing(filing, CASE_RESULT, {"case": case}))
 
     def deliver(self, case, operator):
         self._require_held(case, "deliver the result of")
         states.check(case["status"], states.COMPLETED, "deliver the result")
         self._move(case, states.COMPLETED, "deliver", operator, "审批结果已交付申请人，办结")
-        return Result(case, [])
+        return self._done(case)
 
     # -- provisional due dates ----------------------------------------------------------
     def recompute_provisional_due_dates(self, case):
@@ -421,9 +446,19 @@ class CaseWorkflow:
         changes = deadlines.recompute(case, self.calendar)
         self._move(case, case["status"], "recompute_due_dates", "system",
                    deadlines.describe(changes, known, case[deadlines.ESTIMATED_YEARS]))
-        return Result(case, [])
+        return self._done(case)
 
     # -- helpers ---------------------------------------------------------------------
+    def _done(self, case, messages=()):
+        """The Result of a step: the case and the messages the step sends, and, outside
+        the district, a copy of the case for the district's complete record — unless a
+        message of this step goes to the district already (it carries the news there)."""
+        messages = list(messages)
+        district = self.network.district_code
+        if self.station.code != district and not any(m.to == district for m in messages):
+            messages.append(Outgoing(district, CASE_RECORD, {"case": case}))
+        return Result(case, messages)
+
     def _require_held(self, case, action):
         if case["holder_station"] != self.station.code:
             raise Conflict(f"cannot {action} case {case['case_no']} here: it is held by station "
@@ -455,3 +490,8 @@ class CaseWorkflow:
     def _station_name(self, code):
         station = self.network.stations.get(code)
         return station.name if station else code
+
+
+def _sender(case):
+    """The station that sent a case on: where its last history entry was written."""
+    return case["history"][-1]["station"] if case["history"] else "?"

@@ -3,11 +3,14 @@ change they announce, and a relay publishes them after commit."""
 from sqlalchemy import select, update
 
 from shared.db.models import OutboxMessage, utcnow
-from shared.messages import envelope
+from shared.contract import dump_message
 
 
 def add_message(session, exchange, routing_key, kind, body, sender):
-    message = envelope(kind, body, sender)
+    """Queue one message; its body is dumped through its kind's schema, in an envelope of
+    this release's contract version (shared/contract.py): the one place outgoing
+    messages are made."""
+    message = dump_message(kind, body, sender)
     session.add(OutboxMessage(
         message_id=message["message_id"], exchange=exchange, routing_key=routing_key,
         kind=kind, body=message))

@@ -181,10 +181,8 @@ def _raw_group_key(case, by, network):
 
 
 def _score(case):
-    rating = case.get("rating")
-    if rating is None:
-        return None
-    return rating.get("score") if isinstance(rating, dict) else rating
+    """The rating's score: a rating is {score, comment, by, at} (shared/contract.py)."""
+    return (case.get("rating") or {}).get("score")
 
 
 def _count(tally, case, calendar, network):

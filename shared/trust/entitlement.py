@@ -7,7 +7,8 @@ The rules follow the life of a case (shared/cases/workflow.py):
 
 | message | receiver | who may send it |
 |---|---|---|
-| hand-off (`case.handover`) | the case's new holder | the station before it on the case's route (filing station → ... → deciding station, one tier at a time), or the deciding station handing a decided result back to the filing station |
+| hand-off (`case.handover`) | the case's new holder | the station before it on the case's route (filing station → ... → deciding station, one tier at a time) |
+| result (`case.result`) | the filing station, its new holder | the deciding station, handing the decided case back |
 | case record (`case.record`) at the district | district | the station holding the case by the district's own record (the filing station for a case it has not seen), never for a case the district holds |
 | case record elsewhere | the filing station | the deciding station holding the case (a supplement notice's copy) |
 | supplement (`case.supplement`) | the deciding station | the case's filing station |
@@ -28,7 +29,8 @@ from shared.cases.routing import next_hop, route
 from shared.cases.workflow import ITEM_FIELDS
 from shared.exceptions import NotFound, TongbanError
 from shared.messages import (
-    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, CATALOGUE_CHANGE,
+    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT,
+    CATALOGUE_CHANGE,
 )
 from shared.stations import DISTRICT, ancestor_at
 
@@ -73,10 +75,19 @@ def check_handover(sender, receiver, case):
         _refuse(sender, f"case {case['case_no']} has no route from {filing} to {deciding}")
     if sender in path[:-1] and next_hop(sender, deciding) == receiver:
         return  # forwarded up, or routed down, one tier at a time
-    if sender == deciding and receiver == filing:
-        return  # the decided result back to the counter that accepted the case
     _refuse(sender, f"only the station before this one on case {case['case_no']}'s route "
-                    f"({' → '.join(path)}) or its deciding station returning the result may hand it here")
+                    f"({' → '.join(path)}) may hand it here")
+
+
+def check_result(sender, receiver, case):
+    """A decided case travels back from its deciding station to its filing station, which
+    becomes its holder again."""
+    check_case_identity(sender, case)
+    if case.get("holder_station") != receiver or receiver != case["filing_station"]:
+        _refuse(sender, f"the result of case {case['case_no']} goes back to its filing station "
+                        f"{case['filing_station']}, which holds it again")
+    if sender != case.get("deciding_station"):
+        _refuse(sender, f"only the deciding station of case {case['case_no']} returns its result")
 
 
 def check_record(sender, receiver, case, known):
@@ -163,6 +174,8 @@ def check(kind, sender, receiver, body, known=None):
     """Dispatch on the message kind; `known` is the receiver's copy of the case, if any."""
     if kind == CASE_HANDOVER:
         check_handover(sender, receiver, body["case"])
+    elif kind == CASE_RESULT:
+        check_result(sender, receiver, body["case"])
     elif kind == CASE_RECORD:
         check_record(sender, receiver, body["case"], known)
     elif kind == CASE_SUPPLEMENT:

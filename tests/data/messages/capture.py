@@ -60,10 +60,13 @@ def filing(code, materials, **extra):
                           "residence": SOUTH_VILLAGE}, **extra}
 
 
-def run():
-    databases = {code: Database("sqlite://") for code in STATIONS}
-    for db in databases.values():
-        db.create_schema()
+def run(databases=None):
+    """The cases below, on `databases` ({station code: empty Database}; in-memory SQLite
+    ones when not given); returns the InProcessNetwork, whose `sent` lists every message."""
+    if databases is None:
+        databases = {code: Database("sqlite://") for code in STATIONS}
+        for db in databases.values():
+            db.create_schema()
     net = InProcessNetwork(NETWORK, databases)
     district, township, village = net[DISTRICT], net[SOUTH], net[SOUTH_VILLAGE]
 

@@ -1,0 +1,295 @@
+"""The contract between stations (issue 14, points 1 and 2; shared/contract.py).
+
+In process, no broker, except the last test: every message the previous release sent
+(recorded in tests/data/messages/v1) is still accepted, upgraded and applied with the
+effect it had then; a newer release's extra fields are kept in the stored snapshot; an
+invalid message changes nothing and, through the inbox's consumer on a broker, goes to
+the dead-letter queue with its validation errors as the reason; every message this
+release sends validates against its schema; the workflow alone decides what a step
+sends, the district's copy and the decided result included.
+"""
+import contextlib
+import copy
+import datetime as dt
+import json
+import time
+from pathlib import Path
+
+import pytest
+from kombu import Connection, Producer
+from sqlalchemy import func, select
+
+from deploy.broker_users import BrokerAdmin, station_uri
+from services.cases.service import CaseInboxService
+from services.dead_letters import ERROR_HEADER
+from services.topology import cases_exchange, dead_letters_of, declare_station, station_inbox
+from shared import contract
+from shared.cases.store import CaseRepository
+from shared.catalogue.store import CatalogueStore
+from shared.db.models import AccessAuditEntry, Case, OutboxMessage, ProcessedMessage, StationAlert
+from shared.messages import (
+    AUDIT_COPY, CASE_ALERT, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT, CATALOGUE_CHANGE, envelope,
+)
+from shared.stations import Network
+from shared.trust.identities import broker_user
+from tests.support import databases
+from tests.support.inprocess import service_config, station_url  # noqa: F401 (station_url is a fixture)
+from tests.support.message_capture import FixedClock, InProcessNetwork
+from tests.support.network import AMQP_URI
+
+HERE = Path(__file__).parent
+V1 = sorted((HERE / "data" / "messages" / "v1").glob("*.json"))
+NETWORK = Network.load(HERE / "cases_data" / "network_cases.yaml")
+DISTRICT, SOUTH, SOUTH_VILLAGE = "449902", "449902001", "449902001201"
+# what a message's effect on the receiver's copy of the case is compared on
+EFFECT = ("status", "revision", "holder_station", "deciding_station", "materials_submitted", "due_date",
+          "legal_due_date", "deficiency", "suspension", "pauses", "extension", "result", "rating", "decisions")
+
+
+def fixture(name_or_path):
+    path = name_or_path if isinstance(name_or_path, Path) else next(p for p in V1 if p.name.startswith(name_or_path))
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def catalogue_changes():
+    return [fixture(p)["message"] for p in V1 if fixture(p)["message"]["kind"] == CATALOGUE_CHANGE]
+
+
+def receiver(db, code, at=None):
+    """Station `code` on `db`, its catalogue the recorded one (as its replica received it)."""
+    clock = FixedClock(dt.datetime.fromisoformat(at)) if at else FixedClock()
+    with db.transaction() as session:
+        store = CatalogueStore(session)
+        for message in catalogue_changes():
+            store.apply(contract.load_message(message)["body"])
+    return InProcessNetwork(NETWORK, {code: db}, clock)[code]
+
+
+def effect(case):
+    history = [(h["station"], h["action"], h["from_status"], h["to_status"]) for h in case["history"]]
+    return {**{k: case.get(k) for k in EFFECT}, "history": history}
+
+
+def counts(db, *models):
+    with db.reading() as session:
+        return {m.__tablename__: session.scalar(select(func.count()).select_from(m)) for m in models}
+
+
+# -- the previous release's messages ------------------------------------------------------
+def test_the_recorded_fixtures_cover_every_kind_the_previous_release_sent():
+    kinds = {fixture(p)["message"]["kind"] for p in V1}
+    assert kinds == {CASE_HANDOVER, CASE_RECORD, CASE_SUPPLEMENT, "case.extension_decision", CASE_ALERT,
+                     CATALOGUE_CHANGE, AUDIT_COPY}
+    assert all("schema" not in fixture(p)["message"] for p in V1)  # version 1 had no version field
+    results = [p.name for p in V1 if fixture(p)["message"]["kind"] == CASE_HANDOVER
+               and fixture(p)["message"]["body"]["case"]["status"] == "result_sent"]
+    assert len(results) == 2  # the decided result travelling back, in its old form
+
+
+@pytest.mark.parametrize("path", V1, ids=[p.stem for p in V1])
+def test_a_recorded_v1_message_is_upgraded_and_applied_as_it_was_then(path, memory_db):
+    recorded = fixture(path)
+    message = recorded["message"]
+    loaded = contract.load_message(copy.deepcopy(message))
+    assert loaded["schema"] == contract.SCHEMA_VERSION
+    old_result = message["kind"] == CASE_HANDOVER and message["body"]["case"]["status"] == "result_sent"
+    assert loaded["kind"] == (CASE_RESULT if old_result else message["kind"])
+
+    if message["kind"] == CATALOGUE_CHANGE:
+        # a replica that has every earlier change takes this one
+        with memory_db.transaction() as session:
+            store = CatalogueStore(session)
+            for earlier in catalogue_changes():
+                if earlier["body"]["version"] < message["body"]["version"]:
+                    store.apply(contract.load_message(earlier)["body"])
+            assert store.apply(loaded["body"])
+            assert store.version() == message["body"]["version"]
+        return
+
+    station = receiver(memory_db, recorded["receiver"], recorded["delivered_at"])
+    if recorded["receiver_case_before"] is not None:
+        with memory_db.transaction() as session:
+            CaseRepository(session, station.code).save(copy.deepcopy(recorded["receiver_case_before"]), new=True)
+    station.receive(copy.deepcopy(message))
+
+    if message["kind"] == AUDIT_COPY:
+        with memory_db.reading() as session:
+            kept = session.scalars(select(AccessAuditEntry.entry_id)).all()
+        assert sorted(kept) == sorted(e["entry_id"] for e in message["body"]["entries"])
+    elif message["kind"] == CASE_ALERT:
+        with memory_db.reading() as session:
+            alert = session.get(StationAlert, message["message_id"])
+            assert (alert.case_no, alert.kind) == (message["body"]["case_no"], message["body"]["kind"])
+    else:
+        assert effect(station.case(recorded["case_no"])) == effect(recorded["receiver_case_after"])
+    assert counts(memory_db, ProcessedMessage) == {"processed_messages": 1}
+
+
+# -- a newer release ----------------------------------------------------------------------
+def newer_release(message):
+    """`message` as a later release might send it: a higher version, and fields this
+    release does not know in the envelope, the body, the case and its parts."""
+    newer = copy.deepcopy(message)
+    newer.update(schema=contract.SCHEMA_VERSION + 1, trace_id="t-1")
+    body = newer["body"]
+    body["priority"] = "urgent"
+    case = body["case"]
+    case["visits"] = 1
+    case["attachments"] = [{"sha256": "ab" * 32, "name": "申请书.pdf"}]
+    case["applicant"]["email"] = "huang@example.cn"
+    case["history"][-1]["device"] = "kiosk-3"
+    case["pauses"] = [{"from": "2026-11-20", "to": "2026-11-21", "working_days": 1, "why": "节假日调整"}]
+    # (not in `item`: the case's item must equal the receiver's catalogue item at its version)
+    return newer
+
+
+def test_a_newer_releases_extra_fields_are_accepted_and_kept_in_the_stored_snapshot(memory_db):
+    recorded = fixture("08-case.record")  # the district's first copy of a case filed at a village
+    station = receiver(memory_db, DISTRICT, recorded["delivered_at"])
+    station.receive(newer_release(recorded["message"]))
+    stored = station.case(recorded["case_no"])
+    assert stored["visits"] == 1 and stored["attachments"][0]["name"] == "申请书.pdf"
+    assert stored["applicant"]["email"] == "huang@example.cn"
+    assert stored["history"][-1]["device"] == "kiosk-3" and stored["pauses"][0]["why"] == "节假日调整"
+    # and they go on with the case: what this station sends keeps them
+    sent = contract.dump_message(CASE_RECORD, {"case": stored}, DISTRICT)
+    assert sent["body"]["case"]["visits"] == 1 and sent["body"]["case"]["history"][-1]["device"] == "kiosk-3"
+    assert contract.outgoing_errors(sent) == {}
+
+
+def test_a_newer_releases_handover_is_applied_with_its_extra_fields(memory_db):
+    recorded = fixture("07-case.handover")  # village -> township
+    station = receiver(memory_db, SOUTH, recorded["delivered_at"])
+    station.receive(newer_release(recorded["message"]))
+    stored = station.case(recorded["case_no"])
+    assert stored["status"] == recorded["receiver_case_after"]["status"]
+    assert stored["visits"] == 1 and [h.get("device") for h in stored["history"]].count("kiosk-3") == 1
+    with memory_db.reading() as session:
+        onward = session.scalars(select(OutboxMessage.body).where(OutboxMessage.kind == CASE_HANDOVER)).one()
+    assert onward["schema"] == contract.SCHEMA_VERSION
+    assert onward["body"]["case"]["visits"] == 1  # handed on to the district with the case
+
+
+# -- invalid messages -----------------------------------------------------------------------
+def invalid_record():
+    message = copy.deepcopy(fixture("08-case.record")["message"])
+    message["body"]["case"]["revision"] = "3"
+    del message["body"]["case"]["case_no"]
+    return message
+
+
+def test_an_invalid_message_is_refused_with_its_errors_by_field_and_nothing_changes(memory_db):
+    station = receiver(memory_db, DISTRICT)
+    before = counts(memory_db, Case, ProcessedMessage, OutboxMessage)
+    with pytest.raises(contract.InvalidMessage) as refused:
+        station.receive(invalid_record())
+    assert refused.value.details == {"body": {"case": {"revision": ["Not a valid integer."],
+                                                       "case_no": ["Missing data for required field."]}}}
+    assert "body.case.revision: Not a valid integer." in refused.value.message
+    assert counts(memory_db, Case, ProcessedMessage, OutboxMessage) == before
+
+
+@pytest.mark.parametrize("breakage, field", [
+    (lambda m: m.pop("message_id"), "message_id"),
+    (lambda m: m.update(schema="2"), "schema"),
+    (lambda m: m["body"].update(materials="M03"), "body.materials"),
+    (lambda m: m["body"].update(at="yesterday"), "body.at"),
+])
+def test_a_broken_envelope_or_body_names_the_field(breakage, field):
+    message = copy.deepcopy(fixture("11-case.supplement")["message"])
+    breakage(message)
+    with pytest.raises(contract.InvalidMessage, match=f"{field}: "):
+        contract.load_message(message)
+
+
+@pytest.fixture
+def broker_station_user():
+    """A broker user for the south village (publishing as it), on the test broker."""
+    password = "contract-test-password"
+    BrokerAdmin(AMQP_URI).ensure_station_user(SOUTH_VILLAGE, password)
+    return station_uri(AMQP_URI, SOUTH_VILLAGE, password)
+
+
+def test_an_invalid_message_goes_to_the_dead_letter_queue_with_its_errors(
+        container_factory, station_url, broker_station_user):  # noqa: F811
+    with Connection(AMQP_URI) as admin:
+        declare_station(admin, DISTRICT, True)
+        inbox = station_inbox(DISTRICT)
+        dead = dead_letters_of(inbox.name)
+        for queue in (inbox, dead):
+            queue(admin.default_channel).purge()
+    station, url = station_url(DISTRICT)
+    container = container_factory(CaseInboxService, service_config(DISTRICT, url))
+    container.start()
+    message = invalid_record()
+    message["message_id"] = contract.new_message_id()
+    with Connection(broker_station_user) as village:
+        Producer(village.channel()).publish(
+            message, exchange=cases_exchange, routing_key=DISTRICT, serializer="json", delivery_mode=2,
+            message_id=message["message_id"], user_id=broker_user(SOUTH_VILLAGE), mandatory=True)
+
+    with Connection(AMQP_URI) as admin:
+        queue = dead(admin.default_channel)
+        deadline = time.monotonic() + 20
+        got = None
+        while got is None and time.monotonic() < deadline:
+            got = queue.get(no_ack=True)
+            if got is None:
+                time.sleep(0.2)
+    assert got is not None, "the invalid message did not reach the dead-letter queue"
+    reason = got.headers[ERROR_HEADER]
+    assert "body.case.revision: Not a valid integer." in reason
+    assert "body.case.case_no: Missing data for required field." in reason
+    assert json.loads(got.body)["message_id"] == message["message_id"]
+    assert counts(station.database, Case, ProcessedMessage, OutboxMessage) == {
+        "cases": 0, "processed_messages": 0, "outbox": 0}
+
+
+# -- what this release sends ---------------------------------------------------------------
+def test_every_message_this_release_sends_validates_against_its_schema():
+    """The whole recorded flow, run again with this release: every message validates,
+    is of this version, and the decided results travel as case.result."""
+    import tests.data.messages.capture as capture
+    with contextlib.ExitStack() as stack:
+        net = capture.run({code: stack.enter_context(databases.scratch_databases.database())
+                           for code in capture.STATIONS})
+    assert {sent.message["kind"] for sent in net.sent} == set(contract.KINDS)
+    for sent in net.sent:
+        assert sent.message["schema"] == contract.SCHEMA_VERSION
+        assert contract.outgoing_errors(sent.message) == {}, sent.message["kind"]
+    results = [s for s in net.sent if s.message["kind"] == CASE_RESULT]
+    assert len(results) == 2 and all(s.case_after["status"] == "result_ready" for s in results)
+    assert not any(s.message["kind"] == CASE_HANDOVER and s.message["body"]["case"]["status"] == "result_sent"
+                   for s in net.sent)
+
+
+def test_envelope_builds_a_message_of_this_version():
+    message = envelope(CASE_SUPPLEMENT, {"case_no": "x"}, SOUTH_VILLAGE, message_id="m1")
+    assert message == {"message_id": "m1", "kind": CASE_SUPPLEMENT, "sender": SOUTH_VILLAGE,
+                       "schema": contract.SCHEMA_VERSION, "body": {"case_no": "x"}}
+
+
+# -- the workflow decides every message of a step ---------------------------------------------
+def test_the_district_copy_is_decided_by_the_workflow():
+    from tests.test_case_rules import filing, item, workflow
+    village, district_code = "445203001201", "445203"
+    filed = workflow(village, item()).file(f"{village}-20261123-00001", filing())
+    # forwarded to the township: the hand-off, and a copy for the district's record
+    assert [(m.to, m.kind) for m in filed.messages] == [("445203001", CASE_HANDOVER), (district_code, CASE_RECORD)]
+    assert filed.messages[1].body["case"] is filed.case
+    # at the township, the hand-off goes to the district itself: no separate copy
+    at_township = workflow("445203001", item()).receive_handover(copy.deepcopy(filed.case), None)
+    assert [(m.to, m.kind) for m in at_township.messages] == [(district_code, CASE_HANDOVER)]
+    # at the district nothing is copied to itself; the result goes back as case.result
+    district = workflow(district_code, item())
+    at_district = district.receive_handover(copy.deepcopy(at_township.case), None)
+    assert at_district.messages == []
+    district.decide(at_district.case, {"step": "review", "outcome": "pass", "department": "civil_affairs",
+                                       "operator": "审查员"})
+    decided = district.decide(at_district.case, {"step": "approve", "outcome": "pass",
+                                                 "department": "civil_affairs", "operator": "审批员"})
+    assert [(m.to, m.kind) for m in decided.messages] == [(village, CASE_RESULT)]
+    # back at the village: ready for the applicant, and the district's copy says so
+    back = workflow(village, item()).receive_result(copy.deepcopy(decided.case), filed.case)
+    assert back.case["status"] == "result_ready"
+    assert [(m.to, m.kind) for m in back.messages] == [(district_code, CASE_RECORD)]

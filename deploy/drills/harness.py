@@ -645,7 +645,10 @@ class StationNetwork:
                     if (not process.alive() and code not in self.held_down and process.codes[0] == code
                             and not self._stopping.is_set()):
                         self.crashes.append((code, process.returncode))
-                        self.start_station(list(process.codes), wait=False)
+                        try:
+                            self.start_station(list(process.codes), wait=False)
+                        except Exception as exc:  # tried again on the next round
+                            self.crashes.append((code, f"not started again: {exc}"))
 
     def ensure_running(self, **options):
         """Start again, each in its own process, any started station whose process has

@@ -35,6 +35,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, val
 
 from shared.catalogue.schemas import CatalogueChangeSchema
 from shared.exceptions import TongbanError
+from shared.validation import summary
 from shared.supervision.schemas import AlertSchema
 
 SCHEMA_VERSION = 2  # version 2: the envelope's `schema`, and `case.result`
@@ -59,18 +60,6 @@ class InvalidMessage(TongbanError):
                          f"{summary(errors)}", details=errors)
 
 
-def summary(errors, prefix=""):
-    """marshmallow's nested errors on one line: 'body.case.revision: Not a valid integer.'"""
-    parts = []
-    for key, value in errors.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            parts.append(summary(value, prefix=f"{name}."))
-        else:
-            parts.append(f"{name}: {' '.join(str(v) for v in value)}")
-    return "; ".join(parts)
-
-
 # -- schemas ------------------------------------------------------------------------------
 class _Open(Schema):
     """A part of a message: unknown fields (a newer release's) are kept, loaded and dumped."""
@@ -87,28 +76,25 @@ class _Open(Schema):
         return data
 
 
-class IsoDate(fields.String):
-    """A date as the case keeps it: an ISO 8601 string (kept a string)."""
+class _IsoText(fields.String):
+    """A date or moment as the case keeps it: an ISO 8601 string, checked, kept a string."""
+    parse, what = None, ""
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            dt.date.fromisoformat(text)
+            type(self).parse(text)
         except ValueError:
-            raise ValidationError("Not a valid ISO 8601 date.") from None
+            raise ValidationError(f"Not a valid ISO 8601 {self.what}.") from None
         return text
 
 
-class IsoDateTime(fields.String):
-    """A moment as the case keeps it: an ISO 8601 string with its offset (kept a string)."""
+class IsoDate(_IsoText):
+    parse, what = dt.date.fromisoformat, "date"
 
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValidationError("Not a valid ISO 8601 datetime.") from None
-        return text
+
+class IsoDateTime(_IsoText):
+    parse, what = dt.datetime.fromisoformat, "datetime"
 
 
 class Amount(fields.Field):

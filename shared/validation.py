@@ -9,15 +9,16 @@ def load(schema, data):
     try:
         return schema.load(data)
     except ValidationError as err:
-        raise InvalidInput(_summary(err.messages), details=err.messages) from None
+        raise InvalidInput(summary(err.messages), details=err.messages) from None
 
 
-def _summary(messages, prefix=""):
+def summary(messages, prefix=""):
+    """marshmallow's nested errors on one line: 'applicant.phone: ...; materials: ...'."""
     parts = []
     for key, value in messages.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            parts.append(_summary(value, prefix=f"{name}."))
+            parts.append(summary(value, prefix=f"{name}."))
         else:
             parts.append(f"{name}: {' '.join(str(v) for v in value)}")
     return "; ".join(parts)

@@ -203,33 +203,37 @@ def test_a_broken_envelope_or_body_names_the_field(breakage, field):
 
 
 @pytest.fixture
-def broker_station_user():
-    """A broker user for the south village (publishing as it), on the test broker."""
+def private_vhost():
+    """(administrator's URI, the south village's URI) on a virtual host of the test
+    broker made for this test, so no other test's stations share its queues."""
+    admin = BrokerAdmin(AMQP_URI)
+    vhost = f"contract-{contract.new_message_id()[:8]}"
+    admin._put(f"vhosts/{vhost}", {})
+    admin._put(f"permissions/{vhost}/{admin.auth[0]}", {"configure": ".*", "write": ".*", "read": ".*"})
+    admin_uri = AMQP_URI.rsplit("/", 1)[0] + "/" + vhost
     password = "contract-test-password"
-    BrokerAdmin(AMQP_URI).ensure_station_user(SOUTH_VILLAGE, password)
-    return station_uri(AMQP_URI, SOUTH_VILLAGE, password)
+    BrokerAdmin(admin_uri).ensure_station_user(SOUTH_VILLAGE, password)
+    yield admin_uri, station_uri(admin_uri, SOUTH_VILLAGE, password)
+    admin.http.delete(f"{admin.base}/api/vhosts/{vhost}", auth=admin.auth, timeout=admin.timeout)
 
 
 def test_an_invalid_message_goes_to_the_dead_letter_queue_with_its_errors(
-        container_factory, station_url, broker_station_user):  # noqa: F811
-    with Connection(AMQP_URI) as admin:
+        container_factory, station_url, private_vhost):  # noqa: F811
+    admin_uri, village_uri = private_vhost
+    with Connection(admin_uri) as admin:
         declare_station(admin, DISTRICT, True)
-        inbox = station_inbox(DISTRICT)
-        dead = dead_letters_of(inbox.name)
-        for queue in (inbox, dead):
-            queue(admin.default_channel).purge()
     station, url = station_url(DISTRICT)
-    container = container_factory(CaseInboxService, service_config(DISTRICT, url))
+    container = container_factory(CaseInboxService, service_config(DISTRICT, url, AMQP_URI=admin_uri))
     container.start()
     message = invalid_record()
     message["message_id"] = contract.new_message_id()
-    with Connection(broker_station_user) as village:
+    with Connection(village_uri) as village:
         Producer(village.channel()).publish(
             message, exchange=cases_exchange, routing_key=DISTRICT, serializer="json", delivery_mode=2,
             message_id=message["message_id"], user_id=broker_user(SOUTH_VILLAGE), mandatory=True)
 
-    with Connection(AMQP_URI) as admin:
-        queue = dead(admin.default_channel)
+    with Connection(admin_uri) as admin:
+        queue = dead_letters_of(station_inbox(DISTRICT).name)(admin.default_channel)
         deadline = time.monotonic() + 20
         got = None
         while got is None and time.monotonic() < deadline:

@@ -36,6 +36,7 @@ from sqlalchemy import bindparam, create_engine, text
 from deploy.drills.harness import BrokerNode, StationNetwork, free_port_block
 from deploy.drills.staff import ScriptedStaff
 from deploy.settings import SAMPLE_NETWORK, SAMPLE_USERS, HostSettings
+from deploy.station_client import StationClient
 from shared.cases.citizen_id import make as make_id
 
 DRILL_DISTRICT = "449905"          # the chaos command's network; the tests use 449904
@@ -86,6 +87,8 @@ class DrillNetwork(StationNetwork):
         self.district = self.district_code
         self.townships = [s.code for s in self.network.of_tier("township")]
         self.villages = [s.code for s in self.network.of_tier("village")]
+        # each call made by the sample user who would make it (deploy/station_client.py)
+        self.client = StationClient(self.url, data_dir=settings.data_dir)
         self._engines = {}
 
     def start(self, timeout=90):

@@ -21,6 +21,7 @@ from sqlalchemy import MetaData, create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 
 from shared.cases.store import CaseRepository
+from shared.cases.summary import COLUMNS as SUMMARY, summary
 from shared.catalogue.store import CatalogueStore
 from shared.db import migrate, outbox
 from shared.db.database import forget_databases, get_database
@@ -132,7 +133,8 @@ def read_rows(engine, names):
 
 
 # columns later revisions added to tables of the first release, filled in by the upgrade
-ADDED_COLUMNS = {"cases": ("departments",)}
+SUMMARY_COLUMNS = (*SUMMARY, "working_days")
+ADDED_COLUMNS = {"cases": ("departments", *SUMMARY_COLUMNS)}
 
 
 def as_first_release(rows):
@@ -183,6 +185,10 @@ def test_upgrade_from_the_first_released_schema_keeps_every_row(new_url):
         after = read_rows(engine, rows)
         # 0003 adds the departments deciding each case, filled in from the snapshot
         assert [case.pop("departments") for case in after["cases"]] == [",civil_affairs,"]
+        # 0010 adds the case's summary, filled in from the snapshot as CaseRepository.save fills it
+        filled = {key: after["cases"][0].pop(key) for key in SUMMARY_COLUMNS}
+        assert filled == {**summary(case_snapshot()), "working_days": None}
+        assert filled["filed_date"] == dt.date(2026, 1, 5) and filled["filing_tier"] == "village"
         assert after == before
         assert {"ix_cases_department_status", "ix_cases_filed_at"} <= index_names(engine, "cases")
         # the station's own code reads and extends what the old release wrote

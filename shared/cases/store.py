@@ -5,7 +5,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 
+from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases.routing import deciding_departments
+from shared.cases.summary import WORKING_DAY_INPUTS, summary, working_days_taken
+from shared.catalogue.store import CatalogueStore
 from shared.db.models import Case, CaseHistoryEntry, CaseSequence, PendingCaseUpdate, utcnow
 from shared.exceptions import NotFound
 
@@ -68,11 +71,29 @@ class CaseRepository:
         row.revision = case["revision"]
         row.filed_at = dt.datetime.fromisoformat(case["filed_at"]).replace(tzinfo=None)
         row.due_date = dt.date.fromisoformat(case["due_date"]) if case.get("due_date") else None
+        self._summarise(row, case)
         row.updated_at = utcnow()
         row.snapshot = case
         flag_modified(row, "snapshot")
         self._append_history(case, stored_revision)
         self.session.flush()
+
+    def _summarise(self, row, case):
+        """Keep the row's summary columns (shared/cases/summary.py) with the snapshot. The
+        working days a decided case took are counted on the district's calendar when it
+        is decided (or when what they depend on changes), not on every save."""
+        columns = summary(case)
+        recount = any(getattr(row, key) != columns[key] for key in WORKING_DAY_INPUTS)
+        for key, value in columns.items():
+            setattr(row, key, value)
+        if columns["decided_on"] is None:
+            row.working_days = None
+        elif recount or row.working_days is None:
+            row.working_days = working_days_taken(columns, self._calendar())
+
+    def _calendar(self):
+        schedules = CatalogueStore(self.session).schedules()
+        return WorkingDayCalendar(Schedule.from_dict(s) for s in schedules)
 
     def _append_history(self, case, stored_revision):
         """Store the entries this station has not stored yet. A case's history is linear

@@ -74,13 +74,38 @@ class Case(Base):
     # ",dept," for each department that decides the case (the joint ones too), so a
     # department's desk lists its cases with one LIKE
     departments: Mapped[str] = mapped_column(String(400), default="", server_default="")
+    # The case's summary (shared/cases/summary.py), kept beside the snapshot by
+    # CaseRepository.save in the same transaction: what the district's figures, lights
+    # and follow-ups group and count by, so the database answers them with aggregates.
+    filed_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # district-local
+    filing_tier: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    item_name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    item_category: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    promised_limit_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    legal_limit_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    acceptance: Mapped[str | None] = mapped_column(String(30), nullable=True)  # 容缺, 告知承诺...
+    accepted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    returned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    paused_since: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    paused_working_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    decided_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # approved | rejected
+    # working days from acceptance to decision less the paused ones, fixed when decided
+    working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     snapshot: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (
         # lists by department and status (GET /api/cases, the department's figures)
         Index("ix_cases_department_status", "department", "status"),
-        # every list shows the newest first; statistics select by day filed
+        # every list shows the newest first
         Index("ix_cases_filed_at", "filed_at"),
+        # the district's figures: a period of filing days, grouped (shared/supervision/aggregates.py)
+        Index("ix_cases_filed_date_station", "filed_date", "filing_station"),
+        Index("ix_cases_filed_date_department", "filed_date", "department"),
+        Index("ix_cases_filed_date_item", "filed_date", "item_code"),
+        # follow-ups: the bad ratings, newest first
+        Index("ix_cases_rating_score", "rating_score"),
     )
     # Optimistic locking: an update is written only if the row still has the revision it
     # had when it was read (UPDATE ... WHERE revision = <read>), so two processes serving

@@ -202,38 +202,53 @@ def test_a_broken_envelope_or_body_names_the_field(breakage, field):
         contract.load_message(message)
 
 
+# a district of its own for the dead-letter test: broker users are shared by every virtual
+# host, so its village's user must be one no other test's stations use
+LONE_DISTRICT, LONE_VILLAGE = "449931", "449931001201"
+
+
 @pytest.fixture
-def private_vhost():
-    """(administrator's URI, the south village's URI) on a virtual host of the test
-    broker made for this test, so no other test's stations share its queues."""
+def lone_district(tmp_path):
+    """(network file, administrator's URI, the village's URI): a district of one township
+    and one village, on a virtual host of the test broker made for this test."""
+    network = tmp_path / "network.yaml"
+    network.write_text(json.dumps({
+        "district": {"code": LONE_DISTRICT, "name": "契约测试区"},
+        "departments": [{"code": "civil_affairs", "name": "区民政局"}],
+        "stations": [{"code": LONE_DISTRICT, "tier": "district", "name": "契约测试区行政服务中心"},
+                     {"code": LONE_DISTRICT + "001", "tier": "township", "name": "契约街道"},
+                     {"code": LONE_VILLAGE, "tier": "village", "name": "契约村"}]}, ensure_ascii=False),
+        encoding="utf-8")
     admin = BrokerAdmin(AMQP_URI)
     vhost = f"contract-{contract.new_message_id()[:8]}"
     admin._put(f"vhosts/{vhost}", {})
     admin._put(f"permissions/{vhost}/{admin.auth[0]}", {"configure": ".*", "write": ".*", "read": ".*"})
     admin_uri = AMQP_URI.rsplit("/", 1)[0] + "/" + vhost
-    password = "contract-test-password"
-    BrokerAdmin(admin_uri).ensure_station_user(SOUTH_VILLAGE, password)
-    yield admin_uri, station_uri(admin_uri, SOUTH_VILLAGE, password)
-    admin.http.delete(f"{admin.base}/api/vhosts/{vhost}", auth=admin.auth, timeout=admin.timeout)
+    password = contract.new_message_id()
+    BrokerAdmin(admin_uri).ensure_station_user(LONE_VILLAGE, password)
+    yield network, admin_uri, station_uri(admin_uri, LONE_VILLAGE, password)
+    for path in (f"vhosts/{vhost}", f"users/{broker_user(LONE_VILLAGE)}"):
+        admin.http.delete(f"{admin.base}/api/{path}", auth=admin.auth, timeout=admin.timeout)
 
 
 def test_an_invalid_message_goes_to_the_dead_letter_queue_with_its_errors(
-        container_factory, station_url, private_vhost):  # noqa: F811
-    admin_uri, village_uri = private_vhost
+        container_factory, station_url, lone_district):  # noqa: F811
+    network, admin_uri, village_uri = lone_district
     with Connection(admin_uri) as admin:
-        declare_station(admin, DISTRICT, True)
-    station, url = station_url(DISTRICT)
-    container = container_factory(CaseInboxService, service_config(DISTRICT, url, AMQP_URI=admin_uri))
+        declare_station(admin, LONE_DISTRICT, True)
+    station, url = station_url(DISTRICT)  # (its database; the container serves the lone district)
+    container = container_factory(CaseInboxService, service_config(
+        LONE_DISTRICT, url, AMQP_URI=admin_uri, TONGBAN_NETWORK=str(network)))
     container.start()
     message = invalid_record()
-    message["message_id"] = contract.new_message_id()
+    message.update(message_id=contract.new_message_id(), sender=LONE_VILLAGE)
     with Connection(village_uri) as village:
         Producer(village.channel()).publish(
-            message, exchange=cases_exchange, routing_key=DISTRICT, serializer="json", delivery_mode=2,
-            message_id=message["message_id"], user_id=broker_user(SOUTH_VILLAGE), mandatory=True)
+            message, exchange=cases_exchange, routing_key=LONE_DISTRICT, serializer="json", delivery_mode=2,
+            message_id=message["message_id"], user_id=broker_user(LONE_VILLAGE), mandatory=True)
 
     with Connection(admin_uri) as admin:
-        queue = dead_letters_of(station_inbox(DISTRICT).name)(admin.default_channel)
+        queue = dead_letters_of(station_inbox(LONE_DISTRICT).name)(admin.default_channel)
         deadline = time.monotonic() + 20
         got = None
         while got is None and time.monotonic() < deadline:
@@ -242,6 +257,7 @@ def test_an_invalid_message_goes_to_the_dead_letter_queue_with_its_errors(
                 time.sleep(0.2)
     assert got is not None, "the invalid message did not reach the dead-letter queue"
     reason = got.headers[ERROR_HEADER]
+    assert reason.startswith(f"invalid case.record from station {LONE_VILLAGE}: ")
     assert "body.case.revision: Not a valid integer." in reason
     assert "body.case.case_no: Missing data for required field." in reason
     assert json.loads(got.body)["message_id"] == message["message_id"]

@@ -274,7 +274,8 @@ def test_forged_case_messages_are_dead_lettered_and_change_nothing(net, pending)
     case_no = pending["case_no"]
     forged_result = {**pending, "status": "approved", "revision": pending["revision"] + 5,
                      "holder_station": NORTH_VILLAGE,
-                     "result": {"outcome": "approved", "reason": "", "decided_by": DISTRICT}}
+                     "result": {"outcome": "approved", "reason": "", "decided_by": DISTRICT,
+                                "decided_at": "2026-12-02T10:00:00+08:00"}}
     forgeries = [
         # a record at the district, from a village that does not hold the case
         (DISTRICT, envelope(CASE_RECORD, {"case": forged_result}, NORTH_VILLAGE), "the district holds"),

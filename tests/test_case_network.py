@@ -298,7 +298,7 @@ def test_redelivered_forward_and_result_change_nothing(net):
         net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
                  {"step": step, "outcome": "pass", "department": "civil_affairs", "operator": "审批员"})
     net.wait_status(SOUTH_VILLAGE, case_no, "result_ready")
-    [(result_id, result)] = outbox_messages(net, DISTRICT, "case.handover", SOUTH_VILLAGE, case_no)
+    [(result_id, result)] = outbox_messages(net, DISTRICT, "case.result", SOUTH_VILLAGE, case_no)
     republish(net, result_id, result, SOUTH_VILLAGE)
     time.sleep(1.5)  # give the duplicates time to be (not) applied
     village = net.case(SOUTH_VILLAGE, case_no)

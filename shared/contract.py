@@ -23,8 +23,9 @@ How to change the contract (README, "The contract between stations"):
   needed, the previous release keeps it as an unknown field;
 - anything else (a field renamed, a new required one, a changed meaning, a new kind that
   replaces an old message): raise `SCHEMA_VERSION` and add the step from the previous
-  version to `UPGRADES`; a receiver of the previous release must still be able to handle
-  what this release sends, or the new release sends the old form until every station runs it.
+  version to `UPGRADES`; what the previous release cannot read (a new kind) must reach
+  only stations already upgraded, so say in which order stations are upgraded — version 2
+  sends `case.result`, so the district, which decides most cases, is upgraded last (README).
 
 Plain marshmallow; no nameko, no broker.
 """
@@ -35,8 +36,8 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, val
 
 from shared.catalogue.schemas import CatalogueChangeSchema
 from shared.exceptions import TongbanError
-from shared.validation import summary
 from shared.supervision.schemas import AlertSchema
+from shared.validation import summary
 
 SCHEMA_VERSION = 2  # version 2: the envelope's `schema`, and `case.result`
 

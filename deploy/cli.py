@@ -275,6 +275,21 @@ def bench_cases(ctx, count, concurrency, rate, villages):
     b.run(_settings(ctx), count, concurrency, rate, villages, click.echo)
 
 
+@bench.command("record")
+@click.option("--cases", "count", type=int, default=122_493, show_default=True, help="Cases in the record.")
+@click.option("--years", type=int, default=1, show_default=True, help="Years the record spans.")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--database-url", default=None,
+              help="An empty station database to fill (default: a new SQLite file in a temporary folder).")
+def bench_record(count, years, seed, database_url):
+    """Generate a district record straight into a database; time the figures, case lists and worklists."""
+    import tempfile
+    from deploy.drills import record
+    if database_url is None:
+        database_url = f"sqlite:///{tempfile.mkdtemp(prefix='tongban-record-')}/district.db"
+    record.run(database_url, count, years, seed, click.echo)
+
+
 from deploy.drills.chaos import chaos  # noqa: E402
 from deploy.dead_letters import dead_letters  # noqa: E402
 

@@ -8,7 +8,6 @@ overdue by more than the configured share of its promised limit. Each (case, kin
 raised once: the alert row and the outgoing message are committed together, so a restart
 neither loses nor repeats one.
 """
-import datetime as dt
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import func, select
@@ -23,9 +22,9 @@ from shared.db import outbox
 from shared.db.models import Case, FollowUpAnswer, StationAlert, SupervisionAlert
 from shared.exceptions import Conflict, InvalidInput, NotFound
 from shared.messages import CASE_ALERT, CASES_EXCHANGE, new_message_id
+from shared.supervision import aggregates
 from shared.supervision.lights import GREEN, RED, YELLOW, card, light
 from shared.supervision.schemas import AlertSchema
-from shared.supervision.statistics import compute_statistics
 from shared.validation import load
 
 ALERT_TEXT = {
@@ -126,9 +125,9 @@ class SupervisionDesk:
             calendar = self.calendar(session)
 
             def row(r, colour_today):
-                return {"case_no": r.case_no, "item_name": r.snapshot["item"]["name"], "department": r.department,
+                return {"case_no": r.case_no, "item_name": r.item_name, "department": r.department,
                         "holder_station": r.holder_station, "status": r.status,
-                        "due_date": r.snapshot["due_date"], "light": colour_today}
+                        "due_date": r.due_date.isoformat(), "light": colour_today}
 
             if colour is None:
                 total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
@@ -145,31 +144,20 @@ class SupervisionDesk:
             return total, page
 
     def statistics(self, start=None, end=None, by="none", network=None):
-        """The figures of the cases filed from `start` to `end` (shared/supervision/statistics.py).
-        Only the period's cases are read, a thousand at a time: a district year is over
-        a hundred thousand snapshots."""
+        """The figures of the cases filed from `start` to `end`, counted by the database
+        over the cases' summary columns (shared/supervision/aggregates.py): a district
+        year is over a hundred thousand cases, and no snapshot is read."""
         if start is not None and end is not None and start > end:
             raise InvalidInput(f"period: 'from' ({start}) is after 'to' ({end})")
-        alerts = self.alerts()
         with self.database.reading() as session:
-            query = select(Case.snapshot)
-            # filed_at is the district's local time; a day's margin each side, the exact
-            # period is applied to each snapshot's own filing time
-            if start is not None:
-                query = query.where(Case.filed_at >= dt.datetime.combine(start - dt.timedelta(days=1), dt.time()))
-            if end is not None:
-                query = query.where(Case.filed_at < dt.datetime.combine(end + dt.timedelta(days=2), dt.time()))
-            snapshots = session.scalars(query.execution_options(yield_per=1000))
-            return compute_statistics(snapshots, self.calendar(session), start=start, end=end, by=by,
-                                      alerts=alerts, network=network)
+            return aggregates.statistics(session, start=start, end=end, by=by, network=network)
 
     # -- follow-ups of bad ratings (整改) ----------------------------------------------------
     def follow_ups(self, department=None, limit=100, offset=0):
         """(total, follow-ups): one page of the bad ratings (1-2) with their answers, newest
         case first; `department` limits them to one department. The database selects
-        the bad ratings inside the snapshots (JSON), so only the page's cases are read."""
-        score = Case.snapshot[("rating", "score")].as_integer()
-        query = select(Case).where(Case.status == states.COMPLETED, score <= 2)
+        the bad ratings by the cases' rating column, so only the page's cases are read."""
+        query = select(Case).where(Case.status == states.COMPLETED, Case.rating_score <= 2)
         if department:
             query = query.where(Case.department == department)
         with self.database.reading() as session:

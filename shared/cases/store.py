@@ -17,6 +17,7 @@ class CaseRepository:
     def __init__(self, session, station_code):
         self.session = session
         self.station_code = station_code
+        self._working_days_calendar = None
 
     def next_case_no(self, day):
         """station code + date + sequence: unique in the district without asking anyone.
@@ -92,8 +93,13 @@ class CaseRepository:
             row.working_days = working_days_taken(columns, self._calendar())
 
     def _calendar(self):
-        schedules = CatalogueStore(self.session).schedules()
-        return WorkingDayCalendar(Schedule.from_dict(s) for s in schedules)
+        """The district's working-day calendar, read once per repository (before the row
+        being saved is flushed)."""
+        if self._working_days_calendar is None:
+            with self.session.no_autoflush:
+                schedules = CatalogueStore(self.session).schedules()
+            self._working_days_calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in schedules)
+        return self._working_days_calendar
 
     def _append_history(self, case, stored_revision):
         """Store the entries this station has not stored yet. A case's history is linear

@@ -1,0 +1,116 @@
+"""The district's figures (统计) answered by the database: SQL aggregates over the cases'
+summary columns (shared/cases/summary.py), one GROUP BY per grouping and one for the
+alerts, instead of reading every case's snapshot.
+
+`statistics(session, start, end, by, network)` returns the rows `compute_statistics`
+(shared/supervision/statistics.py, where the figures are defined) returns for the same
+cases and alerts: the database counts and sums whole numbers per group, and the rates and
+averages are divided here with the same formula (`figures`), so both give exactly the
+same values. The working days a decided case took were counted once, when it was
+decided (the `working_days` column).
+"""
+from sqlalchemy import case as when
+from sqlalchemy import func, select
+
+from shared import stations as st
+from shared.db.models import Case, SupervisionAlert
+from shared.supervision.statistics import (
+    ALERT_FIELDS, TOTAL_NAME, TOTALS, check_query, figures, group_names, group_order,
+)
+
+#: the column each grouping groups by
+GROUP_COLUMNS = {"station": Case.filing_station, "tier": Case.filing_tier, "department": Case.department,
+                 "item": Case.item_code, "category": Case.item_category}
+UNKNOWN = "unknown"
+
+
+def _counted(condition):
+    return func.coalesce(func.sum(when((condition, 1), else_=0)), 0)
+
+
+def _sum(expression):
+    return func.coalesce(func.sum(expression), 0)
+
+
+def _case_totals():
+    """The aggregates of TOTALS that come from the cases (the alerts are counted apart)."""
+    under_promised = Case.promised_limit_days - Case.working_days
+    under_legal = Case.legal_limit_days - Case.working_days
+    return {
+        "cases": func.count(),
+        "accepted": _counted(Case.accepted_on.is_not(None)),
+        "returned": _counted(Case.returned.is_(True)),
+        "completed": _counted(Case.decided_on.is_not(None)),
+        "on_time": _counted(Case.decided_on <= Case.due_date),
+        "early": _counted(Case.decided_on < Case.due_date),
+        "working_days_sum": _sum(Case.working_days),
+        "working_days_n": func.count(Case.working_days),
+        "under_promised_sum": _sum(under_promised),
+        "under_promised_n": func.count(under_promised),
+        "under_legal_sum": _sum(under_legal),
+        "under_legal_n": func.count(under_legal),
+        "rated": func.count(Case.rating_score),
+        "rating_sum": _sum(Case.rating_score),
+        "satisfied": _counted(Case.rating_score >= 4),
+        "below_district": _counted(Case.filing_tier != st.DISTRICT),
+    }
+
+
+def _period(query, start, end):
+    if start is not None:
+        query = query.where(Case.filed_date >= start)
+    if end is not None:
+        query = query.where(Case.filed_date <= end)
+    return query
+
+
+def statistics(session, start=None, end=None, by="none", network=None):
+    """The figures of the cases filed from `start` to `end` (dates or ISO strings, both
+    inclusive, None for open), one row per group of `by` and a totals row (last), as
+    compute_statistics gives them. ValueError for an unknown grouping or a reversed period."""
+    start, end = check_query(start, end, by)
+    column = GROUP_COLUMNS.get(by)
+    aggregates = _case_totals()
+    keys = [column] if column is not None else []
+    extra = [func.min(Case.item_name)] if by == "item" else []
+    query = _period(select(*keys, *aggregates.values(), *extra).select_from(Case), start, end)
+    if column is not None:
+        query = query.group_by(column)
+    groups, item_names = {}, {}
+    for found in session.execute(query):
+        found = tuple(found)
+        key = (found[0] if found[0] is not None else UNKNOWN) if column is not None else None
+        values = found[len(keys):len(keys) + len(aggregates)]
+        if column is None and values[0] == 0:
+            continue  # no case in the period: the totals row alone, all zero
+        _add(groups.setdefault(key, _zero()), dict(zip(aggregates, values)))
+        if extra:
+            item_names.setdefault(key, found[-1])
+    alerts = (select(*keys, SupervisionAlert.kind, func.count())
+              .join(Case, Case.case_no == SupervisionAlert.case_no)
+              .where(SupervisionAlert.kind.in_(ALERT_FIELDS)))
+    alerts = _period(alerts, start, end).group_by(*keys, SupervisionAlert.kind)
+    for found in session.execute(alerts):
+        found = tuple(found)
+        key = (found[0] if found[0] is not None else UNKNOWN) if column is not None else None
+        kind, count = found[-2], found[-1]
+        groups[key][ALERT_FIELDS[kind]] += count
+    total = _zero()
+    for totals in groups.values():
+        _add(total, totals)
+    rows = []
+    if column is not None:
+        ordered = group_order(by, groups, network)
+        names = group_names(by, ordered, item_names, network)
+        rows = [{"by": by, "group": key, "name": names[key], **figures(groups[key])} for key in ordered]
+    rows.append({"by": by, "group": None, "name": TOTAL_NAME, **figures(total)})
+    return rows
+
+
+def _zero():
+    return dict.fromkeys(TOTALS, 0)
+
+
+def _add(into, totals):
+    for key, value in totals.items():
+        into[key] += int(value)

@@ -42,6 +42,7 @@ from services.web_desk.guard import cookie_flags, form_key_cookie
 from shared.auth.accounts import Accounts
 from shared.db.database import get_database
 from shared.cases import states
+from shared.cases.summary import summary
 from shared.db.models import Case, FollowUpAnswer, LoginSession, StationAlert, SupervisionAlert, User
 from shared.messages import dead_letter_queue
 from shared.stations import Network
@@ -260,13 +261,14 @@ def test_cookies_are_secure_behind_https():
 def _case(case_no, status, due, department="civil_affairs", rating=None, filed=None):
     filed = filed or dt.datetime(2026, 1, 5, 9, 0)
     snapshot = {"case_no": case_no, "status": status, "accepted_at": filed.isoformat(), "due_date": due.isoformat(),
-                "history": [], "filed_at": filed.isoformat(),
+                "history": [], "filed_at": filed.isoformat(), "filing_station": DISTRICT_CODE,
                 "item": {"code": "MZ-002", "name": "低保申请", "department": department, "promised_limit_days": 10}}
     if rating:
         snapshot["rating"] = {"score": rating, "comment": "测试", "at": filed.isoformat()}
+    # the row as CaseRepository.save writes it: its summary columns beside the snapshot
     return Case(case_no=case_no, item_code="MZ-002", department=department, status=status,
                 filing_station=DISTRICT_CODE, holder_station=DISTRICT_CODE, held_here=True, revision=1,
-                filed_at=filed, due_date=due, snapshot=snapshot)
+                filed_at=filed, due_date=due, snapshot=snapshot, **summary(snapshot))
 
 
 DISTRICT_CODE = "449901"

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from deploy.drills.bench_cases import percentile
+
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
 from shared.cases.routing import deciding_departments
@@ -232,11 +234,6 @@ def generate(database, network, items, count, years=1, seed=2026, end=dt.date(20
         flush()
     echo(f"{count:,} cases written in {time.perf_counter() - started:.1f} s")
     return generator
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def timed(call, times):

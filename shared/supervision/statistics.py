@@ -1,9 +1,12 @@
-"""The district's figures (统计), over case snapshots, for a period and a grouping.
+"""The district's figures (统计) for a period and a grouping: their definitions, the
+reference computation over case snapshots, and their output.
 
 `compute_statistics(cases, calendar, start=None, end=None, by="none", alerts=(),
 network=None)` returns one row (a dict) per group, in a stable order, followed by a
-totals row for the whole selection. `format_table(rows)` renders them for a terminal and
-`to_csv(rows)` as CSV text.
+totals row for the whole selection. It is the reference: the district answers with
+`shared.supervision.aggregates.statistics`, the same rows counted by the database from the
+cases' summary columns, and the tests hold the two equal. `format_table(rows)` renders
+rows for a terminal and `to_csv(rows)` as CSV text.
 
 Which cases
     A case belongs to the period by the district-local date of `filed_at`:

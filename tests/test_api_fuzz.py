@@ -17,6 +17,9 @@ SCHEMATHESIS = Path(os.environ.get("VIRTUAL_ENV", Path(__file__).resolve().paren
 # PostgreSQL pass of the suite runs fewer (about 1,500-2,400), so both passes fit in 20
 # minutes; hostile text that only PostgreSQL refuses is also tested in test_case_network.
 EXAMPLES = os.environ.get("TONGBAN_FUZZ_EXAMPLES", "40" if ON_POSTGRESQL else "70")
+# requests in flight at once: the fuzzer's own work (generating the next request) then
+# overlaps with the station's answering, on separate cores
+WORKERS = os.environ.get("TONGBAN_FUZZ_WORKERS", "2")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,7 @@ def test_fuzzing_finds_no_server_error(net, station, tmp_path):
     # logging out would end the fuzzer's own session and leave it knocking at the door
     run = subprocess.run([str(SCHEMATHESIS), "run", url, "--checks", "not_a_server_error",
                           "-H", f"Authorization: Bearer {token}", "--exclude-path", "/api/logout",
-                          "--max-examples", EXAMPLES, "--seed", "20261122", "--request-timeout", "30"],
+                          "--max-examples", EXAMPLES, "--workers", WORKERS, "--seed", "20261122", "--request-timeout", "30"],
                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
     summary = run.stdout[-4000:]
     assert run.returncode == 0, summary

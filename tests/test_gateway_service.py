@@ -12,7 +12,7 @@ from services.gateway.service import GatewayService
 from shared.auth import roles
 from shared.messages import CASE_HANDOVER
 from tests.support.inprocess import (  # noqa: F401 (station_url is a fixture)
-    DISTRICT, SOUTH, SOUTH_VILLAGE, applicant, filing, service_config, station_url,
+    DISTRICT, SOUTH, SOUTH_VILLAGE, applicant, declare_rpc_exchange, filing, service_config, station_url,
 )
 
 ALL_MZ_002 = ["M01", "M02", "M03", "M04", "M05"]
@@ -21,6 +21,8 @@ ALL_MZ_002 = ["M01", "M02", "M03", "M04", "M05"]
 @pytest.fixture
 def gateway(container_factory, web_config, station_url):
     """start(code) -> (InProcessStation, its running gateway container)."""
+    declare_rpc_exchange()  # the district's services would have: its reply queue binds to it
+
     def start(code):
         station, url = station_url(code)
         container = container_factory(GatewayService, service_config(code, url, **web_config))

@@ -5,17 +5,23 @@
 runs every harness on the PostgreSQL server at TONGBAN_TEST_POSTGRES_URL (default
 postgresql+pg8000://postgres@127.0.0.1:5432/postgres; its user must be allowed to create
 databases). Each test network gets databases of its own, `tbt_<run>_<n>_<station>`,
-dropped when the network closes; unit tests share a few scratch databases emptied
-before each use. `<run>` starts with the run's start time: databases a killed run left
-behind are dropped by a later run once they are 12 hours old.
+dropped when the network closes. The databases of tests that run in one process
+(`scratch_databases`) are copies of templates made once per run: see ScratchDatabases.
+`<run>` starts with the run's start time: databases a killed run left behind are
+dropped by a later run once they are 12 hours old.
 """
 import contextlib
 import itertools
 import os
+import shutil
+import sqlite3
+import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
+
+import eventlet
 
 from sqlalchemy import MetaData, create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -147,46 +153,162 @@ def copy_database(source_url, target_url):
     return target_url
 
 
+class Template:
+    """What a test database starts with: the newest schema, then whatever `prepare(database)`
+    adds (a catalogue, say). `name` tells templates apart (letters, digits and _)."""
+
+    def __init__(self, name, prepare=None):
+        self.name = name
+        self.prepare = prepare
+
+
+EMPTY = Template("empty")
+
+
 class ScratchDatabases:
-    """Empty station databases for unit tests: a new in-memory SQLite database each time,
-    or on PostgreSQL one of a few databases of this run, emptied before each use."""
+    """Station databases for tests that run in one process, each a test's own.
+
+    Migrating a database and seeding it costs far more than copying one (on PostgreSQL,
+    seconds against a tenth of a second), so each `Template` is built once per run and
+    every test gets a copy of it:
+    - SQLite: the template is a file in a folder of this run; a copy is made with
+      SQLite's backup API into a new in-memory database, or into the file the test names.
+    - PostgreSQL: the template is a database of this run; a copy is
+      `CREATE DATABASE ... TEMPLATE ...` (the template is never connected to after it is
+      built: PostgreSQL refuses to copy a database others are connected to). Copies
+      of the empty template are kept and emptied for the next test (TRUNCATE is as
+      cheap as a copy); copies of the others are dropped DROP_BATCH at a time: each
+      DROP DATABASE waits for a checkpoint, and concurrent ones share one (measured on
+      PostgreSQL 15: 0.2 s a drop one after another, 0.04 s each when 32 go together).
+    """
 
     def __init__(self):
-        self._free = []
-        self._all = []
         self._lock = threading.Lock()
+        self._templates = {}  # name -> SQLite file path, or PostgreSQL database name
+        self._folder = None
+        self._free = []  # emptied PostgreSQL copies of EMPTY, ready for reuse
+        self._all = []
+        self._retired = []  # URLs of PostgreSQL copies waiting to be dropped
 
     @contextlib.contextmanager
-    def database(self):
-        if not ON_POSTGRESQL:
-            db = Database("sqlite://")
-            db.create_schema()
-            try:
-                yield db
-            finally:
-                db.engine.dispose()
-            return
-        with self._lock:
-            db = self._free.pop() if self._free else None
-        if db is None:
-            db = Database(postgres_url(f"{RUN}_scratch{len(self._all) + 1}"))
-            db.create_schema()
-            self._all.append(db)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
+    def database(self, template=EMPTY, sqlite_file=None):
+        """A Database of its own with `template`'s content, closed (and emptied or
+        dropped) when the block ends. `sqlite_file`: on SQLite, where to keep the copy
+        (a database a service container reaches by its URL must be a file)."""
+        if ON_POSTGRESQL:
+            db = self._postgresql_copy(template)
+        else:
+            db = self._sqlite_copy(template, sqlite_file)
         try:
             yield db
         finally:
+            self._release(db, template)
+
+    def _template(self, template):
+        with self._lock:  # built once, however many tests ask at the same time
+            if template.name not in self._templates:
+                self._templates[template.name] = self._build(template)
+            return self._templates[template.name]
+
+    def _build(self, template):
+        if ON_POSTGRESQL:
+            name = f"{RUN}_tmpl_{template.name}"
+            url = postgres_url(name)
+        else:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="tongban-templates-"))
+            name = self._folder / f"{template.name}.sqlite3"
+            url = f"sqlite:///{name}"
+        db = Database(url)
+        try:
+            db.create_schema()
+            if template.prepare:
+                template.prepare(db)
+        finally:
+            db.engine.dispose()
+        return name
+
+    def _sqlite_copy(self, template, sqlite_file):
+        source = sqlite3.connect(self._template(template))
+        try:
+            if sqlite_file is not None:
+                target = sqlite3.connect(sqlite_file)
+                try:
+                    source.backup(target)
+                finally:
+                    target.close()
+                return Database(f"sqlite:///{sqlite_file}")
+            db = Database("sqlite://")  # one connection per thread: the one the test runs in
+            with db.engine.connect() as connection:
+                source.backup(connection.connection.driver_connection)
+            db.ready = True
+            return db
+        finally:
+            source.close()
+
+    def _postgresql_copy(self, template):
+        if template is EMPTY:
+            with self._lock:
+                db = self._free.pop() if self._free else None
+            if db is not None:
+                tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+                with db.engine.begin() as connection:
+                    connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY"))
+                return db
+        source = self._template(template)
+        name = f"{RUN}_{next(_serial)}{template.name[:12]}"
+        engine = migrate._maintenance_engine(postgres_url(name))
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
+        finally:
+            engine.dispose()
+        db = Database(postgres_url(name))
+        db.ready = True
+        if template is EMPTY:
+            self._all.append(db)
+        return db
+
+    def _release(self, db, template):
+        db.engine.dispose()
+        if not ON_POSTGRESQL:
+            return
+        if template is EMPTY:
             with self._lock:
                 self._free.append(db)
+            return
+        forget_databases(lambda url: url == db.url)  # a service container's engine on it
+        with self._lock:
+            self._retired.append(db.url)
+            batch = self._retired if len(self._retired) >= DROP_BATCH else []
+            if batch:
+                self._retired = []
+        _drop_all(batch)
 
     def close(self):
+        """Drop every database and template this run made here."""
+        urls = [db.url for db in self._all] + self._retired
         for db in self._all:
             db.engine.dispose()
-            migrate.drop_database(str(db.engine.url.render_as_string(hide_password=False)))
+        if ON_POSTGRESQL:
+            urls += [postgres_url(name) for name in self._templates.values()]
+        _drop_all(urls)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+        self._templates.clear()
         self._all.clear()
         self._free.clear()
+        self._retired = []
+
+
+DROP_BATCH = 32
+
+
+def _drop_all(urls):
+    """Drop the PostgreSQL databases at `urls`, DROP_BATCH side by side (green threads)."""
+    if urls:
+        list(eventlet.GreenPool(DROP_BATCH).imap(migrate.drop_database, urls))
 
 
 scratch_databases = ScratchDatabases()

@@ -3,7 +3,8 @@ between the pure unit tests and the network tests.
 
 `InProcessStation` is a station of tests/cases_data/network_cases.yaml with its own
 database (in-memory SQLite, or a scratch PostgreSQL database under
-TONGBAN_TEST_DATABASE=postgresql), the sample catalogue, a fixed clock and a
+TONGBAN_TEST_DATABASE=postgresql) holding the sample catalogue (`SAMPLE_CATALOGUE_DB`: seeded
+once per run, each station gets a copy; tests/support/databases.py), a fixed clock and a
 `RecordingRelay`: the outbox works as in production (a change and its messages commit
 together), and what the relay would publish is kept in a list instead of going to
 RabbitMQ. A message one station sent can be handed to another one's desk
@@ -22,6 +23,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from kombu import Connection
+from nameko.rpc import get_rpc_exchange
 from sqlalchemy import select
 
 from deploy.seeding import load_catalogue_file
@@ -33,7 +36,7 @@ from shared.cases.citizen_id import make as make_id
 from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
-from shared.db.database import Database, forget_databases
+from shared.db.database import forget_databases
 from shared.db.models import OutboxMessage
 from tests.support import databases
 from tests.support.network import AMQP_URI
@@ -77,7 +80,6 @@ class InProcessStation:
         self.now = now
         self.relay = RecordingRelay(database)
         self.desk = CaseDesk(database, self.relay, self.info, lambda: self.now)
-        seed_catalogue(database, self.network)
 
     def user(self, role, department=None, username=None, name=None):
         """A user as the desk receives them from the login (services/auth.py)."""
@@ -107,16 +109,17 @@ class InProcessStation:
         return self.desk.list(user, limit=1)[0]
 
 
-def seed_catalogue(database, network):
+def seed_catalogue(database):
     """The sample catalogue, added in one transaction at a fixed time, so that every
     station seeded here holds the same items at the same versions (as replicas do)."""
+    network = load_network(str(NETWORK_PATH))
     with database.transaction() as session:
-        store = CatalogueStore(session)
-        if store.version() > 0:
-            return
-        editor = CatalogueEditor(store, set(network.departments), lambda: MONDAY)
+        editor = CatalogueEditor(CatalogueStore(session), set(network.departments), lambda: MONDAY)
         for item in load_catalogue_file(SAMPLE_CATALOGUE):
             editor.add(item, "测试目录")
+
+
+SAMPLE_CATALOGUE_DB = databases.Template("catalogue", seed_catalogue)
 
 
 _serial = itertools.count(1)
@@ -134,11 +137,11 @@ def filing(item_code, materials, residence=SOUTH_VILLAGE, **extra):
 
 @pytest.fixture
 def station_factory():
-    """make(code) -> an InProcessStation on a fresh database of its own; the databases
-    are emptied or closed when the test ends."""
+    """make(code) -> an InProcessStation on a copy of SAMPLE_CATALOGUE_DB of its own;
+    the copies are closed (and dropped, on PostgreSQL) when the test ends."""
     with contextlib.ExitStack() as stack:
         def make(code, now=MONDAY):
-            database = stack.enter_context(databases.scratch_databases.database())
+            database = stack.enter_context(databases.scratch_databases.database(SAMPLE_CATALOGUE_DB))
             return InProcessStation(code, database, now)
         yield make
 
@@ -150,21 +153,26 @@ def station_url(tmp_path):
     urls = []
     with contextlib.ExitStack() as stack:
         def make(code, now=MONDAY):
-            if databases.ON_POSTGRESQL:
-                database = stack.enter_context(databases.scratch_databases.database())
-                url = database.url
-            else:
-                url = f"sqlite:///{tmp_path / code}.sqlite3"
-                database = Database(url)
-                database.create_schema()
-                stack.callback(database.engine.dispose)
+            database = stack.enter_context(databases.scratch_databases.database(
+                SAMPLE_CATALOGUE_DB, sqlite_file=tmp_path / f"{code}.sqlite3"))
+            url = database.url
             urls.append(url)
             return InProcessStation(code, database, now), url
         yield make
         forget_databases(lambda url: url in urls)
 
 
+def declare_rpc_exchange(amqp_uri=AMQP_URI):
+    """nameko's RPC exchange on the test broker, as the district's services declare it.
+    A station's RPC reply queue binds to it without declaring it (services/district_rpc.py),
+    so a station service started on a broker no district has run on would retry that
+    bind for ever."""
+    with Connection(amqp_uri) as connection:
+        get_rpc_exchange({"AMQP_URI": amqp_uri})(connection.default_channel).declare()
+
+
 def service_config(code, url, **extra):
     """A container's configuration for station `code` on the database at `url`. AMQP_URI
-    is the test broker's; the services tested in process do not consume from it."""
+    is the test broker's; the services tested in process consume from it only their RPC
+    replies (see declare_rpc_exchange)."""
     return {STATION_KEY: code, NETWORK_KEY: str(NETWORK_PATH), DATABASE_KEY: url, "AMQP_URI": AMQP_URI, **extra}

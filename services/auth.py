@@ -105,7 +105,7 @@ class UserDesk:
         or the client's address must wait or is locked (nothing checked then),
         Unauthorized (401) for a wrong one, counted. Each outcome passes through
         `login_attempted`."""
-        login = load(LoginSchema(), data)
+        login = load(LoginSchema, data)
         if not self.login_slots.acquire(blocking=False):
             raise TooManyAttempts(BUSY_MESSAGE, retry_after=1)
         try:
@@ -153,7 +153,7 @@ class UserDesk:
         one; their other sessions end (this one stays). The current password is counted
         like a login's (a stolen session must not guess it without limit)."""
         token = token_of(request, self.info.code)
-        change = load(PasswordChangeSchema(), data)
+        change = load(PasswordChangeSchema, data)
         user = self.user(request)
         address = client_address(request)
         with self.database.reading() as session:

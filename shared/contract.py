@@ -37,7 +37,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, val
 from shared.catalogue.schemas import CatalogueChangeSchema
 from shared.exceptions import TongbanError
 from shared.supervision.schemas import AlertSchema
-from shared.validation import summary
+from shared.validation import schema_instance, summary
 
 SCHEMA_VERSION = 2  # version 2: the envelope's `schema`, and `case.result`
 
@@ -379,16 +379,16 @@ def dump_message(kind, body, sender, message_id=None):
     field in its declared form, unknown ones kept), in an envelope of this version."""
     if kind not in BODIES:
         raise ValueError(f"unknown message kind '{kind}'")
-    return envelope(kind, BODIES[kind]().dump(body), sender, message_id)
+    return envelope(kind, schema_instance(BODIES[kind]).dump(body), sender, message_id)
 
 
 def outgoing_errors(message):
     """The contract's errors for a message about to be sent ({} if none): for tests and
     checks, since marshmallow's dump itself validates nothing."""
-    errors = EnvelopeSchema().validate(message)
+    errors = schema_instance(EnvelopeSchema).validate(message)
     schema = BODIES.get(message.get("kind"))
     if schema is not None and isinstance(message.get("body"), dict):
-        body_errors = schema().validate(message["body"])
+        body_errors = schema_instance(schema).validate(message["body"])
         if body_errors:
             errors["body"] = body_errors
     return errors
@@ -401,7 +401,7 @@ def load_message(message):
     if not isinstance(message, dict):
         raise InvalidMessage(None, None, {"_schema": ["a message must be a JSON object"]})
     try:
-        loaded = EnvelopeSchema().load(message)
+        loaded = schema_instance(EnvelopeSchema).load(message)
     except ValidationError as err:
         raise InvalidMessage(message.get("kind"), message.get("sender"), err.messages) from None
     version = loaded["schema"]
@@ -409,7 +409,7 @@ def load_message(message):
         loaded = UPGRADES[version](loaded)
         version = loaded["schema"]
     try:
-        body = BODIES[loaded["kind"]]().load(loaded["body"])
+        body = schema_instance(BODIES[loaded["kind"]]).load(loaded["body"])
     except ValidationError as err:
         raise InvalidMessage(loaded["kind"], loaded["sender"], {"body": err.messages}) from None
     return {**loaded, "body": body}

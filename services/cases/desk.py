@@ -76,7 +76,7 @@ class CaseDesk:
     def file(self, data, user):
         permissions.can_file(user)
         with schemas.on_day(self.clock().date()):  # a birth date after the station's today is refused
-            request = load(schemas.FilingSchema(), data)
+            request = load(schemas.FilingSchema, data)
         request_id = request.pop("request_id")
         fingerprint = filing_fingerprint(request)
         request["agent"] = signed(user)
@@ -137,24 +137,24 @@ class CaseDesk:
 
     def supplement(self, case_no, data, user):
         permissions.can_act_at_counter(user, "supplement")
-        request = load(schemas.SupplementSchema(), data)
+        request = load(schemas.SupplementSchema, data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.supplement(
             case, request["materials"], signed(user)))
 
     def return_case(self, case_no, data, user):
         permissions.can_act_at_counter(user, "return")
-        request = load(schemas.ReturnSchema(), data)
+        request = load(schemas.ReturnSchema, data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.return_case(
             case, request["reason"], signed(user)))
 
     def forward(self, case_no, data, user):
         permissions.require(user, "forward", roles.TOWNSHIP_STAFF)
-        request = load(schemas.ForwardSchema(), data)
+        request = load(schemas.ForwardSchema, data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.forward(
             case, signed(user), request["note"]))
 
     def decide(self, case_no, data, user):
-        request = load(schemas.DecisionSchema(), data)
+        request = load(schemas.DecisionSchema, data)
         # before the case is looked up: a user who may not decide cannot learn which cases exist
         permissions.can_give_decision(user, request["step"], request["department"])
         if request["department"] not in self.info.network.departments:
@@ -166,14 +166,14 @@ class CaseDesk:
 
     def suspend(self, case_no, data, user):
         permissions.require(user, "suspend", *roles.DECIDING_ROLES)
-        request = load(schemas.SuspendSchema(), data)
+        request = load(schemas.SuspendSchema, data)
         return self._on_case(
             case_no, lambda case: permissions.can_handle_decision_step(user, case, "suspend"),
             lambda wf, case: wf.suspend(case, request["materials"], request["reason"], signed(user)))
 
     def request_extension(self, case_no, data, user):
         permissions.require(user, "request_extension", *roles.DECIDING_ROLES)
-        request = load(schemas.ExtensionRequestSchema(), data)
+        request = load(schemas.ExtensionRequestSchema, data)
         return self._on_case(
             case_no, lambda case: permissions.can_handle_decision_step(user, case, "request_extension"),
             lambda wf, case: wf.request_extension(case, request["days"], request["reason"], signed(user)))
@@ -182,14 +182,14 @@ class CaseDesk:
         if not self.info.is_district:
             raise Forbidden("extensions are granted or refused by the district")
         permissions.require(user, "decide_extension", roles.APPROVER)
-        request = load(schemas.ExtensionDecisionSchema(), data)
+        request = load(schemas.ExtensionDecisionSchema, data)
         return self._on_case(
             case_no, lambda case: permissions.can_decide_extension(user, case),
             lambda wf, case: wf.decide_extension(case, request["granted"], request["reason"], signed(user)))
 
     def rate(self, case_no, data, user):
         permissions.can_act_at_counter(user, "rate")
-        request = load(schemas.RatingSchema(), data)
+        request = load(schemas.RatingSchema, data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(
             case, request["score"], request["comment"], request["by"]))
 
@@ -208,7 +208,7 @@ class CaseDesk:
 
     def deliver(self, case_no, data, user):
         permissions.can_act_at_counter(user, "deliver")
-        load(schemas.DeliverySchema(), data)
+        load(schemas.DeliverySchema, data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.deliver(case, signed(user)))
 
     # -- reading --------------------------------------------------------------------------

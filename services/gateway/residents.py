@@ -118,7 +118,7 @@ class ResidentEndpoints:
 
     def rate_as_resident(self, data, client):
         """A completed case rated by its applicant, at the counter that holds it."""
-        request = load(schemas.ResidentRatingSchema(), data)
+        request = load(schemas.ResidentRatingSchema, data)
         view, held_here = self.resident_view(request["case_no"], request["query_code"], client)
         if not held_here:
             raise Conflict(f"case {view['case_no']} is not held here: rate it at the counter where it "
@@ -128,7 +128,7 @@ class ResidentEndpoints:
     @http("POST", "/api/status")
     def resident_status(self, request):
         """For residents, without logging in: the case number and its query code."""
-        query = load(schemas.ResidentQuerySchema(), json_body(request))
+        query = load(schemas.ResidentQuerySchema, json_body(request))
         try:
             return json_response(self.resident_view(query["case_no"], query["query_code"],
                                                     client_address(request))[0])

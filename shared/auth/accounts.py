@@ -50,7 +50,7 @@ class Accounts:
 
     # -- users ----------------------------------------------------------------------------
     def add(self, data, must_change_password=False):
-        request = load(NewUserSchema(), data)
+        request = load(NewUserSchema, data)
         role, department = request["role"], request["department"]
         if self.station.tier not in roles.TIERS[role]:
             raise InvalidInput(f"role: a {role} ({roles.LABELS[role]}) does not work at a "

@@ -41,7 +41,7 @@ def on_day(today):
     date is after it is refused. Without it the district's real date is used.
 
         with schemas.on_day(clock().date()):
-            request = load(schemas.FilingSchema(), data)
+            request = load(schemas.FilingSchema, data)
     """
     return Context({"today": today})
 

@@ -40,12 +40,26 @@ class CaseDesk:
         self.relay = relay
         self.info = station_info
         self.clock = clock
+        self._calendar_cache = ((), None)  # (schedule versions, WorkingDayCalendar)
 
     # -- plumbing -----------------------------------------------------------------------
-    def _workflow(self, session):
+    def _calendar(self, session):
+        """The district's working-day calendar, rebuilt only when a schedule was published
+        or changed since (a calendar is read-only once built)."""
         store = CatalogueStore(session)
-        calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in store.schedules())
-        return CaseWorkflow(self.info.station, self.info.network, store, calendar, self.clock)
+        versions = store.schedule_versions()
+        cached_versions, calendar = self._calendar_cache
+        if calendar is None or versions != cached_versions:
+            calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in store.schedules())
+            self._calendar_cache = (versions, calendar)
+        return calendar
+
+    def _workflow(self, session):
+        return CaseWorkflow(self.info.station, self.info.network, CatalogueStore(session),
+                            self._calendar(session), self.clock)
+
+    def _repository(self, session):
+        return CaseRepository(session, self.info.code, lambda: self._calendar(session))
 
     def _commit(self, session, repo, result, new_case=False):
         """Save the case and queue the messages the workflow's step decided to send (the
@@ -59,7 +73,7 @@ class CaseDesk:
         `new_case`: the operation files a new case, which is inserted, never merged."""
         try:
             with self.database.transaction() as session:
-                repo = CaseRepository(session, self.info.code)
+                repo = self._repository(session)
                 result = operation(session, repo, self._workflow(session))
                 ids = self._commit(session, repo, result, new_case)
         except StaleDataError:
@@ -250,8 +264,7 @@ class CaseDesk:
             if not first_time(session, message["message_id"], kind):
                 log.info("station %s: message %s already handled", self.info.code, message["message_id"])
                 return
-            repo = CaseRepository(session, self.info.code)
-            ids = handlers[kind](session, repo, message)
+            ids = handlers[kind](session, self._repository(session), message)
         if ids:
             self.relay.flush(ids)
 

@@ -15,9 +15,13 @@ from shared.exceptions import NotFound
 
 
 class CaseRepository:
-    def __init__(self, session, station_code):
+    def __init__(self, session, station_code, calendar_source=None):
+        """`calendar_source()`: the district's working-day calendar, asked for when a
+        decided case is saved (the case desk keeps one built); without it the calendar
+        is read from this session's catalogue."""
         self.session = session
         self.station_code = station_code
+        self._calendar_source = calendar_source
         self._working_days_calendar = None
 
     def next_case_no(self, day):
@@ -98,8 +102,11 @@ class CaseRepository:
         being saved is flushed)."""
         if self._working_days_calendar is None:
             with self.session.no_autoflush:
-                schedules = CatalogueStore(self.session).schedules()
-            self._working_days_calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in schedules)
+                if self._calendar_source is not None:
+                    self._working_days_calendar = self._calendar_source()
+                else:
+                    schedules = CatalogueStore(self.session).schedules()
+                    self._working_days_calendar = WorkingDayCalendar(Schedule.from_dict(s) for s in schedules)
         return self._working_days_calendar
 
     def _append_history(self, case, stored_revision):

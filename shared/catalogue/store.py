@@ -71,6 +71,11 @@ class CatalogueStore:
         rows = self.session.scalars(query.order_by(Item.code).limit(limit).offset(offset)).all()
         return total, [row.payload for row in rows]
 
+    def schedule_versions(self):
+        """(year, version) of every published schedule: what a cached calendar is keyed on."""
+        return tuple(self.session.execute(
+            select(CalendarSchedule.year, CalendarSchedule.version).order_by(CalendarSchedule.year)).all())
+
     def schedules(self):
         return [s.payload for s in self.session.scalars(
             select(CalendarSchedule).order_by(CalendarSchedule.year))]

@@ -33,8 +33,8 @@ from shared.messages import (
 from shared.stations import Network
 from shared.trust.identities import broker_user
 from tests.support import databases
-from tests.support.inprocess import service_config, station_url  # noqa: F401 (station_url is a fixture)
-from tests.support.message_capture import FixedClock, InProcessNetwork
+from tests.support.inprocess import FixedClock, service_config, station_url  # noqa: F401 (station_url is a fixture)
+from tests.support.message_capture import InProcessNetwork
 from tests.support.network import AMQP_URI
 
 HERE = Path(__file__).parent
@@ -57,7 +57,7 @@ def catalogue_changes():
 
 def receiver(db, code, at=None):
     """Station `code` on `db`, its catalogue the recorded one (as its replica received it)."""
-    clock = FixedClock(dt.datetime.fromisoformat(at)) if at else FixedClock()
+    clock = FixedClock(dt.datetime.fromisoformat(at)) if at else None  # None: the network's start
     with db.transaction() as session:
         store = CatalogueStore(session)
         for message in catalogue_changes():

@@ -4,12 +4,14 @@ between the pure unit tests and the network tests.
 `InProcessStation` is a station of tests/cases_data/network_cases.yaml with its own
 database (in-memory SQLite, or a scratch PostgreSQL database under
 TONGBAN_TEST_DATABASE=postgresql) holding the sample catalogue (`SAMPLE_CATALOGUE_DB`: seeded
-once per run, each station gets a copy; tests/support/databases.py), a fixed clock and a
+once per run, each station gets a copy; tests/support/databases.py), a `FixedClock` and a
 `RecordingRelay`: the outbox works as in production (a change and its messages commit
 together), and what the relay would publish is kept in a list instead of going to
-RabbitMQ. A message one station sent can be handed to another one's desk
-(`station.receive(message)`), which is how a single-station behaviour that starts with
-a message (a hand-off, a supplement) is tested here.
+RabbitMQ. A message one station sent can be handed to another one's station
+(`station.receive(message)`: its desk, or its access-audit inbox for `audit.copy`, as the
+inbox service does), which is how a single-station behaviour that starts with a message (a
+hand-off, a supplement) is tested here. The same station and relay, with a publish
+callback, make the stations of tests/support/message_capture.py's `InProcessNetwork`.
 
 `gateway_config(station)` is the container configuration of the station's gateway or
 inbox service for nameko's `container_factory`, on a database URL that a container's
@@ -29,15 +31,18 @@ from sqlalchemy import select
 
 from deploy.seeding import load_catalogue_file
 from deploy.settings import SAMPLE_CATALOGUE
+from services.access_audit import AuditInbox
 from services.cases.desk import CaseDesk
 from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
 from shared.auth.accounts import Accounts
 from shared.cases.citizen_id import make as make_id
+from shared.cases.store import CaseRepository
 from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import forget_databases
 from shared.db.models import OutboxMessage
+from shared.messages import AUDIT_COPY
 from tests.support import databases
 from tests.support.network import AMQP_URI
 
@@ -49,22 +54,48 @@ MONDAY = dt.datetime(2026, 3, 2, 9, 30, tzinfo=TZ)  # a working day
 PASSWORD = "desk-test-密码-2026"
 
 
-class RecordingRelay:
-    """The outbox relay with a list where RabbitMQ would be: `flush` takes the committed,
-    unsent outbox rows, keeps their envelopes in `sent` (with the routing key as `to`)
-    and marks them sent, as the real relay does after the broker's confirm."""
+class FixedClock:
+    """The district's clock at an instant that moves only by hand (`advance`). It answers
+    `now()` and `today()` as shared.clock.Clock does, and calling it is `now()`: it is
+    also the callable a CaseDesk takes as its clock."""
 
-    def __init__(self, database):
+    def __init__(self, when=MONDAY):
+        self.when = when
+
+    def now(self):
+        return self.when
+
+    __call__ = now
+
+    def today(self):
+        return self.when.date()
+
+    def advance(self, **delta):
+        self.when += dt.timedelta(**delta)
+
+
+class RecordingRelay:
+    """The outbox relay without RabbitMQ: `flush` takes the committed, unsent outbox rows,
+    hands each to `publish(exchange, routing_key, envelope)` and marks them sent, as the
+    real relay does after the broker's confirm. Without a `publish` callback the envelopes
+    are kept in `sent` (with the routing key as `to`)."""
+
+    def __init__(self, database, publish=None):
         self.database = database
         self.sent = []
+        self.publish = publish or self._keep
+
+    def _keep(self, exchange, routing_key, envelope):
+        self.sent.append({**envelope, "to": routing_key})
 
     def flush(self, message_ids=None, older_than_seconds=None):
         with self.database.reading() as session:
-            pending = [(m.message_id, m.routing_key, m.body) for m in outbox.unsent(session, message_ids)]
-        for _, routing_key, body in pending:
-            self.sent.append({**body, "to": routing_key})
+            pending = [(m.message_id, m.exchange, m.routing_key, m.body)
+                       for m in outbox.unsent(session, message_ids)]
+        for _, exchange, routing_key, body in pending:
+            self.publish(exchange, routing_key, body)
         with self.database.transaction() as session:
-            outbox.mark_sent(session, [message_id for message_id, _, _ in pending])
+            outbox.mark_sent(session, [message_id for message_id, *_ in pending])
         return len(pending)
 
     def of_kind(self, kind, to=None):
@@ -72,14 +103,20 @@ class RecordingRelay:
 
 
 class InProcessStation:
-    def __init__(self, code, database, now=MONDAY):
-        self.network = load_network(str(NETWORK_PATH))
+    """Station `code` on `database`: its CaseDesk and access-audit inbox, with `clock` (a
+    callable returning the district's time; a FixedClock at MONDAY when not given) and
+    `relay` (a RecordingRelay of its own when not given), in `network` (a
+    shared.stations.Network; tests/cases_data/network_cases.yaml when not given)."""
+
+    def __init__(self, code, database, clock=None, relay=None, network=None):
+        self.network = network or load_network(str(NETWORK_PATH))
         self.info = StationInfo(self.network.station(code), self.network)
         self.code = code
         self.database = database
-        self.now = now
-        self.relay = RecordingRelay(database)
-        self.desk = CaseDesk(database, self.relay, self.info, lambda: self.now)
+        self.clock = clock or FixedClock()
+        self.relay = relay or RecordingRelay(database)
+        self.desk = CaseDesk(database, self.relay, self.info, self.clock)
+        self.audit_inbox = AuditInbox(database, self.info)
 
     def user(self, role, department=None, username=None, name=None):
         """A user as the desk receives them from the login (services/auth.py)."""
@@ -98,8 +135,18 @@ class InProcessStation:
         return opened["user"], opened["token"]
 
     def receive(self, message):
-        """Hand `message` (an envelope as another station's relay sent it) to this desk."""
-        self.desk.receive({k: v for k, v in message.items() if k != "to"})
+        """Hand `message` (an envelope as another station's relay sent it, `to` and all) to
+        this station, as its inbox service does (services/cases/service.py): an access-audit
+        copy to the audit inbox, any other kind to the desk."""
+        message = {k: v for k, v in message.items() if k != "to"}
+        if message.get("kind") == AUDIT_COPY:
+            return self.audit_inbox.receive(message)
+        return self.desk.receive(message)
+
+    def case(self, case_no):
+        """This station's stored copy of case `case_no` (None: it has none)."""
+        with self.database.reading() as session:
+            return CaseRepository(session, self.code).find(case_no)
 
     def outbox_count(self):
         with self.database.reading() as session:
@@ -142,7 +189,7 @@ def station_factory():
     with contextlib.ExitStack() as stack:
         def make(code, now=MONDAY):
             database = stack.enter_context(databases.scratch_databases.database(SAMPLE_CATALOGUE_DB))
-            return InProcessStation(code, database, now)
+            return InProcessStation(code, database, FixedClock(now))
         yield make
 
 
@@ -157,7 +204,7 @@ def station_url(tmp_path):
                 SAMPLE_CATALOGUE_DB, sqlite_file=tmp_path / f"{code}.sqlite3"))
             url = database.url
             urls.append(url)
-            return InProcessStation(code, database, now), url
+            return InProcessStation(code, database, FixedClock(now)), url
         yield make
         forget_databases(lambda url: url in urls)
 

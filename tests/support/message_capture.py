@@ -1,8 +1,9 @@
 """Stations of one district in one process, with messages passed by hand instead of a
-broker: each station has its own database, a CaseDesk and a relay that records every
-message it publishes. `deliver_all()` hands the recorded messages to their receivers in
-the order they were sent, as the broker would, and keeps, for each delivery, the
-receiver's copy of the case before and after it.
+broker: each station (tests/support/inprocess.py's `InProcessStation`) has its own
+database, a CaseDesk and a relay that hands every message it publishes to the network.
+`deliver_all()` hands the published messages to their receivers in the order they were
+sent, as the broker would, and keeps, for each delivery, the receiver's copy of the case
+before and after it.
 
 Used to record the message fixtures of a release (tests/data/messages/) and by the
 contract tests that replay them (tests/test_contract.py).
@@ -12,30 +13,14 @@ import datetime as dt
 from collections import deque
 from dataclasses import dataclass
 
-from services.access_audit import AuditInbox
-from services.cases.desk import CaseDesk
-from services.config import StationInfo
-from shared.cases.store import CaseRepository
 from shared.catalogue.store import CatalogueStore
 from shared.clock import DISTRICT_TZ
-from shared.db import outbox
-from shared.messages import AUDIT_COPY, CASES_EXCHANGE, CATALOGUE_EXCHANGE_PREFIX
+from shared.messages import CASES_EXCHANGE, CATALOGUE_EXCHANGE_PREFIX
+from tests.support.inprocess import FixedClock, InProcessStation, RecordingRelay
 
-
-class FixedClock:
-    """The district's clock, moved by hand."""
-
-    def __init__(self, when=dt.datetime(2026, 11, 23, 9, 30, tzinfo=DISTRICT_TZ)):
-        self.when = when
-
-    def now(self):
-        return self.when
-
-    def today(self):
-        return self.when.date()
-
-    def advance(self, **delta):
-        self.when += dt.timedelta(**delta)
+# where the network's clock starts when it is given none: the instant the recorded
+# fixtures of tests/data/messages/ start from
+CAPTURE_START = dt.datetime(2026, 11, 23, 9, 30, tzinfo=DISTRICT_TZ)
 
 
 @dataclass
@@ -50,52 +35,15 @@ class Sent:
     delivered_at: str = None
 
 
-class RecordingRelay:
-    """A station's relay: publishing is recording (and marking the outbox rows sent)."""
-
-    def __init__(self, database, station_code, network):
-        self.database = database
-        self.station_code = station_code
-        self.network = network
-
-    def flush(self, message_ids=None, older_than_seconds=None):
-        with self.database.transaction() as session:
-            rows = outbox.unsent(session, message_ids)
-            for row in rows:
-                self.network.publish(row.exchange, row.routing_key, row.body)
-            outbox.mark_sent(session, [row.message_id for row in rows])
-        return len(rows)
-
-
-class InProcessStation:
-    def __init__(self, code, network, database):
-        self.code = code
-        self.network = network
-        self.database = database
-        self.info = StationInfo(network.network.station(code), network.network)
-        self.relay = RecordingRelay(database, code, network)
-        self.desk = CaseDesk(database, self.relay, self.info, network.clock.now)
-        self.audit_inbox = AuditInbox(database, self.info)
-
-    def case(self, case_no):
-        with self.database.reading() as session:
-            return CaseRepository(session, self.code).find(case_no)
-
-    def receive(self, message):
-        """As the station's inbox service does (services/cases/service.py)."""
-        if message.get("kind") == AUDIT_COPY:
-            return self.audit_inbox.receive(message)
-        return self.desk.receive(message)
-
-
 class InProcessNetwork:
     def __init__(self, network, databases, clock=None):
         """`databases`: {station code: Database} of the stations that take part."""
         self.network = network
-        self.clock = clock or FixedClock()
+        self.clock = clock or FixedClock(CAPTURE_START)
         self.sent = []
         self.pending = deque()
-        self.stations = {code: InProcessStation(code, self, db) for code, db in databases.items()}
+        self.stations = {code: InProcessStation(code, db, self.clock, RecordingRelay(db, self.publish), network)
+                         for code, db in databases.items()}
 
     def __getitem__(self, code):
         return self.stations[code]

@@ -1,10 +1,12 @@
 """Record one fixture per message a release sends, by running cases through stations in
-one process (tests/support/message_capture.py) and keeping what their relays publish.
+one process (tests/support/message_capture.py, on tests/support/inprocess.py's stations)
+and keeping what their relays publish.
 
-    .venv/bin/python tests/data/messages/capture.py tests/data/messages/v1
+    .venv/bin/python tests/data/messages/capture.py tests/data/messages/v<N>
 
 Run it in a checkout of the release whose messages are to be recorded (see README.md in
-this folder); it writes `NN-<kind>-<stage>.json` files and replaces none it did not make.
+this folder, also for a release older than tests/support/inprocess.py); it writes
+`NN-<kind>-<stage>.json` files and replaces none it did not make.
 """
 import datetime as dt
 import json

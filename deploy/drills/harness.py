@@ -149,6 +149,9 @@ class TlsFiles:
     key: str
 
 
+NODE_FILE_LIMIT = 65536
+
+
 class BrokerNode:
     def __init__(self, name, port, dist_port, base_dir, host="localhost", management_port=None, tls=None,
                  tls_port=None):
@@ -213,6 +216,10 @@ class BrokerNode:
             # the default 50 MB disk alarm would block publishers on a nearly full disk
             "disk_free_limit.absolute = 10MB\n")
         (self.base_dir / "rabbitmq-env.conf").write_text(
+            # sourced by the node's start script after Debian's wrapper `su`s to the
+            # rabbitmq user, which sets the soft file limit back to 1,024: a node
+            # carrying a whole test network (hundreds of connections) needs more
+            f"ulimit -n {NODE_FILE_LIMIT} 2>/dev/null || ulimit -n \"$(ulimit -Hn)\"\n"
             "ERL_EPMD_ADDRESS=127.0.0.1\n"
             'export ERL_FLAGS="-kernel inet_dist_use_interface {127,0,0,1}"\n')
         self.base_dir.chmod(0o755)

@@ -331,3 +331,115 @@ class ResidentLookupAttempt(Base):
         Index("ix_resident_lookup_attempts_client_at", "client", "at"),
         Index("ix_resident_lookup_attempts_at", "at"),
     )
+
+
+# --- the service hall (issue 17; shared/hall/) ---------------------------------------
+
+class HallSlot(Base):
+    """A bookable half day for one window type at this station: `capacity` appointments,
+    `booked` of them taken. A row is made when the slot is first booked (the capacity
+    comes from the hall policy then); booking is `UPDATE ... SET booked = booked + 1
+    WHERE booked < capacity`, so two residents never get the last place."""
+
+    __tablename__ = "hall_slots"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(12))
+    day: Mapped[dt.date] = mapped_column(Date)
+    half_day: Mapped[str] = mapped_column(String(2))      # am | pm
+    window_type: Mapped[str] = mapped_column(String(2))   # A, B, ...
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index("uq_hall_slots_slot", "station", "day", "half_day", "window_type", unique=True),
+    )
+
+
+class Appointment(Base):
+    """A resident's appointment (预约). booked -> kept | cancelled | missed; a move keeps
+    the row and its booking number and changes the slot (`moves` counts them,
+    `moved_from` keeps the last slot left as "YYYY-MM-DD am")."""
+
+    __tablename__ = "hall_appointments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(12))
+    booking_no: Mapped[str] = mapped_column(String(20))
+    day: Mapped[dt.date] = mapped_column(Date)
+    half_day: Mapped[str] = mapped_column(String(2))
+    window_type: Mapped[str] = mapped_column(String(2))
+    item_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    name: Mapped[str] = mapped_column(String(50))
+    id_number: Mapped[str] = mapped_column(String(18))
+    mobile: Mapped[str] = mapped_column(String(11))
+    status: Mapped[str] = mapped_column(String(12), default="booked")  # booked|kept|cancelled|missed
+    channel: Mapped[str] = mapped_column(String(8), default="online")   # online | counter
+    booked_by: Mapped[str] = mapped_column(String(50), default="")      # the counter's username
+    booked_at: Mapped[dt.datetime] = mapped_column(DateTime)            # UTC
+    moves: Mapped[int] = mapped_column(Integer, default=0)
+    moved_from: Mapped[str] = mapped_column(String(20), default="")
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # kept/cancelled/missed
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("uq_hall_appointments_booking_no", "station", "booking_no", unique=True),
+        Index("ix_hall_appointments_day_status", "station", "day", "status"),
+        Index("ix_hall_appointments_id_number", "id_number"),
+    )
+
+
+class HallTicketCounter(Base):
+    """The last number given per station, day and window type: `series` "ticket" for
+    queue tickets (A001..), "booking" for booking numbers. Numbers come from
+    `UPDATE ... SET last = last + 1`, so they continue after a restart and start at 1
+    on a new day."""
+
+    __tablename__ = "hall_ticket_counters"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(12))
+    day: Mapped[dt.date] = mapped_column(Date)
+    window_type: Mapped[str] = mapped_column(String(2))
+    series: Mapped[str] = mapped_column(String(8), default="ticket")
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        Index("uq_hall_ticket_counters", "station", "day", "window_type", "series", unique=True),
+    )
+
+
+class HallTicket(Base):
+    """A queue ticket (取号): waiting -> called -> finished | no_show. Times are UTC.
+    waiting time = called_at - issued_at (the first call); service time = finished_at -
+    called_at (none for a no-show); `announced_at` is the latest call or recall (the
+    display's order)."""
+
+    __tablename__ = "hall_tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(12))
+    day: Mapped[dt.date] = mapped_column(Date)            # Asia/Shanghai day of issue
+    window_type: Mapped[str] = mapped_column(String(2))
+    number: Mapped[int] = mapped_column(Integer)
+    ticket_no: Mapped[str] = mapped_column(String(8))     # "A023"
+    kind: Mapped[str] = mapped_column(String(12))         # walk_in | appointment | priority
+    appointment_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    applicant_name: Mapped[str] = mapped_column(String(50))
+    id_number: Mapped[str] = mapped_column(String(18))
+    priority_reason: Mapped[str | None] = mapped_column(String(12), nullable=True)  # elderly | disabled
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    issued_by: Mapped[str] = mapped_column(String(50), default="")
+    called_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    window: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    called_by: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    recalls: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    no_show_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    case_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    sent_to_district: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (
+        Index("uq_hall_tickets_number", "station", "day", "window_type", "number", unique=True),
+        Index("ix_hall_tickets_queue", "station", "day", "window_type", "status"),
+        Index("ix_hall_tickets_announced", "station", "day", "announced_at"),
+    )

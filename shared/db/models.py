@@ -443,3 +443,37 @@ class HallTicket(Base):
         Index("ix_hall_tickets_queue", "station", "day", "window_type", "status"),
         Index("ix_hall_tickets_announced", "station", "day", "announced_at"),
     )
+
+
+class HallVisit(Base):
+    """District only: one closed visit to a station's hall, from the stations' `hall.visit`
+    messages (and the district's own tickets): a ticket finished or marked a no-show, or
+    an appointment missed. `visit_no` is the ticket number ("A023"), or the booking number
+    of a missed appointment (which has no ticket). The hall's figures
+    (shared/hall/visits.py) group and count these rows; `tier`, `hour` (Asia/Shanghai hour
+    of issue), `wait_seconds` and `service_seconds` are derived on arrival
+    (shared/hall/waiting.py visit_facts) so the database can GROUP BY them."""
+
+    __tablename__ = "hall_visits"
+    station: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)           # the station's day
+    visit_no: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tier: Mapped[str] = mapped_column(String(12))
+    window_type: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(12))       # walk_in | appointment | priority
+    status: Mapped[str] = mapped_column(String(10))     # finished | no_show | missed
+    booking_no: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)   # UTC
+    called_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    hour: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    wait_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    service_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    case_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        # the figures of a period of days, grouped by station, window type or hour
+        Index("ix_hall_visits_figures", "day", "station", "tier", "window_type", "hour", "status", "kind",
+              "wait_seconds", "service_seconds"),
+    )

@@ -141,7 +141,7 @@ class HttpEntrypoint(HttpRequestHandler):
         """/api/ takes JSON bodies only; every POST under /desk/ is checked against
         forgery (services/web_desk/guard.py) before any page runs."""
         request.shallow = False  # as nameko's own handle_request: the body may be read
-        if request.path.startswith("/desk/"):
+        if request.path.startswith(("/desk/", "/portal/")):  # the residents' pages are the desk's too
             return self._desk_request(request)
         if request.method in BODY_METHODS and _has_body(request) and not _is_json(request):
             return self.response_from_exception(UnsupportedMediaType(NOT_JSON_MESSAGE))

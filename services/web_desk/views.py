@@ -53,6 +53,8 @@ def filing_request(form, item):
         "note": form.get("note", "").strip(),
         # made when the form was shown: submitting it twice files one case
         "request_id": form.get("request_id") or None,
+        # the queue ticket the case is filed from (/desk/hall's 受理), marked with the case number
+        **({"ticket_id": int(form["ticket_id"])} if form.get("ticket_id", "").isdigit() else {}),
     }
 
 

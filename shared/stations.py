@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from shared.exceptions import InvalidInput
+from shared.hall.policy import HallPolicy
 
 DISTRICT, TOWNSHIP, VILLAGE = "district", "township", "village"
 TIERS = (DISTRICT, TOWNSHIP, VILLAGE)
@@ -95,6 +96,7 @@ class Network:
     stations: dict = field(default_factory=dict)  # code -> Station, in file order
     departments: dict = field(default_factory=dict)  # code -> Department
     supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
+    hall: HallPolicy = field(default_factory=HallPolicy)  # the optional `hall` section (shared/hall/policy.py)
 
     @classmethod
     def load(cls, path):
@@ -105,7 +107,8 @@ class Network:
     def from_dict(cls, data):
         district = data["district"]
         network = cls(district_code=str(district["code"]), district_name=district["name"],
-                      supervision=SupervisionPolicy.from_dict(data.get("supervision")))
+                      supervision=SupervisionPolicy.from_dict(data.get("supervision")),
+                      hall=HallPolicy.from_dict(data.get("hall")))
         for dept in data.get("departments", []):
             network.departments[dept["code"]] = Department(dept["code"], dept["name"])
         for entry in data["stations"]:

@@ -32,7 +32,7 @@ Plain marshmallow; no nameko, no broker.
 import datetime as dt
 import uuid
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, validate
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, validate, validates_schema
 
 from shared.catalogue.schemas import CatalogueChangeSchema
 from shared.exceptions import TongbanError
@@ -50,6 +50,7 @@ CASE_EXTENSION_DECISION = "case.extension_decision"  # the district's answer to 
 CASE_ALERT = "case.alert"            # a supervision warning or card for the holding station
 CATALOGUE_CHANGE = "catalogue.change"  # one change of the district's catalogue, for every replica
 AUDIT_COPY = "audit.copy"            # a batch of a station's access-audit entries, for the district
+HALL_VISIT = "hall.visit"            # a closed hall visit (ticket finished / no-show, appointment missed), for the district
 
 
 class InvalidMessage(TongbanError):
@@ -327,6 +328,37 @@ class AuditCopyBodySchema(_Open):
     entries = fields.List(fields.Dict(), required=True)
 
 
+class HallVisitBodySchema(_Open):
+    """One closed visit to a station's hall (shared/hall/waiting.py counts them): a ticket
+    finished or marked a no-show, or an appointment missed. A ticket carries its number and
+    times (UTC); a missed appointment carries its booking number and no ticket. An
+    appointment's ticket carries its booking number too (booked and kept)."""
+    station = _text(required=True)
+    day = IsoDate(required=True)  # the station's (Asia/Shanghai) day of the ticket or appointment
+    window_type = _text(required=True, validate=validate.Length(min=1, max=2))
+    kind = _text(required=True, validate=validate.OneOf(("walk_in", "appointment", "priority")))
+    status = _text(required=True, validate=validate.OneOf(("finished", "no_show", "missed")))
+    ticket_no = _optional(_text, validate=validate.Length(min=1, max=20))
+    booking_no = _optional(_text, validate=validate.Length(min=1, max=20))
+    issued_at = _optional(IsoDateTime)
+    called_at = _optional(IsoDateTime)
+    finished_at = _optional(IsoDateTime)
+    case_no = _optional(_text, validate=validate.Length(min=1, max=40))
+    priority_reason = _optional(_text)
+
+    @validates_schema
+    def _a_ticket_or_a_missed_appointment(self, data, **kwargs):
+        if data.get("status") == "missed":
+            if not data.get("booking_no") or data.get("ticket_no"):
+                raise ValidationError("a missed appointment carries its booking_no and no ticket_no", "status")
+            return
+        missing = [f for f in ("ticket_no", "issued_at", "called_at") if not data.get(f)]
+        if data.get("status") == "finished" and not data.get("finished_at"):
+            missing.append("finished_at")
+        if missing:
+            raise ValidationError(f"a closed ticket carries {', '.join(missing)}", "status")
+
+
 BODIES = {
     CASE_HANDOVER: CaseBodySchema,
     CASE_RESULT: CaseBodySchema,
@@ -336,6 +368,7 @@ BODIES = {
     CASE_ALERT: AlertBodySchema,
     CATALOGUE_CHANGE: CatalogueChangeBodySchema,
     AUDIT_COPY: AuditCopyBodySchema,
+    HALL_VISIT: HallVisitBodySchema,
 }
 KINDS = tuple(BODIES)
 

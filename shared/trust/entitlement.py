@@ -15,6 +15,7 @@ The rules follow the life of a case (shared/cases/workflow.py):
 | extension decision, supervision alert | the holder | the district |
 | catalogue change | every replica | the district |
 | access-audit copy (`audit.copy`) | district | the station whose entries they all are (shared/audit/) |
+| hall visit (`hall.visit`) | district | the station whose hall it was, about its own ticket or appointment (shared/hall/) |
 
 A case also carries its item as it was when the case was filed (name, limits, materials,
 who decides...). A receiver does not trust that copy: `check_item` compares it with its own
@@ -30,7 +31,7 @@ from shared.cases.workflow import ITEM_FIELDS
 from shared.exceptions import NotFound, TongbanError
 from shared.messages import (
     AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT,
-    CATALOGUE_CHANGE,
+    CATALOGUE_CHANGE, HALL_VISIT,
 )
 from shared.stations import DISTRICT, ancestor_at
 
@@ -170,6 +171,21 @@ def check_audit_copy(sender, receiver, body):
         _refuse(sender, f"access-audit entries of station(s) {', '.join(others)} come only from that station")
 
 
+def check_hall_visit(sender, receiver, body):
+    """A closed visit to a station's hall reaches the district only from that station,
+    about its own ticket or appointment (and a case filed from the ticket is one of its
+    own): one station cannot swell or shrink another's waiting times."""
+    district = ancestor_at(receiver, DISTRICT)
+    if receiver != district or sender == district or not sender.startswith(district):
+        _refuse(sender, "hall visits go from a station of the district to the district")
+    if not isinstance(body, dict) or body.get("station") != sender:
+        _refuse(sender, f"a hall visit of station {body.get('station') if isinstance(body, dict) else '?'} "
+                        f"comes only from that station")
+    case_no = body.get("case_no")
+    if case_no is not None and not str(case_no).startswith(sender + "-"):
+        _refuse(sender, f"a hall visit of station {sender} names case {case_no}, which it did not file")
+
+
 def check(kind, sender, receiver, body, known=None):
     """Dispatch on the message kind; `known` is the receiver's copy of the case, if any."""
     if kind == CASE_HANDOVER:
@@ -182,6 +198,8 @@ def check(kind, sender, receiver, body, known=None):
         check_supplement(sender, body, known)
     elif kind == AUDIT_COPY:
         check_audit_copy(sender, receiver, body)
+    elif kind == HALL_VISIT:
+        check_hall_visit(sender, receiver, body)
     elif kind in (CASE_EXTENSION_DECISION, CASE_ALERT, CATALOGUE_CHANGE):
         check_from_district(sender, receiver, kind)
     else:

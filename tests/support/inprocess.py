@@ -32,6 +32,7 @@ from sqlalchemy import select
 from deploy.seeding import load_catalogue_file
 from deploy.settings import SAMPLE_CATALOGUE
 from services.access_audit import AuditInbox
+from services.hall_visits import HallVisitInbox
 from services.cases.desk import CaseDesk
 from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
 from shared.auth.accounts import Accounts
@@ -42,7 +43,7 @@ from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import forget_databases
 from shared.db.models import OutboxMessage
-from shared.messages import AUDIT_COPY
+from shared.messages import AUDIT_COPY, HALL_VISIT
 from tests.support import databases
 from tests.support.network import AMQP_URI
 
@@ -117,6 +118,7 @@ class InProcessStation:
         self.relay = relay or RecordingRelay(database)
         self.desk = CaseDesk(database, self.relay, self.info, self.clock)
         self.audit_inbox = AuditInbox(database, self.info)
+        self.hall_visits = HallVisitInbox(database, self.info)
 
     def user(self, role, department=None, username=None, name=None):
         """A user as the desk receives them from the login (services/auth.py)."""
@@ -141,6 +143,8 @@ class InProcessStation:
         message = {k: v for k, v in message.items() if k != "to"}
         if message.get("kind") == AUDIT_COPY:
             return self.audit_inbox.receive(message)
+        if message.get("kind") == HALL_VISIT:
+            return self.hall_visits.receive(message)
         return self.desk.receive(message)
 
     def case(self, case_no):

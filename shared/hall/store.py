@@ -32,6 +32,7 @@ from shared.exceptions import Conflict, InvalidInput, NotFound, TooManyAttempts
 from shared.hall import appointments as rules
 from shared.hall import slots as slot_rules
 from shared.hall import tickets as ticket_rules
+from shared.hall import visits as hall_visits
 from shared.hall.policy import HALF_DAY_NAMES, HallPolicy
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,8 @@ class HallStore:
         missed = [r for r in rows if rules.is_missed(self.policy, r.day, r.half_day, now)]
         for row in missed:
             row.status, row.closed_at = rules.MISSED, self._utcnow()
+            hall_visits.report_visit(self.session, self.station_code, self.network.district_code,
+                                     hall_visits.visit_of_missed_appointment(row))
         if missed:
             log.info("%d appointment(s) at %s marked missed", len(missed), self.station_code)
         return len(missed)
@@ -469,6 +472,10 @@ class HallStore:
         """Called in the same transaction when a ticket is finished or marked no-show
         (`ticket` is the HallTicket row, already updated). The district's copy of the
         visit (H3: the `hall.visit` outbox message) is added here."""
+        appointment = self.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
+        hall_visits.report_visit(self.session, self.station_code, self.network.district_code,
+                                 hall_visits.visit_of_ticket(ticket, appointment.booking_no if appointment else None))
+        ticket.sent_to_district = True
 
     def display(self):
         """What the hall's big screen shows: the last calls (ticket number, window, time;

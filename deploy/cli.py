@@ -218,16 +218,21 @@ def up(ctx, codes, per_process, wait, timeout):
 @click.option("--to", "end", default=None, help="Last filing date (YYYY-MM-DD).")
 @click.option("--by", default="none", show_default=True,
               type=click.Choice(["none", "station", "tier", "department", "item", "category"]))
-@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table.")
+@click.option("--hall-by", default=None,
+              type=click.Choice(["none", "station", "tier", "window_type", "hour"]),
+              help="How the service halls' figures are grouped (default: as --by when they can be, else none).")
+@click.option("--hall", "hall_only", is_flag=True, help="Only the service halls' figures (waiting times...).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV instead of a table (the cases', or with --hall the halls').")
 @click.option("--user", "username", default="supervisor", show_default=True,
               help="A supervisor or administrator of the district centre.")
 @click.option("--password", envvar="TONGBAN_PASSWORD", prompt=True, hide_input=True,
               help="Their password (asked for; or TONGBAN_PASSWORD).")
 @click.pass_context
-def report(ctx, start, end, by, as_csv, username, password):
-    """The district's statistics (asks the running district centre)."""
+def report(ctx, start, end, by, hall_by, hall_only, as_csv, username, password):
+    """The district's statistics (asks the running district centre): the cases' figures,
+    then the service halls' (tickets, waiting and service times, no-shows, appointments)."""
     from deploy.reporting import fetch_report
-    click.echo(fetch_report(_settings(ctx), start, end, by, as_csv, username, password))
+    click.echo(fetch_report(_settings(ctx), start, end, by, as_csv, username, password, hall_by, hall_only))
 
 
 @main.command()

@@ -5,10 +5,12 @@ from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
+from services.hall_visits import HallVisitInboxProvider
 from services.http import http, json_body, json_response, page_of, query_date
 from shared.auth import permissions
 from shared.auth.roles import signed
 from shared.exceptions import InvalidInput
+from shared.hall.waiting import HALL_GROUPINGS
 from shared.supervision.statistics import GROUPINGS
 
 
@@ -17,6 +19,7 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
 
     catalogue_desk = CatalogueEditing()
     supervision = Supervision()
+    hall_visits = HallVisitInboxProvider()
 
     @contextmanager
     def _catalogue_change(self, request, action):
@@ -112,6 +115,12 @@ class DistrictGatewayService(AuditEndpoints, GatewayService):
             raise InvalidInput(f"query parameter 'by' must be one of {', '.join(GROUPINGS)}")
         start, end = query_date(request, "from"), query_date(request, "to")
         rows = self.supervision.statistics(start, end, by, self.station.network)
-        return json_response({"by": by, "from": start, "to": end, "rows": rows})
+        # the service halls' figures of the same days (shared/hall/waiting.py), grouped by
+        # `hall_by`: as `by` when the halls know that grouping, else the district's totals
+        hall_by = request.args.get("hall_by", by if by in HALL_GROUPINGS else "none")
+        if hall_by not in HALL_GROUPINGS:
+            raise InvalidInput(f"query parameter 'hall_by' must be one of {', '.join(HALL_GROUPINGS)}")
+        hall = self.hall_visits.statistics(start, end, hall_by, self.station.network)
+        return json_response({"by": by, "from": start, "to": end, "rows": rows, "hall_by": hall_by, "hall": hall})
 
 

@@ -3,6 +3,7 @@ the handlers validate with (apispec)."""
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from services.gateway.hall import hall_components, hall_paths
 from shared.auth import schemas as auth_schemas
 from shared.cases import schemas as case_schemas
 from shared.cases import views as case_views
@@ -221,6 +222,8 @@ def build_spec(is_district):
             access="administrators",
             example={"ids": ["3f2a9c"]})},
     }
+    hall_components(spec)
+    paths.update(hall_paths(_op, _query, _path_param, PUBLIC))
     if is_district:
         paths.update({
             "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),
@@ -255,7 +258,9 @@ def build_spec(is_district):
                 example={"answer": "已约谈窗口人员并整改"})},
             "/api/stats": {"get": _op("the district's statistics", tag="supervision", params=[
                 _query("from", "first filing date", kind="string"), _query("to", "last filing date"),
-                _query("by", "grouping", ("none", "station", "tier", "department", "item", "category"))])},
+                _query("by", "grouping", ("none", "station", "tier", "department", "item", "category")),
+                _query("hall_by", "grouping of the service halls' figures (default: as by, else none)",
+                       ("none", "station", "tier", "window_type", "hour"))])},
             # the access audit (district/audit_desk.py)
             **{path: {"get": _op(summary, tag="supervision", access="the district's supervisor only", params=[
                 _query("station", "station code"), _query("username", "username (as typed, for logins)"),

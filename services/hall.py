@@ -84,11 +84,14 @@ class HallDesk:
         start = start or (self.clock().date() + dt.timedelta(days=1))
         return self._read(lambda store: store.slots(start, days, window_type))
 
-    def book(self, data, user=None):
-        """A resident's booking (user None), or a counter's for a resident."""
+    def book(self, data, user=None, client=None):
+        """A resident's booking (user None), or a counter's for a resident. A resident's
+        tries are counted per `client` address (20 an hour, then 429)."""
         if user is not None:
             require_counter(user)
         body = self._body(schemas.BookingSchema, data)
+        if user is None and client is not None:
+            self._write(lambda store: store.count_online_booking(client))
         return self._write(lambda store: store.book(user=user, **body))
 
     def _opened(self, body, client):

@@ -21,13 +21,13 @@ with the full ID number and mobile: the HTTP layer masks them (shared/hall/schem
 import datetime as dt
 import logging
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from shared.cases import lookup_limits
 from shared.clock import DISTRICT_TZ
-from shared.db.models import Appointment, HallSlot, HallTicket, HallTicketCounter, Item
+from shared.db.models import Appointment, HallSlot, HallTicket, HallTicketCounter, Item, ResidentLookupAttempt
 from shared.exceptions import Conflict, InvalidInput, NotFound, TooManyAttempts
 from shared.hall import appointments as rules
 from shared.hall import slots as slot_rules
@@ -43,6 +43,7 @@ NO_MATCH = ("没有与该预约号、身份证号和手机号相符的预约（n
 CALL_TRIES = 50       # tickets taken by other counters before this one gives up (409)
 DISPLAY_CALLS = 8     # the display's last calls
 TICKET_SERIES, BOOKING_SERIES = "ticket", "booking"
+BOOKINGS_PER_ADDRESS = 20  # online bookings tried from one client address within lookup_limits.WINDOW
 
 
 def _local(when):
@@ -200,6 +201,24 @@ class HallStore:
             raise TooManyAttempts(f"预约查询失败次数过多，请 {minutes} 分钟后再试（too many failed tries for this "
                                   f"booking number or from this address: try again in {minutes} minutes）",
                                   refused.retry_after) from None
+
+    def count_online_booking(self, client):
+        """Count a resident's booking try from `client` (kept as a row of the lookup
+        attempts, keyed "hb:<address>", pruned with them); TooManyAttempts (429) beyond
+        BOOKINGS_PER_ADDRESS within the window. Commit it before booking."""
+        now = self._utcnow()
+        since = now - lookup_limits.WINDOW
+        key = f"hb:{client}"[:40]
+        self.session.execute(delete(ResidentLookupAttempt).where(ResidentLookupAttempt.at <= since))
+        times = self.session.scalars(select(ResidentLookupAttempt.at).where(
+            ResidentLookupAttempt.case_no == key, ResidentLookupAttempt.at > since)
+            .order_by(ResidentLookupAttempt.at)).all()
+        if len(times) >= BOOKINGS_PER_ADDRESS:
+            wait = max(1, int((times[len(times) - BOOKINGS_PER_ADDRESS] + lookup_limits.WINDOW - now).total_seconds()))
+            minutes = -(-wait // 60)
+            raise TooManyAttempts(f"预约请求过多，请 {minutes} 分钟后再试（too many bookings from this address: try "
+                                  f"again in {minutes} minutes）", wait)
+        self.session.add(ResidentLookupAttempt(case_no=key, client="", at=now))
 
     def attempt_succeeded(self, attempt_id):
         lookup_limits.succeeded(self.session, attempt_id)

@@ -20,8 +20,10 @@ sys.path.insert(0, str(ROOT))
 from district.catalogue_editing import CatalogueDesk  # noqa: E402
 from district.supervision_desk import SupervisionDesk  # noqa: E402
 from services.access_audit import AuditTrail, copy_to_district  # noqa: E402
+from shared.calendar import WorkingDayCalendar  # noqa: E402
 from shared.cases.citizen_id import make as make_id  # noqa: E402
 from shared.db.database import Database  # noqa: E402
+from shared.hall.store import HallStore  # noqa: E402
 from shared.stations import Network  # noqa: E402
 from tests.support.message_capture import InProcessNetwork, case_no_of  # noqa: E402
 
@@ -122,6 +124,15 @@ def run(databases=None):
     # the village's access audit: a full view of a case, copied to the district
     AuditTrail(village.database, village.info, None).full_view(AGENT, village.desk.get(a, AGENT))
     copy_to_district(village.relay, village.info)
+    net.deliver_all()
+
+    # the village's hall: a ticket issued, called and finished, its visit reported to the district
+    with village.database.transaction() as session:
+        hall = HallStore(session, SOUTH_VILLAGE, NETWORK, WorkingDayCalendar(), net.clock)
+        ticket = hall.issue("walk_in", "黄秀英", ID_NUMBER, window_type="A", user=AGENT)
+        hall.call_next("A", "1", AGENT)
+        hall.finish(ticket["id"], user=AGENT)
+    village.relay.flush()
     net.deliver_all()
     return net
 

@@ -12,6 +12,7 @@ from services.web_desk.pages_account import MyAccountPages
 from services.web_desk.pages_actions import CaseActionPages
 from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
+from services.web_desk.pages_hall import HallPages
 from services.web_desk.pages_notice import NoticePages
 from services.web_desk.pages_status import StatusPage
 from services.web_desk.rendering import (
@@ -115,5 +116,5 @@ class HomePages(DeskBase):
 
 
 class WebDeskPages(AccountPages, MyAccountPages, HomePages, StatusPage, NoticePages, CataloguePages, CasePages,
-                   CaseActionPages):
+                   CaseActionPages, HallPages):
     """Every page of the web desk, mixed into the gateway."""

@@ -41,8 +41,10 @@ class CasePages(DeskBase):
         permissions.can_file(user)
         item = self.catalogue.get(request.args.get("item", ""))
         residence = self.station.code if self.station.tier != DISTRICT else ""
+        # from a called queue ticket (受理 on /desk/hall): its applicant, and the ticket the case remembers
+        prefill = self.ticket_prefill(request.args.get("ticket"), user)  # services/web_desk/pages_hall.py
         return self._filing_form(user, item, {"residence": residence, "materials": [],
-                                              "request_id": uuid.uuid4().hex})
+                                              "request_id": uuid.uuid4().hex, **prefill})
 
     @http("POST", "/desk/cases/new")
     @page

@@ -27,6 +27,7 @@ from pathlib import Path
 from werkzeug.wrappers import Response
 
 from services.gateway.residents import client_address
+from services.hall import Hall
 from services.http import http
 from services.web_desk import labels
 from services.web_desk.base import DeskBase
@@ -34,7 +35,10 @@ from services.web_desk.rendering import REFUSALS, explain, form_of, page, redire
 from shared.auth import roles
 from shared.cases import citizen_id
 from shared.clock import DISTRICT_TZ
-from shared.exceptions import Forbidden, InvalidInput, NotFound, TooManyAttempts, Unavailable
+from shared.exceptions import (
+    Forbidden, InvalidInput, NotFound, PasswordChangeRequired, TooManyAttempts, Unauthorized, Unavailable,
+)
+from shared.hall.schemas import AppointmentSchema, PrintedTicketSchema, TicketSchema, dump
 from shared.hall.slots import MAX_DAYS, booking_window
 
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
@@ -166,8 +170,8 @@ class HallCounterPages(DeskBase):
 
     def _hall_page(self, user, window_type, window, error=None, status=200, done=None, values=None):
         types = self.window_types()
-        waiting = self.hall.tickets(status="waiting")
-        called = self.hall.tickets(status="called")
+        waiting = [_row(t) for t in self.hall.tickets(user, status="waiting")]
+        called = [_row(t) for t in self.hall.tickets(user, status="called")]
         mine = [t for t in called if t["window_type"] == window_type and window and str(t.get("window")) == window]
         counts = {t["code"]: 0 for t in types}
         for ticket in waiting:
@@ -206,7 +210,7 @@ class HallCounterPages(DeskBase):
         if not window:
             return self._hall_page(user, window_type, "", error="请填写本窗口的窗口号（如 3）。", status=400)
         try:
-            self.hall.call({"window_type": window_type, "window": window}, user)
+            self.hall.call_next({"window_type": window_type, "window": window}, user)
         except NotFound:
             return self._hall_page(user, window_type, window, error="该业务类型目前没有等候的号。", status=404)
         except REFUSALS as error:
@@ -219,7 +223,8 @@ class HallCounterPages(DeskBase):
         self._counter(user)
         form = form_of(request)
         window_type, window = self._place(form)
-        operations = {"recall": self.hall.recall, "no-show": self.hall.no_show, "finish": self.hall.finish}
+        operations = {"recall": self.hall.recall, "no-show": self.hall.no_show,
+                      "finish": lambda ticket, who: self.hall.finish(ticket, {}, who)}
         if action not in operations:
             raise NotFound("没有这个操作。")
         try:
@@ -235,11 +240,12 @@ class HallCounterPages(DeskBase):
         applicant filled in; without an item, the catalogue search first, whose item pages
         carry the ticket on to the filing form."""
         self._counter(user)
-        ticket = self.hall.ticket(ticket_id)
-        item = ticket.get("item_code")
+        ticket = self.hall.ticket(ticket_id, user)
+        appointment = self._appointment_of(ticket, user)
+        item = appointment.get("item_code") if appointment else None
         if item:
             return redirect("/desk/cases/new?" + urllib.parse.urlencode({"item": item, "ticket": ticket_id}))
-        return render("hall_choose_item.html", **self.desk_context(user), ticket=ticket,
+        return render("hall_choose_item.html", **self.desk_context(user), ticket=_row(ticket),
                       items=self._item_choices(request.args.get("q", "").strip()), q=request.args.get("q", ""))
 
     def _item_choices(self, text):
@@ -248,29 +254,42 @@ class HallCounterPages(DeskBase):
         _, items = self.catalogue.search(text=text[:100], limit=30, offset=0)
         return items
 
-    def ticket_prefill(self, ticket_id):
+    def _appointment_of(self, ticket, user):
+        """The appointment a ticket was issued from (its item, the resident's mobile), or
+        None. (The hall wrapper answers appointments by day: found by its ticket id.)"""
+        if not ticket.get("appointment_id"):
+            return None
+        day = dt.date.fromisoformat(ticket["day"])
+        return next((a for a in self.hall.appointments(user, day=day) if a.get("ticket_id") == ticket["id"]), None)
+
+    def ticket_prefill(self, ticket_id, user):
         """The filing form's values from a ticket (`/desk/cases/new?ticket=<id>`): the
-        applicant's name and ID number (and the appointment's mobile), and the ticket id
-        the filing carries so the case remembers its ticket. {} for no or a bad id."""
+        applicant's name and ID number (the counter typed them when issuing it; an
+        appointment's mobile too), and the ticket id the filing carries so that the case
+        remembers its ticket. {} without a ticket id."""
         if not ticket_id or not str(ticket_id).isdigit():
             return {}
-        ticket = self.hall.ticket(int(ticket_id))
-        values = {"name": ticket.get("applicant_name", ""), "id_number": ticket.get("id_number_full", "")
-                  or ticket.get("id_number", ""), "ticket_id": str(ticket["id"]), "ticket_no": ticket["ticket_no"]}
-        if ticket.get("mobile"):
-            values["phone"] = ticket["mobile"]
+        self._counter(user)
+        ticket = self.hall.ticket(int(ticket_id), user)
+        values = {"name": ticket["applicant_name"], "id_number": ticket["id_number"],
+                  "ticket_id": str(ticket["id"]), "ticket_no": ticket["ticket_no"]}
+        appointment = self._appointment_of(ticket, user)
+        if appointment:
+            values["phone"] = appointment["mobile"]
         return values
 
     @http("GET", "/desk/hall/tickets/<int:ticket_id>/print")
     @page
     def desk_hall_ticket_print(self, request, user, ticket_id):
         self._counter(user)
-        ticket = self.hall.ticket(ticket_id)
-        names = {t["code"]: t["name"] for t in self.window_types()}
+        ticket = self.hall.ticket(ticket_id, user)
+        appointment = self._appointment_of(ticket, user)
         window_type, window = self._place(request.args)
-        return render("hall_ticket.html", **self.desk_context(user), ticket=ticket, done=DONE.get(request.args.get("done")),
-                      type_name=names.get(ticket["window_type"], ticket["window_type"]),
-                      back=self._hall_url(window_type, window))
+        printed = {**dump(PrintedTicketSchema, ticket), "status": ticket["status"], "kind": ticket["kind"],
+                   "window_type": ticket["window_type"], "priority_reason": ticket["priority_reason"],
+                   "booking_no": appointment["booking_no"] if appointment else None}
+        return render("hall_ticket.html", **self.desk_context(user), ticket=printed,
+                      done=DONE.get(request.args.get("done")), back=self._hall_url(window_type, window))
 
 
 class HallDisplayPages(DeskBase):
@@ -344,7 +363,8 @@ class AppointmentPages(DeskBase):
         if item:
             data["item_code"] = item["code"]
         try:
-            appointment = self.hall.book(data, client_address(request))
+            clerk = self._counter_user(request)  # a counter booking for a resident is not the online limit's
+            appointment = self.hall.book(data, user=clerk, client=None if clerk else client_address(request))
         except TooManyAttempts as error:
             response = self._booking_page(window_type, item, values, too_many(error), 429)
             response.headers["Retry-After"] = str(error.retry_after)
@@ -353,7 +373,16 @@ class AppointmentPages(DeskBase):
             return self._booking_page(window_type, item, values, NO_ANSWER, 503)
         except REFUSALS as error:
             return self._booking_page(window_type, item, values, hall_message(error), status_of(error))
-        return self._portal("appointments_booked.html", 201, appointment=appointment, item=item, done=DONE["booked"])
+        return self._portal("appointments_booked.html", 201, appointment=dump(AppointmentSchema, appointment), item=item,
+                            done=DONE["booked"])
+
+    def _counter_user(self, request):
+        """The logged-in counter user booking on a resident's behalf (代约), or None."""
+        try:
+            user = self.users.user(request)
+        except (Unauthorized, PasswordChangeRequired):
+            return None
+        return user if user["role"] in roles.COUNTER_ROLES else None
 
     @http("GET", "/portal/appointments/manage")
     def portal_manage_form(self, request):
@@ -395,13 +424,24 @@ class AppointmentPages(DeskBase):
             return self._portal("appointments_manage.html", 404, values=values, error=NO_MATCH)
         except REFUSALS as refused:  # a full slot, a slot already started...: shown with the appointment
             error, status = hall_message(refused), status_of(refused)
-            appointment = self.hall.lookup(values, client_address(request))
+            try:
+                appointment = self.hall.lookup(values, client_address(request))
+            except (*REFUSALS, TooManyAttempts, Unavailable):  # a malformed ID number or booking number
+                return self._portal("appointments_manage.html", status, values=values, error=error)
         else:
             done = DONE.get({"move": "moved", "cancel": "cancelled"}.get(action))
         days = self._slots(appointment["window_type"]) if appointment.get("status") == "booked" else []
-        return self._portal("appointments_manage.html", status, values=values, appointment=appointment, days=days,
-                            done=done, error=error)
+        return self._portal("appointments_manage.html", status, values=values, appointment=dump(AppointmentSchema, appointment),
+                            item=self._item(appointment.get("item_code")), days=days, done=done, error=error)
 
 
 class HallPages(HallCounterPages, HallDisplayPages, AppointmentPages):
-    """Every page of the service hall, mixed into the web desk (services/web_desk/pages.py)."""
+    """Every page of the service hall, mixed into the web desk (services/web_desk/pages.py).
+    `hall` is the gateway's own (HallEndpoints declares the same provider)."""
+    hall = Hall()
+
+
+def _row(ticket):
+    """A ticket as the counter's page lists it: TicketSchema's fields (ID number masked)
+    and who called it."""
+    return {**dump(TicketSchema, ticket), "called_by": ticket.get("called_by")}

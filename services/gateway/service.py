@@ -6,6 +6,7 @@ from services.catalogue_access import Catalogue
 from services.config import Station
 from services.gateway.broker import BrokerProbe
 from services.gateway.dead_letters import DeadLetterEndpoints
+from services.gateway.hall import HallEndpoints
 from services.gateway.metrics import MetricsEndpoints
 from services.gateway.my_account import MyAccountEndpoints
 from services.gateway.openapi import build_spec
@@ -211,7 +212,7 @@ class CaseEndpoints:
 
 
 class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,
-                     DeadLetterEndpoints, MetricsEndpoints, WebDeskPages):
+                     HallEndpoints, DeadLetterEndpoints, MetricsEndpoints, WebDeskPages):
     name = "gateway"
 
     users = Users()

@@ -404,7 +404,8 @@ class HallStore:
         if window_type:
             query = query.where(HallTicket.window_type == window_type)
         rows = self.session.scalars(query).all()
-        waiting = ticket_rules.calling_order([r for r in rows if r.status == ticket_rules.WAITING])
+        waiting = sorted((r for r in rows if r.status == ticket_rules.WAITING),  # the calling order, then issue
+                         key=lambda r: (ticket_rules.RANK[r.kind], r.issued_at, r.id))
         others = sorted((r for r in rows if r.status != ticket_rules.WAITING),
                         key=lambda r: (r.announced_at or r.issued_at, r.id), reverse=True)
         return [self.ticket_view(r) for r in waiting + others]

@@ -283,6 +283,7 @@ class CaseRecordSchema(_Open):
     pauses = fields.List(fields.Nested(PauseSchema))
     extension = _optional(fields.Nested, ExtensionSchema)
     rating = _optional(fields.Nested, RatingSnapshotSchema)
+    ticket_no = _text(validate=validate.Length(min=1, max=20))  # the hall ticket it was filed from (A023)
 
 
 class CaseBodySchema(_Open):

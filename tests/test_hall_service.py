@@ -25,9 +25,10 @@ from shared.db.database import Database
 from shared.db.models import HallSlot, HallTicket
 from shared.exceptions import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from shared.hall.store import SLOT_FULL, HallStore
+from shared.messages import CASE_RECORD
 from tests.support.databases import ON_POSTGRESQL
 from tests.support.inprocess import (  # noqa: F401 (station_url is a fixture)
-    DISTRICT, MONDAY, SOUTH_VILLAGE, TZ, declare_rpc_exchange, service_config, station_url,
+    DISTRICT, MONDAY, SOUTH_VILLAGE, TZ, declare_rpc_exchange, filing, service_config, station_url,
 )
 
 TUESDAY = dt.date(2026, 3, 3)
@@ -435,3 +436,29 @@ def test_the_api_issues_and_calls_tickets_for_counters_only(api):
     assert_json_error(call("POST", "/api/hall/tickets/999/recall", token=clerk), 404)
     spec = call("GET", "/api/openapi.json").json()
     assert {"/api/hall/slots", "/api/hall/calls", "/api/hall/display"} <= set(spec["paths"])
+
+
+# -- a case filed from a ticket ----------------------------------------------------------------
+def test_a_case_filed_from_a_called_ticket_remembers_it_and_the_ticket_its_case(station_url):
+    station, _ = station_url(SOUTH_VILLAGE)
+    hall = HallDesk(station.database, station.info, station.clock)
+    agent = station.user(roles.VILLAGE_AGENT, username="agent")
+    waiting = hall.issue(walk_in(), agent)
+    with pytest.raises(Conflict, match="a case is filed from a called ticket"):
+        station.desk.file(filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], ticket_id=waiting["id"]), agent)
+    assert station.case_count(agent) == 0 and hall.ticket(waiting["id"], agent)["case_no"] is None
+    called = hall.call_next({"window_type": "A", "window": "1"}, agent)
+    case = station.desk.file(filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], ticket_id=called["id"]), agent)
+    assert case["ticket_no"] == "A001" and station.case(case["case_no"])["ticket_no"] == "A001"
+    assert hall.ticket(called["id"], agent)["case_no"] == case["case_no"]
+    # the district's copy carries the ticket number too
+    assert [m["body"]["case"].get("ticket_no") for m in station.relay.of_kind(CASE_RECORD)] == ["A001"]
+    with pytest.raises(Conflict, match="already belongs to case"):
+        station.desk.file(filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], ticket_id=called["id"]), agent)
+    with pytest.raises(NotFound, match="排队号不存在"):
+        station.desk.file(filing("MZ-002", ["M01", "M02", "M03", "M04", "M05"], ticket_id=999), agent)
+    with pytest.raises(InvalidInput, match="ticket_id"):
+        station.desk.file(filing("MZ-002", ["M01"], ticket_id="A001"), agent)
+    assert station.case_count(agent) == 1
+    finished = hall.finish(called["id"], {}, agent)
+    assert finished["case_no"] == case["case_no"] and finished["status"] == "finished"

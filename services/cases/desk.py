@@ -23,6 +23,7 @@ from shared.db import outbox
 from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
 from shared.exceptions import Conflict, Forbidden, InvalidInput, Unprocessable
+from shared.hall.store import HallStore
 from shared.supervision.schemas import AlertSchema
 from shared.trust import entitlement
 from shared.validation import load
@@ -92,6 +93,7 @@ class CaseDesk:
         with schemas.on_day(self.clock().date()):  # a birth date after the station's today is refused
             request = load(schemas.FilingSchema, data)
         request_id = request.pop("request_id")
+        ticket_id = request.pop("ticket_id")
         fingerprint = filing_fingerprint(request)
         request["agent"] = signed(user)
 
@@ -102,6 +104,9 @@ class CaseDesk:
                                           fingerprint=fingerprint))
             with log_context(station=self.info.code, case_no=case_no):
                 log.info("filing %s for item %s", case_no, request["item_code"])
+                if ticket_id:  # filed from a hall ticket: the ticket remembers the case, the case its ticket
+                    hall = HallStore(session, self.info.code, self.info.network, self._calendar(session), self.clock)
+                    request["ticket_no"] = hall.attach_case(ticket_id, case_no)["ticket_no"]
                 result = workflow.file(case_no, request)
                 query_codes.attach(result.case, sealed)  # the query code's hash only
                 return result

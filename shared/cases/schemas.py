@@ -61,6 +61,8 @@ class FilingSchema(Schema):
     # chosen by the client, unique per filing: sent again, it gets the same case back
     request_id = fields.String(load_default=None, validate=validate.Regexp(
         r"^[A-Za-z0-9_.:-]{8,64}$", error="8-64 letters, digits, '_', '.', ':' or '-' (e.g. a UUID)"))
+    # the hall's queue ticket the case is filed from (shared/hall/store.py marks its case_no)
+    ticket_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(min=1))
 
 
 class SupplementSchema(Schema):

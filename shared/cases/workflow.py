@@ -83,6 +83,8 @@ class CaseWorkflow:
             "deficiency": None, "notice": None, "decisions": [], "result": None,
             "revision": 0, "history": [],
         }
+        if request.get("ticket_no"):  # filed from this hall ticket (services/cases/desk.py)
+            case["ticket_no"] = request["ticket_no"]
         messages = []
         self._materials_check(case, request["agent"], "file", messages)
         return self._done(case, messages)

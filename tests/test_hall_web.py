@@ -303,9 +303,11 @@ def test_a_resident_books_online_and_is_served_from_the_ticket_and_priority_come
     rows = clerk.page.locator("#waiting tbody tr")
     assert [rows.nth(i).locator("td").first.inner_text() for i in range(rows.count())] == ["A003", "A002"]
     clerk.shot("counter-queue")
+    move_clock(clock_file, dt.datetime.combine(TUESDAY, dt.time(9, 25), DISTRICT_TZ))
     clerk.submit(re.compile("叫下一位"))
     expect(clerk.page.locator("#calling .ticket-no")).to_have_text("A003")
     expect(display.page.locator("#announce")).to_have_text("请 A003 号到 3 号窗口办理", timeout=20_000)
+    move_clock(clock_file, dt.datetime.combine(TUESDAY, dt.time(9, 30), DISTRICT_TZ))
     clerk.submit("办结")
     clerk.submit(re.compile("叫下一位"))
     expect(clerk.page.locator("#calling .ticket-no")).to_have_text("A002")
@@ -327,6 +329,7 @@ def test_a_resident_books_online_and_is_served_from_the_ticket_and_priority_come
 
 def issue(clerk, kind, name, id_number, booking_no=None):
     """The counter's 取号 form; lands on the printable ticket."""
+    clerk.open("/desk/hall?window_type=A&window=3")
     form = clerk.page.locator("#form-issue")
     form.locator(f'input[name="kind"][value="{kind}"]').check()
     form.get_by_label("业务类型").select_option("A")

@@ -6,19 +6,20 @@ do it, and loads request bodies through shared/hall/schemas.py.
 Answers are the store's plain dicts with the full ID number and mobile; whoever shows
 them masks them (the gateway through the answer schemas, the desk pages likewise).
 
-`HallHousekeepingService` is a timer-only service: every few minutes it marks the
-appointments of ended half days that were not kept as missed.
+The station's housekeeping service (services/outbox_sweeper.py) calls `mark_missed`
+every few minutes (HALL_SWEEP_KEY): appointments of ended half days not kept are missed.
 """
 import datetime as dt
 import logging
 
 from nameko.extensions import DependencyProvider
 
-from services.station_context import station_context
-from services.timers import configured_timer
+from services.config import CLOCK_FILE_KEY, DATABASE_KEY, station_info
 from shared.auth import roles
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.catalogue.store import CatalogueStore
+from shared.clock import Clock
+from shared.db.database import get_database
 from shared.exceptions import Forbidden, InvalidInput
 from shared.hall import schemas
 from shared.hall.store import HallStore
@@ -190,21 +191,9 @@ class Hall(DependencyProvider):
     """Injects the station's HallDesk (one per container; a transaction per call)."""
 
     def setup(self):
-        context = station_context(self.container.config)
-        self.hall = HallDesk(context.database, context.info, context.clock.now)
+        config = self.container.config
+        self.hall = HallDesk(get_database(config[DATABASE_KEY]), station_info(config),
+                             Clock(config.get(CLOCK_FILE_KEY)).now)
 
     def get_dependency(self, worker_ctx):
         return self.hall
-
-
-class HallHousekeepingService:
-    """Marks missed appointments: a half day over, its appointments not kept."""
-    name = "hall_housekeeping"
-
-    hall = Hall()
-
-    @configured_timer(HALL_SWEEP_KEY, 300.0)
-    def mark_missed(self):
-        missed = self.hall.mark_missed()
-        if missed:
-            log.info("marked %d missed appointment(s)", missed)

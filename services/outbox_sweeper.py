@@ -1,8 +1,10 @@
 """Publishes whatever the outbox still holds: messages whose immediate publish failed
 (broker down, process killed between commit and publish). The relay names each message's
-case on its log lines; the sweep names the station."""
+case on its log lines; the sweep names the station. It also marks the hall's missed
+appointments (services/hall.py)."""
 from services.access_audit import BATCH, copy_to_district
 from services.config import AUDIT_COPY_KEY, RELAY_SWEEP_KEY, Station
+from services.hall import HALL_SWEEP_KEY, Hall
 from services.observability.logs import log_context
 from services.relay import OutboxRelay
 from services.timers import configured_timer
@@ -16,6 +18,7 @@ class OutboxSweeperService:
 
     relay = OutboxRelay()
     station = Station()
+    hall = Hall()
 
     @configured_timer(RELAY_SWEEP_KEY, 1.0, eager=True)
     def sweep(self):
@@ -30,3 +33,10 @@ class OutboxSweeperService:
         with log_context(station=self.relay.station_code):
             while copy_to_district(self.relay, self.station) == BATCH:
                 pass
+
+    @configured_timer(HALL_SWEEP_KEY, 300.0)
+    def mark_missed_appointments(self):
+        """Appointments whose half day has ended without a ticket become missed (and the
+        district hears of them: shared/hall/visits.py)."""
+        with log_context(station=self.relay.station_code):
+            self.hall.mark_missed()

@@ -13,14 +13,18 @@ import contextlib
 import datetime as dt
 import threading
 
+import eventlet
 import pytest
 from nameko.testing.services import replace_dependencies
 from sqlalchemy import event, select
 
+from services.config import AUDIT_COPY_KEY, CLOCK_FILE_KEY, RELAY_SWEEP_KEY
 from services.gateway.service import GatewayService
-from services.hall import HallDesk
+from services.hall import HALL_SWEEP_KEY, HallDesk
+from services.outbox_sweeper import OutboxSweeperService
 from shared.auth import roles
 from shared.cases.citizen_id import make as make_id
+from shared.clock import set_simulated_now
 from shared.db.database import Database
 from shared.db.models import HallSlot, HallTicket
 from shared.exceptions import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
@@ -462,3 +466,21 @@ def test_a_case_filed_from_a_called_ticket_remembers_it_and_the_ticket_its_case(
     assert station.case_count(agent) == 1
     finished = hall.finish(called["id"], {}, agent)
     assert finished["case_no"] == case["case_no"] and finished["status"] == "finished"
+
+
+def test_the_stations_housekeeping_timer_marks_missed_appointments(container_factory, station_url, tmp_path):
+    station, url = station_url(DISTRICT)
+    hall = HallDesk(station.database, station.info, station.clock)
+    made = hall.book(booking())
+    clock_file = tmp_path / "clock.json"
+    set_simulated_now(clock_file, dt.datetime(2026, 3, 3, 12, 1, tzinfo=TZ))  # Tuesday's morning is over
+    container = container_factory(OutboxSweeperService, service_config(
+        DISTRICT, url, **{HALL_SWEEP_KEY: 0.05, RELAY_SWEEP_KEY: 60, AUDIT_COPY_KEY: 60,
+                          CLOCK_FILE_KEY: str(clock_file)}))
+    container.start()
+    clerk = station.user(roles.WINDOW_CLERK)
+    for _ in range(400):  # until the timer has run (a bound, not a speed assert)
+        if hall.appointment(made["booking_no"], clerk)["status"] != "booked":
+            break
+        eventlet.sleep(0.05)
+    assert hall.appointment(made["booking_no"], clerk)["status"] == "missed"

@@ -249,12 +249,15 @@ def test_a_resident_books_online_and_is_served_from_the_ticket_and_priority_come
     # 09:07: called to window 3; the display shows it without a reload
     move_clock(clock_file, dt.datetime.combine(TUESDAY, dt.time(9, 7), DISTRICT_TZ))
     clerk.open("/desk/hall?window_type=A&window=3")
+    expect(clerk.page.locator("#appointments")).to_contain_text(booking_no)
+    expect(clerk.page.locator("#appointments")).to_contain_text("已到场取号")
     clerk.submit(re.compile("叫下一位"))
     expect(clerk.page.locator(".banner.ok")).to_contain_text("已叫号")
     expect(clerk.page.locator("#calling .ticket-no")).to_have_text("A001")
     clerk.shot("counter-called")
     expect(display.page.locator("#announce")).to_have_text("请 A001 号到 3 号窗口办理", timeout=20_000)
     expect(display.page.locator("#calls-body")).to_contain_text("A001")
+    expect(display.page.locator("#display-clock")).to_contain_text("09:0")  # the station's clock, not the screen's
     assert "林秀珍" not in display.page.locator("body").inner_text()  # no names on the screen
     display.shot("display-called")
     display.axe("display: a call shown")

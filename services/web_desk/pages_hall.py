@@ -179,6 +179,9 @@ class HallCounterPages(DeskBase):
         return render("hall_counter.html", status, **self.desk_context(user), window_types=types,
                       window_type=window_type, window=window, waiting=[t for t in waiting if t["window_type"] == window_type],
                       counts=counts, mine=mine, others=[t for t in called if t not in mine],
+                      appointments=dump(AppointmentSchema, self.hall.appointments(user), many=True),
+                      # no SMS channel to residents exists yet: the counter sees whom to remind
+                      reminders=dump(AppointmentSchema, self.hall.reminders_due(user), many=True),
                       error=error, done=done, values=values or {"kind": "walk_in", "window_type": window_type})
 
     @http("POST", "/desk/hall/tickets")

@@ -16,6 +16,9 @@
   var link = document.getElementById("display-link");
   var speakButton = document.getElementById("speak");
   var lastKey = now ? now.getAttribute("data-key") : "";
+  // the station's clock, not the screen's own (a hall TV's clock may be wrong): the
+  // offset is learnt from the page and from every answer's `now`
+  var offset = 0;
   var speaking = false;
 
   function hhmm(iso, seconds) {
@@ -111,8 +114,11 @@
     request.onload = function () {
       if (request.status === 200) {
         try {
-          draw(JSON.parse(request.responseText));
-          link.textContent = "已更新 " + hhmm(new Date().toISOString(), true);
+          var data = JSON.parse(request.responseText);
+          learnClock(data.now);
+          draw(data);
+          tick();
+          link.textContent = "已更新 " + hhmm(new Date(Date.now() + offset).toISOString(), true);
           link.className = "";
         } catch (error) {
           offline();
@@ -131,8 +137,13 @@
     link.className = "offline";
   }
 
+  function learnClock(iso) {
+    var when = Date.parse(iso || "");
+    if (!isNaN(when)) offset = when - Date.now();
+  }
+
   function tick() {
-    clock.textContent = hhmm(new Date().toISOString(), true);
+    clock.textContent = hhmm(new Date(Date.now() + offset).toISOString(), true);
   }
 
   if (speakButton) {
@@ -146,6 +157,7 @@
       });
     }
   }
+  learnClock(root.getAttribute("data-now"));
   tick();
   setInterval(tick, 1000);
   setTimeout(poll, every);

@@ -14,12 +14,10 @@ import logging
 
 from nameko.extensions import DependencyProvider
 
-from services.config import CLOCK_FILE_KEY, DATABASE_KEY, station_info
+from services.station_context import station_context
 from shared.auth import roles
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.catalogue.store import CatalogueStore
-from shared.clock import Clock
-from shared.db.database import get_database
 from shared.exceptions import Forbidden, InvalidInput
 from shared.hall import schemas
 from shared.hall.store import HallStore
@@ -38,10 +36,11 @@ def require_counter(user):
 
 
 class HallDesk:
-    def __init__(self, database, info, clock):
+    def __init__(self, database, info, clock, relay=None):
         self.database = database
         self.info = info
         self.clock = clock                       # () -> aware datetime
+        self.relay = relay                       # publishes the district's hall.visit messages after commit
         self._calendar_cache = ((), None)
 
     # -- plumbing -----------------------------------------------------------------------
@@ -61,7 +60,11 @@ class HallDesk:
 
     def _write(self, act):
         with self.database.transaction() as session:
-            return act(self.store(session))
+            store = self.store(session)
+            answer = act(store)
+        if store.message_ids and self.relay is not None:  # else the outbox sweeper publishes them
+            self.relay.flush(store.message_ids)
+        return answer
 
     def _read(self, act):
         with self.database.reading() as session:
@@ -191,9 +194,8 @@ class Hall(DependencyProvider):
     """Injects the station's HallDesk (one per container; a transaction per call)."""
 
     def setup(self):
-        config = self.container.config
-        self.hall = HallDesk(get_database(config[DATABASE_KEY]), station_info(config),
-                             Clock(config.get(CLOCK_FILE_KEY)).now)
+        context = station_context(self.container.config)
+        self.hall = HallDesk(context.database, context.info, context.clock.now, context.relay)
 
     def get_dependency(self, worker_ctx):
         return self.hall

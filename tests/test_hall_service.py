@@ -29,7 +29,7 @@ from shared.db.database import Database
 from shared.db.models import HallSlot, HallTicket
 from shared.exceptions import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
 from shared.hall.store import SLOT_FULL, HallStore
-from shared.messages import CASE_RECORD
+from shared.messages import CASE_RECORD, HALL_VISIT
 from tests.support.databases import ON_POSTGRESQL
 from tests.support.inprocess import (  # noqa: F401 (station_url is a fixture)
     DISTRICT, MONDAY, SOUTH_VILLAGE, TZ, declare_rpc_exchange, filing, service_config, station_url,
@@ -484,3 +484,19 @@ def test_the_stations_housekeeping_timer_marks_missed_appointments(container_fac
             break
         eventlet.sleep(0.05)
     assert hall.appointment(made["booking_no"], clerk)["status"] == "missed"
+
+
+def test_a_closed_ticket_is_published_to_the_district_after_its_commit(station_url):
+    station, _ = station_url(SOUTH_VILLAGE)
+    hall = HallDesk(station.database, station.info, station.clock, station.relay)
+    agent = station.user(roles.VILLAGE_AGENT, username="agent")
+    for _ in range(2):
+        hall.issue(walk_in(), agent)
+    first = hall.call_next({"window_type": "A", "window": "1"}, agent)
+    assert station.relay.of_kind(HALL_VISIT) == []  # nothing closed yet
+    hall.finish(first["id"], {}, agent)
+    second = hall.call_next({"window_type": "A", "window": "1"}, agent)
+    hall.no_show(second["id"], agent)
+    sent = station.relay.of_kind(HALL_VISIT, to=DISTRICT)
+    assert [(m["body"]["ticket_no"], m["body"]["status"]) for m in sent] == [("A001", "finished"), ("A002", "no_show")]
+    assert station.outbox_count() == 2

@@ -66,6 +66,12 @@ class HallStore:
         self.policy = getattr(network, "hall", None) or HallPolicy()
         self.calendar = calendar
         self.clock = clock
+        self.message_ids = []  # outbox messages this store queued: the caller publishes them after commit
+
+    def _report(self, visit):
+        message_id = hall_visits.report_visit(self.session, self.station_code, self.network.district_code, visit)
+        if message_id is not None:
+            self.message_ids.append(message_id)
 
     # -- time ---------------------------------------------------------------------------
     def now(self):
@@ -281,8 +287,7 @@ class HallStore:
         missed = [r for r in rows if rules.is_missed(self.policy, r.day, r.half_day, now)]
         for row in missed:
             row.status, row.closed_at = rules.MISSED, self._utcnow()
-            hall_visits.report_visit(self.session, self.station_code, self.network.district_code,
-                                     hall_visits.visit_of_missed_appointment(row))
+            self._report(hall_visits.visit_of_missed_appointment(row))
         if missed:
             log.info("%d appointment(s) at %s marked missed", len(missed), self.station_code)
         return len(missed)
@@ -493,8 +498,7 @@ class HallStore:
         (`ticket` is the HallTicket row, already updated). The district's copy of the
         visit (H3: the `hall.visit` outbox message) is added here."""
         appointment = self.session.get(Appointment, ticket.appointment_id) if ticket.appointment_id else None
-        hall_visits.report_visit(self.session, self.station_code, self.network.district_code,
-                                 hall_visits.visit_of_ticket(ticket, appointment.booking_no if appointment else None))
+        self._report(hall_visits.visit_of_ticket(ticket, appointment.booking_no if appointment else None))
         ticket.sent_to_district = True
 
     def display(self):

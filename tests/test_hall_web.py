@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from playwright.sync_api import expect, sync_playwright
 
 from shared.auth.staffing import SAMPLE_PASSWORD
@@ -328,6 +329,19 @@ def test_a_resident_books_online_and_is_served_from_the_ticket_and_priority_come
     assert clerk.status() == 404
     clerk.close()
     display.close()
+
+    # the portal's forms are checked like the desk's: a POST without the form token, or
+    # from another site, changes nothing
+    base = net.launcher.url_of(DISTRICT)
+    forged = requests.post(base + "/portal/appointments/cancel", timeout=10,
+                           data={"booking_no": booking_no, "id_number": resident_id, "mobile": mobile})
+    assert forged.status_code == 403 and "刷新页面" in forged.text
+    elsewhere = requests.post(base + "/portal/appointments/cancel", timeout=10, headers={"Origin": "https://evil.example"},
+                              data={"booking_no": booking_no, "id_number": resident_id, "mobile": mobile})
+    assert elsewhere.status_code == 403 and "其他网站" in elsewhere.text
+    # the queue page is the counters': no session, the login page
+    anonymous = requests.get(base + "/desk/hall", timeout=10, allow_redirects=False)
+    assert anonymous.status_code == 303 and "/desk/login?next=" in anonymous.headers["Location"]
 
 
 def issue(clerk, kind, name, id_number, booking_no=None):

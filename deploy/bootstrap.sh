@@ -245,6 +245,16 @@ setup_browser() {
   fi
 }
 
+# -- front-end files the desk serves itself (axe-core for the browser tests; no CDN) ----
+setup_frontend() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if [ ! -f services/web_desk/static/vendor/node_modules/axe-core/axe.min.js ]; then
+    say "installing the web desk's front-end files (npm ci)"
+    (cd services/web_desk/static/vendor && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+setup_frontend
+
 case "$MODE" in
   up)
     exec .venv/bin/tongban up "$@"

@@ -245,10 +245,11 @@ setup_browser() {
   fi
 }
 
-# -- front-end files the desk serves itself (axe-core for the browser tests; no CDN) ----
+# -- front-end files the desk serves itself (axe-core, ECharts; no CDN) ----------------
 setup_frontend() {
   command -v npm >/dev/null 2>&1 || apt_install nodejs npm
-  if [ ! -f services/web_desk/static/vendor/node_modules/axe-core/axe.min.js ]; then
+  if [ ! -f services/web_desk/static/vendor/node_modules/axe-core/axe.min.js ] ||
+     [ ! -f services/web_desk/static/vendor/node_modules/echarts/dist/echarts.min.js ]; then
     say "installing the web desk's front-end files (npm ci)"
     (cd services/web_desk/static/vendor && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -44,7 +44,8 @@ from shared.hall.slots import MAX_DAYS, booking_window
 VENDOR = Path(__file__).resolve().parent / "static" / "vendor"
 # the front-end files installed from npm at set-up (deploy/bootstrap.sh: npm ci in
 # static/vendor), served under /desk/static/vendor/<name>; nothing else of node_modules
-VENDOR_FILES = {"axe.min.js": VENDOR / "node_modules" / "axe-core" / "axe.min.js"}
+VENDOR_FILES = {"axe.min.js": VENDOR / "node_modules" / "axe-core" / "axe.min.js",
+                "echarts.min.js": VENDOR / "node_modules" / "echarts" / "dist" / "echarts.min.js"}
 
 KINDS = {"walk_in": "现场取号", "appointment": "预约取号", "priority": "绿色通道"}
 TICKET_STATES = {"waiting": "等候中", "called": "已叫号", "finished": "已办结", "no_show": "过号未到"}

@@ -3,7 +3,7 @@ leaves the district-only tables empty."""
 import datetime as dt
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, String, Text,
+    JSON, BigInteger, Boolean, Date, DateTime, Index, Integer, LargeBinary, String, Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import false
@@ -476,4 +476,101 @@ class HallVisit(Base):
         # the figures of a period of days, grouped by station, window type or hour
         Index("ix_hall_visits_figures", "day", "station", "tier", "window_type", "hour", "status", "kind",
               "wait_seconds", "service_seconds"),
+    )
+
+
+# --- notices to residents and one-time codes (issue 16; shared/notices/) -------------
+
+class ResidentNotice(Base):
+    """A notice to a resident (an SMS), written in the transaction of the change it
+    tells (shared/notices/outbox.add_notice) and sent once by the station's notice sender
+    (services/notices.py). `notice_id` is the gateway's idempotency key (out_id): a
+    notice sent but not yet marked is sent again with the same id, and the gateway keeps
+    one. Unsent: sent_at and abandoned_at are NULL; due when next_attempt_at <= now (a
+    sender claims a row by moving next_attempt_at forward before it sends). Times UTC."""
+
+    __tablename__ = "resident_notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[str] = mapped_column(String(36))
+    station: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(24))          # shared/notices/templates.py KINDS
+    mobile: Mapped[str] = mapped_column(String(11))
+    template_id: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict] = mapped_column(JSON)
+    case_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    failed_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the last failure
+    abandoned_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("uq_resident_notices_notice_id", "notice_id", unique=True),
+        Index("ix_resident_notices_due", "sent_at", "abandoned_at", "next_attempt_at"),
+        Index("ix_resident_notices_case_no", "case_no"),
+    )
+
+
+class OneTimeCode(Base):
+    """A 6-digit code sent to a mobile (shared/notices/one_time_codes.py): only its keyed
+    hash is kept; valid until expires_at, for `tries` wrong answers at most, used once.
+    Rows of the last hour also count the codes asked per mobile and per client address."""
+
+    __tablename__ = "one_time_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    station: Mapped[str] = mapped_column(String(12))
+    mobile: Mapped[str] = mapped_column(String(11))
+    purpose: Mapped[str] = mapped_column(String(24))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_one_time_codes_mobile", "mobile", "created_at"),
+        Index("ix_one_time_codes_client", "client", "created_at"),
+    )
+
+
+# --- uploaded materials' files (issue 16; shared/materials_files/) -------------------
+
+class MaterialBlob(Base):
+    """The bytes of an uploaded file, once per content: the primary key is the SHA-256 of
+    `content` (hex), so the same scan uploaded twice, or for two cases, is kept once.
+    Kept in the station's database (bytea on PostgreSQL, a BLOB on SQLite) rather than in
+    files beside it: a file and its row commit or roll back together (a refused upload
+    leaves nothing), and the database's backup holds them."""
+
+    __tablename__ = "material_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class MaterialFile(Base):
+    """One file of one material of a case at this station: uploaded here (`station` is
+    this station's code) or received from the station before this one on the case's route
+    (`station`: where it was uploaded), its content verified against `sha256` before it was
+    kept (`verified_at`). One row per case, material and content."""
+
+    __tablename__ = "material_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    material: Mapped[str] = mapped_column(String(16))        # the item's material code (M01)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    media_type: Mapped[str] = mapped_column(String(40))      # application/pdf | image/jpeg | image/png
+    filename: Mapped[str] = mapped_column(String(120), default="")
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime)   # UTC, at the station it was uploaded
+    station: Mapped[str] = mapped_column(String(12))         # where it was uploaded
+    received_from: Mapped[str | None] = mapped_column(String(12), nullable=True)  # None: uploaded here
+    verified_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_material_files_case_file", "case_no", "material", "sha256", unique=True),
     )

@@ -11,6 +11,7 @@ import yaml
 
 from shared.exceptions import InvalidInput
 from shared.hall.policy import HallPolicy
+from shared.supervision.assessment_policy import AssessmentPolicy
 
 DISTRICT, TOWNSHIP, VILLAGE = "district", "township", "village"
 TIERS = (DISTRICT, TOWNSHIP, VILLAGE)
@@ -97,6 +98,8 @@ class Network:
     departments: dict = field(default_factory=dict)  # code -> Department
     supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
     hall: HallPolicy = field(default_factory=HallPolicy)  # the optional `hall` section (shared/hall/policy.py)
+    # the optional `assessment` section (shared/supervision/assessment_policy.py)
+    assessment: AssessmentPolicy = field(default_factory=AssessmentPolicy)
 
     @classmethod
     def load(cls, path):
@@ -108,7 +111,8 @@ class Network:
         district = data["district"]
         network = cls(district_code=str(district["code"]), district_name=district["name"],
                       supervision=SupervisionPolicy.from_dict(data.get("supervision")),
-                      hall=HallPolicy.from_dict(data.get("hall")))
+                      hall=HallPolicy.from_dict(data.get("hall")),
+                      assessment=AssessmentPolicy.from_dict(data.get("assessment")))
         for dept in data.get("departments", []):
             network.departments[dept["code"]] = Department(dept["code"], dept["name"])
         for entry in data["stations"]:

@@ -17,16 +17,28 @@ REJECTED = "rejected"
 RESULT_SENT = "result_sent"      # the result is on its way to the filing station
 RESULT_READY = "result_ready"    # at the filing station, waiting for the applicant
 COMPLETED = "completed"
+# an online application (shared/cases/pre_review.py), before acceptance at its receiving counter
+PRE_REVIEW = "pre_review"                      # 网上预审: waiting for the counter's answer
+PRE_REVIEW_SUPPLEMENT = "pre_review_supplement"  # the counter asked for materials: the resident uploads
+PRE_REVIEW_PASSED = "pre_review_passed"        # passed: waits for the resident's one visit with the originals
 
 ACCEPTANCE_OUTCOMES = (ACCEPTED, ACCEPTED_WITH_DEFICIENCY, ACCEPTED_BY_COMMITMENT)
 DECIDING = (PENDING_REVIEW, PENDING_APPROVAL, JOINT_REVIEW)
 FINAL = (RETURNED, COMPLETED)
+# an online application not yet accepted or returned
+ONLINE_WAITING = (PRE_REVIEW, PRE_REVIEW_SUPPLEMENT, PRE_REVIEW_PASSED)
 # the case's clock is running (accepted, not yet decided)
 RUNNING = (*ACCEPTANCE_OUTCOMES, FORWARDED, RECEIVED, *DECIDING)
 
 _ROUTING = (FORWARDED, PENDING_REVIEW, PENDING_APPROVAL, JOINT_REVIEW)
 ALLOWED = {
-    None: (NEEDS_SUPPLEMENT, RETURNED, *ACCEPTANCE_OUTCOMES),
+    None: (NEEDS_SUPPLEMENT, RETURNED, *ACCEPTANCE_OUTCOMES, PRE_REVIEW),
+    # answers of the pre-review: ask for materials, pass (one visit), pass fully online
+    # (accepted at once), not acceptable (returned)
+    PRE_REVIEW: (PRE_REVIEW_SUPPLEMENT, PRE_REVIEW_PASSED, RETURNED, *ACCEPTANCE_OUTCOMES),
+    PRE_REVIEW_SUPPLEMENT: (PRE_REVIEW, RETURNED),
+    # the visit with the originals: the counter's usual materials check
+    PRE_REVIEW_PASSED: (NEEDS_SUPPLEMENT, RETURNED, *ACCEPTANCE_OUTCOMES),
     NEEDS_SUPPLEMENT: (NEEDS_SUPPLEMENT, RETURNED, *ACCEPTANCE_OUTCOMES),
     ACCEPTED: _ROUTING,
     ACCEPTED_WITH_DEFICIENCY: _ROUTING,
@@ -51,6 +63,7 @@ LABELS = {
     FORWARDED: "已转报", RECEIVED: "已接收", PENDING_REVIEW: "待审查",
     PENDING_APPROVAL: "待审批", JOINT_REVIEW: "并联审批中", SUSPENDED: "补正中（暂停计时）", APPROVED: "已批准",
     REJECTED: "不予批准", RESULT_SENT: "结果回传中", RESULT_READY: "待领取", COMPLETED: "已办结",
+    PRE_REVIEW: "网上预审中", PRE_REVIEW_SUPPLEMENT: "预审待补正", PRE_REVIEW_PASSED: "预审通过，待携原件到窗口",
 }
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from shared.cases import deadlines, notices, query_codes, states
+from shared.cases import deadlines, notices, pre_review, query_codes, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials, outstanding
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput
@@ -35,6 +35,9 @@ class Result:
     by `CaseWorkflow._done`, which adds the district's copy)."""
     case: dict
     messages: list = field(default_factory=list)
+    # notices to the resident ({kind, mobile, params, case_no}: shared/cases/pre_review.py
+    # `notice`), written by the case desk in the step's transaction
+    notices: list = field(default_factory=list)
 
 
 class CaseWorkflow:
@@ -49,6 +52,14 @@ class CaseWorkflow:
 
     # -- filing --------------------------------------------------------------------
     def file(self, case_no, request):
+        case = self.new_case(case_no, request)
+        case["visits"] = 1  # filed at a counter: the resident's first visit (shared/cases/pre_review.py)
+        messages = []
+        self._materials_check(case, request["agent"], "file", messages)
+        return self._done(case, messages)
+
+    def new_case(self, case_no, request):
+        """The case a filing request makes, not yet checked nor moved (file, apply_online)."""
         item = self.catalogue.get(request["item_code"])
         if item["status"] == "retired":
             raise Conflict(f"item '{item['code']}' ({item['name']}) is retired and can no longer be filed")
@@ -85,9 +96,20 @@ class CaseWorkflow:
         }
         if request.get("ticket_no"):  # filed from this hall ticket (services/cases/desk.py)
             case["ticket_no"] = request["ticket_no"]
-        messages = []
-        self._materials_check(case, request["agent"], "file", messages)
-        return self._done(case, messages)
+        return case
+
+    # -- online applications and their pre-review (shared/cases/pre_review.py) ----------
+    def apply_online(self, case_no, request):
+        return pre_review.apply_online(self, case_no, request)
+
+    def answer_pre_review(self, case, request, operator):
+        return pre_review.answer(self, case, request, operator)
+
+    def resubmit_online(self, case, materials):
+        return pre_review.resubmit(self, case, materials)
+
+    def accept_with_originals(self, case, materials, operator):
+        return pre_review.accept_with_originals(self, case, materials, operator)
 
     def _materials_check(self, case, actor, action, messages):
         item = case["item"]
@@ -167,7 +189,15 @@ class CaseWorkflow:
         case["holder_station"] = self.station.code
         self._move(case, states.RESULT_READY, "receive_result", "system",
                    f"审批结果已从{self._station_name(_sender(case))}回传，待申请人领取")
-        return self._done(case)
+        result = self._done(case)
+        result.notices = [self._result_notice(case)]
+        return result
+
+    def _result_notice(self, case):
+        """The resident's notice that the result is ready (or on its way by post)."""
+        outcome = (case.get("result") or {}).get("outcome")
+        return pre_review.notice(pre_review.NOTICE_RESULT, case, station=self._station_name(case["filing_station"]),
+                                 outcome="准予许可" if outcome == "approved" else "不予许可")
 
     def forward(self, case, operator, note=""):
         """A township that checks cases before forwarding them (初审转报) sends one on."""
@@ -191,6 +221,7 @@ class CaseWorkflow:
         messages = []
         if case["status"] == states.NEEDS_SUPPLEMENT:
             self._require_held(case, "supplement")
+            pre_review.count_visit(case)  # the resident came back to a counter
             case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
             self._materials_check(case, operator, "supplement", messages)
             return self._done(case, messages)
@@ -240,6 +271,7 @@ class CaseWorkflow:
             applied = True
         if applied:
             case["materials_submitted"] = sorted(set(case["materials_submitted"]) | supplied)
+            pre_review.count_visit(case)  # handed in at a counter: the resident came back
         return applied
 
     # -- suspension (补正, clock paused) -------------------------------------------------
@@ -415,7 +447,10 @@ class CaseWorkflow:
             case["result"] = self._result(case, "approved", "")
         if case["status"] in (states.APPROVED, states.REJECTED):
             self._send_result(case, messages)
-        return self._done(case, messages)
+        result = self._done(case, messages)
+        if case["status"] == states.RESULT_READY:  # decided at the filing station itself
+            result.notices = [self._result_notice(case)]
+        return result
 
     def _result(self, case, outcome, reason):
         return {"outcome": outcome, "reason": reason, "decided_at": self.now().isoformat(),
@@ -431,10 +466,23 @@ class CaseWorkflow:
         case["holder_station"] = filing
         messages.append(Outgoing(filing, CASE_RESULT, {"case": case}))
 
-    def deliver(self, case, operator):
+    def deliver(self, case, operator, method=None, tracking_no=""):
+        """Hand the result over: at the counter, or (a fully online case) by post with
+        the tracking number, or as an electronic result; `method` defaults to the one the
+        online application chose, else the counter. Collecting a result is not a visit."""
         self._require_held(case, "deliver the result of")
         states.check(case["status"], states.COMPLETED, "deliver the result")
-        self._move(case, states.COMPLETED, "deliver", operator, "审批结果已交付申请人，办结")
+        method = method or ((case.get("online") or {}).get("delivery") or {}).get("method") or "counter"
+        if method not in pre_review.DELIVERY_METHODS:
+            raise InvalidInput(f"method: choose one of {', '.join(pre_review.DELIVERY_METHODS)}")
+        if method == "post" and not (tracking_no or "").strip():
+            raise InvalidInput("tracking_no: a result sent by post needs its tracking number")
+        text = "审批结果已交付申请人，办结"
+        if method != "counter":
+            case["delivery"] = {"method": method, "tracking_no": tracking_no.strip(), "at": self.now().isoformat()}
+            text = (f"审批结果已邮寄送达（运单号 {tracking_no.strip()}），办结" if method == "post"
+                    else "已出具电子结果，办结")
+        self._move(case, states.COMPLETED, "deliver", operator, text)
         return self._done(case)
 
     # -- provisional due dates ----------------------------------------------------------

@@ -64,6 +64,9 @@ class ItemSchema(Schema):
     decision_steps = fields.List(fields.String(), load_default=lambda: ["review", "approve"])
     allows_commitment = fields.Boolean(load_default=False)
     allows_deficiency = fields.Boolean(load_default=False)
+    # accepted online (issue 16): none (counter only), pre_review (网上预审: one visit with
+    # the originals), full (全程网办: no visit) — shared/cases/pre_review.py
+    online = fields.String(load_default="none", validate=validate.OneOf(("none", "pre_review", "full")))
     min_applicant_age = fields.Integer(load_default=None, allow_none=True,
                                        validate=validate.Range(min=0, max=150))
     keywords = fields.List(fields.String(), load_default=list)

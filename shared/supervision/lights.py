@@ -82,6 +82,10 @@ def is_decided(case):
 
 
 def is_running(case):
+    if case.get("status") == states.PRE_REVIEW:
+        # an online application waiting for its pre-review: its one-working-day limit is
+        # the case's due_date until answered (shared/cases/pre_review.py)
+        return bool(case.get("due_date"))
     if not case.get("accepted_at") or not case.get("due_date") or is_decided(case):
         return False
     return case.get("status") in RUNNING_STATUSES or case.get("status") == states.NEEDS_SUPPLEMENT
@@ -147,4 +151,6 @@ def card(case, today, calendar, red_share=0.5):
         return None
     late = overdue_working_days(case, today, calendar)
     limit = (case.get("item") or {}).get("promised_limit_days") or 0
+    if case.get("status") == states.PRE_REVIEW:
+        limit = 1  # the pre-review's limit (shared/cases/pre_review.py LIMIT_DAYS)
     return RED_CARD if late > red_card_threshold(limit, red_share) else YELLOW_CARD

@@ -574,3 +574,45 @@ class MaterialFile(Base):
     __table_args__ = (
         Index("uq_material_files_case_file", "case_no", "material", "sha256", unique=True),
     )
+
+
+class SupervisionCard(Base):
+    """District only: where a supervision alert (a warning or a card, SupervisionAlert)
+    stands after it was issued (shared/supervision/cards.py). An alert without a row here
+    is `issued`: the patrol writes only the alert, and the first step adds the row.
+    `state`: explained (the responsible department wrote why), confirmed or revoked by
+    the supervisor; a revoked card is not counted in the figures."""
+
+    __tablename__ = "supervision_cards"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    explained_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    explained_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    explained_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SupervisionCardStep(Base):
+    """District only, append-only: one row per step taken on a card after it was issued
+    (explain, confirm, revoke), who took it, when and with what text. The issue itself
+    is the SupervisionAlert row."""
+
+    __tablename__ = "supervision_card_steps"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(12))      # explain | confirm | revoke
+    from_state: Mapped[str] = mapped_column(String(12))
+    to_state: Mapped[str] = mapped_column(String(12))
+    actor: Mapped[str] = mapped_column(String(100))
+    username: Mapped[str] = mapped_column(String(50))
+    at: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (Index("ix_supervision_card_steps_card", "case_no", "kind", "id"),)

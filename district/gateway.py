@@ -1,8 +1,11 @@
 """The district's HTTP API: every station's endpoints plus catalogue editing."""
 from contextlib import contextmanager
 
+from district.admin_pages import CatalogueAdminPages
+from district.assessment_desk import AssessmentEndpoints
 from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
+from district.supervision_cards import CardEndpoints
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
 from services.hall_visits import HallVisitInboxProvider
@@ -14,7 +17,7 @@ from shared.hall.waiting import HALL_GROUPINGS
 from shared.supervision.statistics import GROUPINGS
 
 
-class DistrictGatewayService(AuditEndpoints, GatewayService):
+class DistrictGatewayService(CardEndpoints, AssessmentEndpoints, AuditEndpoints, CatalogueAdminPages, GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()

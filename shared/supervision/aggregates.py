@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from shared import stations as st
 from shared.db.models import Case, SupervisionAlert
+from shared.supervision.card_store import not_revoked
 from shared.supervision.statistics import (
     ALERT_FIELDS, TOTAL_NAME, TOTALS, check_query, figures, group_names, group_order,
 )
@@ -88,7 +89,7 @@ def statistics(session, start=None, end=None, by="none", network=None):
             item_names.setdefault(key, found[-1])
     alerts = (select(*keys, SupervisionAlert.kind, func.count())
               .join(Case, Case.case_no == SupervisionAlert.case_no)
-              .where(SupervisionAlert.kind.in_(ALERT_FIELDS)))
+              .where(SupervisionAlert.kind.in_(ALERT_FIELDS), not_revoked()))  # a revoked card is not counted
     alerts = _period(alerts, start, end).group_by(*keys, SupervisionAlert.kind)
     for found in session.execute(alerts):
         found = tuple(found)

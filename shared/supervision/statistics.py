@@ -61,7 +61,8 @@ warnings, yellow_cards, red_cards
     Alerts of kind `warning` (due soon), `yellow_card` and `red_card` whose `case_no`
     is one of the cases counted in the row: an alert is attributed to its case's group
     (filing station, item department, ...), not to the department or station named in
-    the alert. Alerts for cases outside the period or of other kinds are not counted.
+    the alert. Alerts for cases outside the period or of other kinds are not counted,
+    nor cards the supervisor revoked (`state` "revoked", shared/supervision/cards.py).
 rated, rating_avg
     Cases with a rating (`rating.score`, 1-5) and the mean score.
 satisfied_share
@@ -306,8 +307,8 @@ def compute_statistics(cases, calendar, start=None, end=None, by="none", alerts=
         group_of_case[case["case_no"]] = key
     for alert in alerts or ():
         field = ALERT_FIELDS.get(alert.get("kind"))
-        if field is None or alert.get("case_no") not in group_of_case:
-            continue
+        if field is None or alert.get("case_no") not in group_of_case or alert.get("state") == "revoked":
+            continue  # other kinds, other cases, and cards the supervisor revoked
         total.alerts[field] += 1
         if by != "none":
             groups[group_of_case[alert["case_no"]]].alerts[field] += 1

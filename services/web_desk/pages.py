@@ -10,6 +10,7 @@ from services.web_desk import labels
 from services.web_desk.base import DeskBase
 from services.web_desk.pages_account import MyAccountPages
 from services.web_desk.pages_actions import CaseActionPages
+from services.web_desk.pages_admin import StationAdminPages
 from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
 from services.web_desk.pages_hall import HallPages
@@ -116,5 +117,5 @@ class HomePages(DeskBase):
 
 
 class WebDeskPages(AccountPages, MyAccountPages, HomePages, StatusPage, NoticePages, CataloguePages, CasePages,
-                   CaseActionPages, HallPages):
+                   CaseActionPages, HallPages, StationAdminPages):
     """Every page of the web desk, mixed into the gateway."""

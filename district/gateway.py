@@ -3,7 +3,6 @@ from contextlib import contextmanager
 
 from district.admin_pages import CatalogueAdminPages
 from district.assessment_desk import AssessmentEndpoints
-from district.admin_pages import CatalogueAdminPages
 from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
 from district.supervision_cards import CardEndpoints

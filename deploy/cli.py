@@ -295,6 +295,19 @@ def bench_record(count, years, seed, database_url):
     record.run(database_url, count, years, seed, click.echo)
 
 
+@bench.command("pages")
+@click.option("--cases", "count", type=int, default=122_493, show_default=True, help="Cases in the year's record.")
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--repeat", type=int, default=20, show_default=True, help="Timed requests per page.")
+@click.option("--keep", is_flag=True, help="Keep the district's database (and its folder) afterwards.")
+@click.pass_context
+def bench_pages(ctx, count, seed, repeat, keep):
+    """Generate a year into the district's database, start the district and time the supervision pages, the
+    public board and the API behind them (p50/p95). PostgreSQL: the root --database-url template."""
+    from deploy.drills import bench_pages as b
+    b.run(_settings(ctx), count, seed, repeat, keep, click.echo)
+
+
 from deploy.drills.chaos import chaos  # noqa: E402
 from deploy.dead_letters import dead_letters  # noqa: E402
 

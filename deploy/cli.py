@@ -247,10 +247,10 @@ def simulate(ctx, scale, seed, year, per_process, summary):
     """Replay a year of the sample district against the real network on a simulated clock."""
     import json
     from deploy.drills import simulate as sim
-    totals, counts = sim.run(_settings(ctx), scale, seed, year, per_process, click.echo)
+    totals, counts, hall = sim.run(_settings(ctx), scale, seed, year, per_process, click.echo)
     if summary:
         with open(summary, "w", encoding="utf-8") as handle:
-            json.dump({"totals": totals, "actions": counts}, handle, ensure_ascii=False, indent=1)
+            json.dump({"totals": totals, "actions": counts, "hall": hall}, handle, ensure_ascii=False, indent=1)
 
 
 @main.group()

@@ -5,6 +5,14 @@ Figures follow the Jiedong 2016 seed: 171,328 applications a year, of which 46,9
 licences, 75,602 public services and 48,823 consultations (咨询, answered at the counter
 and only counted). Arrivals vary by weekday (Mondays busiest) and by month (quiet around
 the Spring Festival, busy in March and September). Most cases are filed at villages.
+
+Each applicant also comes through the station's service hall (issue 17): they arrive at
+a time of the day (mornings busier), a share of them having booked an appointment the
+working day before, take a ticket for the window type of their item's department, are
+called by one of the tier's windows and served for some minutes; a few are away when
+called (过号) and take a new ticket. A few residents book and never come (爽约). These
+draws come from a random stream of their own (`hall_plan`), so the cases' plan is the
+same with or without them.
 """
 import datetime as dt
 import random
@@ -24,6 +32,20 @@ P_OVERRUN = 0.006         # decided after the promised limit
 P_RATED = 0.7
 SCORES = [(5, 0.80), (4, 0.14), (3, 0.04), (2, 0.015), (1, 0.005)]
 
+# -- the service hall ---------------------------------------------------------------------
+P_APPOINTMENT = 0.3       # applicants who booked an appointment the working day before
+P_NO_SHOW = 0.03          # away when called: marked no-show, they take a new ticket
+P_MISSED_BOOKING = 0.05   # per appointment, another resident books the same half day and never comes
+P_MORNING = 0.6           # arrivals in the morning's half day
+SERVICE_MINUTES = (5, 20)
+NO_SHOW_MINUTES = 3       # a window waits this long before marking a ticket no-show
+HALL_CLOSING_MARGIN = 30  # no arrivals in a half day's last minutes
+#: windows per window type at a station of each tier
+WINDOWS = {"district": 3, "township": 2, "village": 1}
+#: the window type of an item's department, where the station has it (else A, 综合受理)
+DEPARTMENT_WINDOW = {"market_regulation": "B", "natural_resources": "C", "housing": "C",
+                     "human_resources": "D", "medical_security": "D"}
+
 
 @dataclass
 class PlannedCase:
@@ -40,6 +62,14 @@ class PlannedCase:
     decide_after: int = 0        # working days from acceptance to the decision
     reject: bool = False
     score: int = 0               # 0: not rated
+    # the service hall (hall_plan)
+    window_type: str = "A"
+    arrival: int = 9 * 60        # minutes after midnight, the hall's local time
+    half_day: str = "am"
+    appointment: bool = False    # booked the working day before
+    no_show: bool = False        # away when first called
+    service_minutes: int = 10
+    missed_booking: bool = False  # another resident booked this half day and never came
 
 
 def working_days_of(year, calendar):
@@ -83,7 +113,33 @@ def plan_year(year, scale, items, network, calendar, seed=2016):
             station = _pick_station(rng, item, residence, network)
             plans.append(_plan_case(rng, key, day, station, item, residence))
             key += 1
+    hall_plan(plans, {i["code"]: i for i in items}, network, seed)
     return plans, consultations
+
+
+def window_type_for(item, tier, policy):
+    """The window type a station of `tier` serves `item` at."""
+    wanted = DEPARTMENT_WINDOW.get(item.get("department"), "A")
+    return wanted if wanted in {w.code for w in policy.window_types_for(tier)} else "A"
+
+
+def hall_plan(plans, items, network, seed, appointment_share=P_APPOINTMENT):
+    """Give each planned case its visit to the hall, from a random stream of its own."""
+    rng = random.Random(f"hall-{seed}")
+    policy = network.hall
+    hours = dict(policy.hours)
+    for plan in plans:
+        tier = network.station(plan.station).tier
+        plan.window_type = window_type_for(items[plan.item_code], tier, policy)
+        plan.half_day = "am" if rng.random() < P_MORNING else "pm"
+        start, end = hours[plan.half_day]
+        first, last = start.hour * 60 + start.minute, end.hour * 60 + end.minute - HALL_CLOSING_MARGIN
+        plan.arrival = rng.randint(first, max(first, last))
+        plan.appointment = rng.random() < appointment_share
+        plan.no_show = rng.random() < P_NO_SHOW
+        plan.service_minutes = rng.randint(*SERVICE_MINUTES)
+        plan.missed_booking = plan.appointment and rng.random() < P_MISSED_BOOKING
+    return plans
 
 
 def _pick_item(rng, items, residence):

@@ -9,7 +9,7 @@ from pathlib import Path
 from deploy.seeding import load_catalogue_file
 from deploy.settings import SAMPLE_CATALOGUE, SAMPLE_NETWORK
 from shared.calendar import WorkingDayCalendar
-from shared.simulation import YEAR_TOTALS, plan_year
+from shared.simulation import SERVICE_MINUTES, YEAR_TOTALS, plan_year
 from shared.stations import Network
 from tests.support.databases import drop_network_databases, url_template
 
@@ -36,6 +36,25 @@ def test_plan_is_deterministic_and_follows_the_seed_split():
     by_weekday = [sum(p.day.weekday() == d for p in first) for d in range(5)]
     assert by_weekday[0] > by_weekday[4]
     assert sum(p.day.month == 2 for p in first) < sum(p.day.month == 3 for p in first)
+
+
+def test_each_planned_applicant_comes_through_the_hall_at_a_window_their_station_has():
+    plans, _ = plan(7)
+    network = Network.load(SAMPLE_NETWORK)
+    hours = dict(network.hall.hours)
+    for p in plans:
+        tier = network.station(p.station).tier
+        assert p.window_type in {w.code for w in network.hall.window_types_for(tier)}
+        start, end = hours[p.half_day]
+        assert start.hour * 60 + start.minute <= p.arrival < end.hour * 60 + end.minute
+        assert SERVICE_MINUTES[0] <= p.service_minutes <= SERVICE_MINUTES[1]
+        assert not p.missed_booking or p.appointment
+    # the planned shares, within what chance allows for about 1,200 applicants
+    assert 0.25 <= sum(p.appointment for p in plans) / len(plans) <= 0.35
+    assert 0.5 <= sum(p.half_day == "am" for p in plans) / len(plans) <= 0.7
+    assert 0 < sum(p.no_show for p in plans) < 0.06 * len(plans)
+    assert {"A", "B", "C", "D"} <= {p.window_type for p in plans}
+    assert all(p.window_type in ("A", "D") for p in plans if network.station(p.station).tier == "township")
 
 
 def test_a_fraction_of_the_year_against_the_real_network(tmp_path):
@@ -73,3 +92,17 @@ def test_a_fraction_of_the_year_against_the_real_network(tmp_path):
     assert totals["red_cards"] <= totals["yellow_cards"]  # a red card comes with (or after) a yellow one
     assert 4.3 <= totals["rating_avg"] <= 4.9 and 0.85 <= totals["satisfied_share"] <= 0.99
     assert 0.7 <= totals["filed_below_district_share"] <= 0.95
+
+    # every applicant came through the hall: each case's ticket finished, the no-shows
+    # took a new ticket, the appointments were kept and the bookings never kept missed
+    # (by the stations' housekeeping timer); service times are the planned 5-20 minutes
+    hall = {row["group"]: row for row in result["hall"]}
+    assert set(hall) == {"district", "township", "village", None}
+    issued = sum(v for k, v in actions.items() if k.startswith("hall: tickets "))
+    assert hall[None]["tickets"] == issued == totals["cases"] + actions.get("hall: no-shows", 0)
+    assert hall[None]["finished"] == totals["cases"]
+    assert hall[None]["no_shows"] == actions.get("hall: no-shows", 0)
+    assert hall[None]["appointments_kept"] == actions["hall: tickets appointment"] == actions["hall: appointments booked"]
+    assert 1 <= hall[None]["appointments_missed"] <= actions["hall: appointments booked, never kept"]
+    assert 5 <= hall[None]["avg_service_minutes"] <= 20 and hall[None]["avg_wait_minutes"] >= 0
+    assert "服务大厅" in run.stdout and "90%等候(分)" in run.stdout

@@ -3,13 +3,20 @@ on a simulated clock.
 
 The plan (shared/simulation.py) says who comes to which counter on which day for which
 item and what then happens. The driver moves the network's clock day by day and, for
-each day: brings missing materials or returns cases that waited too long, files the
-day's arrivals, lets offices suspend cases and resume them, makes the decisions that
-are due (review and approval, or every joint department), delivers results and records
-ratings, and finally runs the district's deadline patrol. At the end it prints the
-district's statistics for the year.
+each day: brings missing materials or returns cases that waited too long, books the
+next day's appointments, runs the day's service halls (the clock moves minute by minute
+through the day: applicants arrive and take tickets, each window calls the next ticket
+its station gives it, files the applicant's case and finishes the ticket after the
+planned minutes; a few are away when called and take a new ticket), lets offices
+suspend cases and resume them, makes the decisions that are due (review and approval,
+or every joint department), delivers results and records ratings, and finally runs the
+district's deadline patrol. At the end it prints the district's statistics for the
+year, the service halls' by tier among them.
 """
 import datetime as dt
+import heapq
+import itertools
+import os
 import tempfile
 import threading
 import time
@@ -20,13 +27,16 @@ from pathlib import Path
 from tqdm import tqdm
 
 from deploy.drills.harness import StationNetwork
-from deploy.drills.staff import ScriptedStaff
+from deploy.drills.staff import ScriptedStaff, StaffError
 from deploy.settings import SAMPLE_USERS
+from services.hall import HALL_SWEEP_KEY
 from shared.auth.staffing import department_username
 from shared.calendar import WorkingDayCalendar
 from shared.cases.citizen_id import make as make_id
 from shared.clock import DISTRICT_TZ, set_simulated_now
-from shared.simulation import plan_year
+from shared.hall import waiting
+from shared.hall.tickets import priority_reason
+from shared.simulation import NO_SHOW_MINUTES, WINDOWS, plan_year
 from shared.stations import DISTRICT, tier_of
 from shared.supervision.statistics import format_table
 
@@ -50,6 +60,11 @@ class Simulation:
         self.agenda = defaultdict(list)   # working-day index -> [(phase, function, args)]
         self.days = []
         self.case_no = {}                 # plan key -> case number
+        self.booking_no = {}              # plan key -> booking number (appointments)
+        self.hall_end = {}                # day index -> the minute the day's halls closed
+        self.came_back = set()            # plan keys that took a new ticket after a no-show
+        self.filings = {}                 # plan key -> the filing under way while they are served
+        self.serial = itertools.count()
         self.counts = defaultdict(int)
         self.lock = threading.Lock()
 
@@ -90,11 +105,17 @@ class Simulation:
                 self.days.append(day)
             day += dt.timedelta(days=1)
         index_of = {d: i for i, d in enumerate(self.days)}
+        by_day = defaultdict(list)
         for plan in self.plans:
-            self.schedule(index_of[plan.day], 1, self.file, plan)
+            by_day[index_of[plan.day]].append(plan)
+            if plan.appointment and index_of[plan.day] > 0:  # booked the working day before
+                self.schedule(index_of[plan.day] - 1, 0, self.book, plan)
+        for index, plans in by_day.items():
+            self.schedule(index, 1, self.hall_day, plans)
         index = 0
         progress = tqdm(total=len(self.plans), unit="case", desc="simulating", mininterval=1)
-        with ThreadPoolExecutor(WORKERS) as pool:
+        with ThreadPoolExecutor(WORKERS) as pool, ThreadPoolExecutor(WORKERS) as self.pool, \
+                ThreadPoolExecutor(WORKERS) as self.filing_pool:
             while self.agenda:
                 self.set_clock(self.days[index], 9)
                 # a day's events may schedule more for the same day (an immediate item is
@@ -105,25 +126,147 @@ class Simulation:
                         for future in [pool.submit(f, index, *args) for _, f, args in batch]:
                             future.result()
                         if phase == 1:
-                            progress.update(len(batch))
-                self.set_clock(self.days[index], 17)
+                            progress.update(sum(len(args[0]) for _, _, args in batch))
+                # the patrol after the halls have closed (a busy hall may serve past 17:00)
+                self.set_clock(self.days[index], 17, max(0, self.hall_end.get(index, 0) + 1 - 17 * 60))
                 self.post(self.net.district_code, "/api/supervision/patrol", {})
                 index += 1
         progress.close()
         return self.days[index - 1] if index else None
 
-    def set_clock(self, day, hour):
-        set_simulated_now(self.clock_file, dt.datetime.combine(day, dt.time(hour, 0), DISTRICT_TZ))
+    def set_clock(self, day, hour, minutes=0):
+        moment = dt.datetime.combine(day, dt.time(hour, 0), DISTRICT_TZ) + dt.timedelta(minutes=minutes)
+        set_simulated_now(self.clock_file, moment)
+
+    # -- the service hall -------------------------------------------------------------------------
+    def applicant(self, plan):
+        born = dt.date(1950, 1, 1) + dt.timedelta(days=plan.key % 15000)
+        return {"name": "模拟申请人", "id_number": make_id(plan.residence[:6], born, plan.key % 1000),
+                "phone": "13800000000", "residence": plan.residence}, born
+
+    def book(self, index, plan):
+        """The applicant books tomorrow's half day at the counter (and, now and then,
+        another resident books the same half day and never comes: 爽约)."""
+        person, _ = self.applicant(plan)
+        slot = {"day": plan.day.isoformat(), "half_day": plan.half_day, "window_type": plan.window_type,
+                "item_code": plan.item_code}
+        try:
+            booked = self.post(plan.station, "/api/hall/appointments",
+                               {"name": person["name"], "id_number": person["id_number"], "mobile": "13800138000",
+                                **slot})
+        except StaffError:  # the slot is full: they come without an appointment
+            self.count("hall: appointment refused (slot full)")
+            return
+        self.booking_no[plan.key] = booked["booking_no"]
+        self.count("hall: appointments booked")
+        if plan.missed_booking:
+            other = make_id(plan.residence[:6], dt.date(1975, 6, 1), (plan.key + 500) % 1000)
+            try:
+                self.post(plan.station, "/api/hall/appointments",
+                          {"name": "模拟预约人", "id_number": other, "mobile": "13800138001", **slot})
+                self.count("hall: appointments booked, never kept")
+            except StaffError:
+                pass
+
+    def hall_day(self, index, plans):
+        """The day's service halls, minute by minute: at each minute the windows that
+        have finished free up, arrivals take tickets, and each free window calls the next
+        ticket its station gives it (priority, then appointments, then walk-ins), files
+        that applicant's case and finishes the ticket `service_minutes` later. Stations
+        act side by side within a minute, each one's steps in a fixed order; a case is
+        filed while its applicant is served (the clock moves on meanwhile), and its
+        ticket finished once it is."""
+        day = self.days[index]
+        events = []  # (minute, order, plan key, serial, station, what, payload): finishes before arrivals
+        for plan in sorted(plans, key=lambda p: (p.arrival, p.key)):
+            heapq.heappush(events, (plan.arrival, 1, plan.key, next(self.serial), plan.station, "arrive", plan))
+        free = {}      # (station, window type) -> free window numbers
+        waiting_at = defaultdict(int)
+        tickets = {}   # (station, ticket id) -> plan
+        last = 9 * 60
+        while events:
+            minute = events[0][0]
+            now = []
+            while events and events[0][0] == minute:
+                now.append(heapq.heappop(events))
+            last = max(last, minute)
+            self.set_clock(day, 0, minute)
+            by_station = defaultdict(list)
+            for event in now:
+                by_station[event[4]].append(event)
+            jobs = [self.pool.submit(self.hall_minute, index, minute, station, sorted(found, key=lambda e: e[1:3]),
+                                     free, waiting_at, tickets)
+                    for station, found in sorted(by_station.items())]
+            for job in jobs:
+                for event in job.result():
+                    heapq.heappush(events, event)
+        self.hall_end[index] = last
+
+    def hall_minute(self, index, minute, station, events, free, waiting_at, tickets):
+        """One station's steps at one minute; returns the events they schedule."""
+        later, touched = [], set()
+        for _, _, _, _, _, what, payload in events:
+            if what == "arrive":
+                plan = payload
+                key = (station, plan.window_type)
+                if key not in free:
+                    free[key] = [str(n) for n in range(WINDOWS[tier_of(station)], 0, -1)]
+                ticket = self.take_ticket(plan, retry=False)
+                tickets[(station, ticket["id"])] = plan
+                waiting_at[key] += 1
+                touched.add(key)
+            elif what == "finish":
+                plan, ticket_id, window = payload
+                self.filings.pop(plan.key).result()  # the case filed while the applicant was served
+                self.post(station, f"/api/hall/tickets/{ticket_id}/finish", {"case_no": self.case_no[plan.key]})
+                free[(station, plan.window_type)].append(window)
+                touched.add((station, plan.window_type))
+            elif what == "away":  # the window gives up on the ticket; its holder takes a new one
+                plan, ticket_id, window = payload
+                self.post(station, f"/api/hall/tickets/{ticket_id}/no-show", {})
+                self.count("hall: no-shows")
+                ticket = self.take_ticket(plan, retry=True)
+                tickets[(station, ticket["id"])] = plan
+                waiting_at[(station, plan.window_type)] += 1
+                free[(station, plan.window_type)].append(window)
+                touched.add((station, plan.window_type))
+        for key in sorted(touched):
+            while waiting_at[key] and free[key]:
+                window = free[key].pop()
+                called = self.post(station, "/api/hall/calls", {"window_type": key[1], "window": window})
+                waiting_at[key] -= 1
+                plan = tickets[(station, called["id"])]
+                if plan.no_show and plan.key not in self.came_back:
+                    later.append((minute + NO_SHOW_MINUTES, 0, plan.key, next(self.serial), station, "away",
+                                  (plan, called["id"], window)))
+                    continue
+                self.filings[plan.key] = self.filing_pool.submit(self.file, index, plan)
+                later.append((minute + plan.service_minutes, 0, plan.key, next(self.serial), station, "finish",
+                              (plan, called["id"], window)))
+        return later
+
+    def take_ticket(self, plan, retry):
+        """A ticket for `plan`'s applicant: from their appointment, in the green channel
+        when 70 or older, else as a walk-in (and a walk-in again after a no-show)."""
+        person, _ = self.applicant(plan)
+        body = {"name": person["name"], "id_number": person["id_number"], "window_type": plan.window_type,
+                "kind": "walk_in"}
+        if retry:
+            self.came_back.add(plan.key)
+        elif plan.key in self.booking_no:
+            body.update(kind="appointment", booking_no=self.booking_no[plan.key])
+        elif priority_reason(person["id_number"], plan.day) == "elderly":
+            body["kind"] = "priority"
+        ticket = self.post(plan.station, "/api/hall/tickets", body)
+        self.count(f"hall: tickets {body['kind']}")
+        return ticket
 
     # -- what people do ---------------------------------------------------------------------------
     def file(self, index, plan):
         item = self.items[plan.item_code]
         materials = [m["code"] for m in item["materials"] if m["code"] not in plan.missing]
-        born = dt.date(1950, 1, 1) + dt.timedelta(days=plan.key % 15000)
         body = {"item_code": plan.item_code, "materials": materials,
-                "deficiency_promise": plan.deficiency,
-                "applicant": {"name": "模拟申请人", "id_number": make_id(plan.residence[:6], born, plan.key % 1000),
-                              "phone": "13800000000", "residence": plan.residence}}
+                "deficiency_promise": plan.deficiency, "applicant": self.applicant(plan)[0]}
         case = self.staff.file(plan.station, body)
         self.case_no[plan.key] = case["case_no"]
         self.count(f"filed:{case['status'] if case['status'] in ('needs_supplement', 'returned') else 'accepted'}")
@@ -228,6 +371,9 @@ def run(settings, scale, seed, year, per_process, echo):
     set_simulated_now(clock_file, dt.datetime(year, 1, 1, 8, 0, tzinfo=DISTRICT_TZ))
     settings.clock_file = clock_file
     settings.supervision_seconds = 3600  # the driver runs the patrol at the end of each day
+    # missed appointments are marked by the stations' housekeeping timer: often, since a
+    # simulated day passes in seconds
+    os.environ.setdefault(HALL_SWEEP_KEY, "1")
     settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
     net = StationNetwork(settings, per_process=per_process, clean_env=False, startup_timeout=300)
     started = time.monotonic()
@@ -248,11 +394,13 @@ def run(settings, scale, seed, year, per_process, echo):
 
         def stats(**by):
             return staff.call("read", "GET", code, "/api/stats", params={**period, **by}).json()["rows"]
-        totals, by_category, by_tier = stats(), stats(by="category"), stats(by="tier")
+        totals, by_category = stats(), stats(by="category")
+        by_tier = staff.call("read", "GET", code, "/api/stats", params={**period, "by": "tier"}).json()
         echo(f"simulated up to {last_day}; wall time {time.monotonic() - started:.0f} s")
         echo("actions: " + ", ".join(f"{k} {v}" for k, v in sorted(simulation.counts.items())))
-        echo(format_table(by_category[:-1] + by_tier))
-        return totals[-1], simulation.counts
+        echo(format_table(by_category[:-1] + by_tier["rows"]))
+        echo("服务大厅（取号、等候、办理）\n" + waiting.format_table(by_tier["hall"]))
+        return totals[-1], simulation.counts, by_tier["hall"]
     finally:
         net.close(grace=10)
 

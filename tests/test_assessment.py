@@ -346,3 +346,35 @@ def test_the_assessment_api_answers_the_supervisor_and_refuses_others(district):
     bad = requests.get(district.url + "/api/assessment", params={"by": "colour"}, headers=supervisor, timeout=10)
     assert bad.status_code == 400 and "by" in bad.json()["message"]
     assert requests.get(district.url + "/api/assessment", timeout=10).status_code == 401
+
+
+def desk_login(district, username):
+    """A browser logged in at the desk through its login form."""
+    browser = requests.Session()
+    page = browser.get(district.url + "/desk/login", timeout=10).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = browser.post(district.url + "/desk/login", allow_redirects=False, timeout=10,
+                            data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 303, response.text
+    return browser
+
+
+def test_the_supervisor_reads_the_assessment_at_the_desk_and_downloads_it(district):
+    browser = desk_login(district, "supervisor")
+    html = browser.get(district.url + "/desk/supervision/assessment", params={"month": "2026-11", "by": "user"},
+                       timeout=10).text
+    assert 'href="/desk/supervision/assessment">月度考核</a>' in html
+    assert "服务之星：王五（clerk）（测试二区行政服务中心，78.33 分）、赵六（agent）（南岭村便民服务站，76.67 分）" in html
+    table = re.search(r'<table class="cases" id="assessment">(.*?)</table>', html, re.S).group(1)
+    ranks = re.findall(r"<td>([^<]+)<br>.*?<td>(78\.33|76\.67|72\.00|55\.00|100\.00)</td>\s*<td>([^<]+)</td>", table, re.S)
+    assert ranks == [("王五（clerk）", "78.33", "1"), ("赵六（agent）", "76.67", "2"), ("钱七（staff.b）", "72.00", "3"),
+                     ("李四（staff）", "55.00", "4"), ("孙八（agent.b）", "100.00", "不参与排名")]
+    download = browser.get(district.url + "/desk/supervision/assessment.csv",
+                           params={"quarter": "2026Q4", "by": "station"}, timeout=10)
+    assert download.status_code == 200 and download.content.startswith("\ufeff".encode())
+    lines = download.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("考核期,分组,编码,名称,办件数,办结,按时办结率")
+    village = next(line.split(",") for line in lines if f",{VILLAGE}," in line)
+    assert village[:6] == ["2026Q4", "站点", VILLAGE, "南岭村便民服务站", "6", "6"] and village[-2:] == ["79.33", "1"]
+    refused = desk_login(district, "clerk").get(district.url + "/desk/supervision/assessment", timeout=10)
+    assert refused.status_code == 403 and "月度考核" not in refused.text.split("<main>")[0]

@@ -51,6 +51,8 @@ CASE_ALERT = "case.alert"            # a supervision warning or card for the hol
 CATALOGUE_CHANGE = "catalogue.change"  # one change of the district's catalogue, for every replica
 AUDIT_COPY = "audit.copy"            # a batch of a station's access-audit entries, for the district
 HALL_VISIT = "hall.visit"            # a closed hall visit (ticket finished / no-show, appointment missed), for the district
+CASE_FILE = "case.file"              # one uploaded material's file, to the next station on the case's route
+CASE_FILE_REQUEST = "case.file_request"  # a file that arrived corrupted, asked again from the station before
 
 
 class InvalidMessage(TongbanError):
@@ -246,6 +248,14 @@ class QueryCodeSealSchema(_Open):
     hash = _text(required=True)
 
 
+class FileRefSchema(_Open):
+    """A file of one of the case's materials, as the case lists it (shared/materials_files/)."""
+    sha256 = _text(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    material = _text(required=True, validate=validate.Length(min=1, max=16))
+    media_type = _text(required=True)
+    size = _int(required=True, validate=validate.Range(min=1))
+
+
 class CaseRecordSchema(_Open):
     """The case (办件) as every station stores and sends it: the snapshot built by
     `CaseWorkflow.file` and grown by the steps of its life (shared/cases/workflow.py).
@@ -284,6 +294,7 @@ class CaseRecordSchema(_Open):
     extension = _optional(fields.Nested, ExtensionSchema)
     rating = _optional(fields.Nested, RatingSnapshotSchema)
     ticket_no = _text(validate=validate.Length(min=1, max=20))  # the hall ticket it was filed from (A023)
+    files = fields.List(fields.Nested(FileRefSchema))  # its materials' files, listed when it leaves their station
 
 
 class CaseBodySchema(_Open):
@@ -360,6 +371,33 @@ class HallVisitBodySchema(_Open):
             raise ValidationError(f"a closed ticket carries {', '.join(missing)}", "status")
 
 
+class CaseFileBodySchema(_Open):
+    """One file of a case's material, sent to the next station on the case's route
+    (shared/materials_files/transfer.py); `content` is the bytes in base64, and the
+    receiver keeps them only if their SHA-256 is `sha256`."""
+    case_no = _text(required=True, validate=validate.Length(min=1, max=40))
+    deciding_station = _text(required=True)
+    sha256 = _text(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    material = _text(required=True, validate=validate.Length(min=1, max=16))
+    media_type = _text(required=True)
+    size = _int(required=True, validate=validate.Range(min=1))
+    filename = _text()
+    uploaded_by = _text(required=True)
+    uploaded_at = IsoDateTime(required=True)
+    station = _text(required=True)   # where it was uploaded
+    content = _text(required=True)
+
+
+class FileRequestBodySchema(_Open):
+    """A file that arrived corrupted (its hash did not match), asked again from the
+    station before on the case's route."""
+    case_no = _text(required=True, validate=validate.Length(min=1, max=40))
+    deciding_station = _text(required=True)
+    sha256 = _text(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    material = _text(required=True, validate=validate.Length(min=1, max=16))
+    reason = _text(required=True)
+
+
 BODIES = {
     CASE_HANDOVER: CaseBodySchema,
     CASE_RESULT: CaseBodySchema,
@@ -370,6 +408,8 @@ BODIES = {
     CATALOGUE_CHANGE: CatalogueChangeBodySchema,
     AUDIT_COPY: AuditCopyBodySchema,
     HALL_VISIT: HallVisitBodySchema,
+    CASE_FILE: CaseFileBodySchema,
+    CASE_FILE_REQUEST: FileRequestBodySchema,
 }
 KINDS = tuple(BODIES)
 

@@ -14,6 +14,10 @@ class InvalidInput(TongbanError):
     """The request is malformed or fails validation (HTTP 400)."""
 
 
+class TooLarge(InvalidInput):
+    """A body or uploaded file over its size limit (HTTP 413)."""
+
+
 class Unprocessable(TongbanError):
     """Well formed, but it contradicts what the request claims to be (HTTP 422): a
     filing's request id that was used for a different filing."""

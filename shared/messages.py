@@ -2,8 +2,8 @@
 data: the broker client that carries them lives in services/. The kinds of message, their
 envelope and schemas are the contract (shared/contract.py), re-exported here."""
 from shared.contract import (  # noqa: F401  (re-exported)
-    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT,
-    CATALOGUE_CHANGE, HALL_VISIT, SCHEMA_VERSION, envelope, new_message_id,
+    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_FILE, CASE_FILE_REQUEST, CASE_HANDOVER, CASE_RECORD,
+    CASE_RESULT, CASE_SUPPLEMENT, CATALOGUE_CHANGE, HALL_VISIT, SCHEMA_VERSION, envelope, new_message_id,
 )
 
 CASES_EXCHANGE = "tongban.cases"          # direct: routing key = the receiving station's code

@@ -10,6 +10,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from services import query_code_hashing
 from services.observability import log_context
 from services.station_context import station_context
+from services.uploads import require_files
 from shared.auth import permissions, roles
 from shared.auth.roles import signed
 from shared.calendar import Schedule, WorkingDayCalendar
@@ -24,6 +25,7 @@ from shared.db.inbox import first_time
 from shared.db.models import FilingRequest, StationAlert
 from shared.exceptions import Conflict, Forbidden, InvalidInput, Unprocessable
 from shared.hall.store import HallStore
+from shared.materials_files import store as material_files, transfer as file_transfer
 from shared.supervision.schemas import AlertSchema
 from shared.trust import entitlement
 from shared.validation import load
@@ -65,9 +67,16 @@ class CaseDesk:
     def _commit(self, session, repo, result, new_case=False):
         """Save the case and queue the messages the workflow's step decided to send (the
         district's copy among them: shared/cases/workflow.py `_done`)."""
+        # a case handed on lists its materials' files, and they go with it (shared/materials_files/)
+        handed_to = [message.to for message in result.messages if message.kind == CASE_HANDOVER]
+        if handed_to:
+            material_files.attach_manifest(session, result.case)
         repo.save(result.case, new=new_case)
-        return [outbox.add_message(session, CASES_EXCHANGE, message.to, message.kind, message.body, self.info.code)
-                for message in result.messages]
+        ids = [outbox.add_message(session, CASES_EXCHANGE, message.to, message.kind, message.body, self.info.code)
+               for message in result.messages]
+        for to in handed_to:
+            ids += file_transfer.queue_files(session, result.case, to, self.info.code)
+        return ids
 
     def _run(self, operation, new_case=False):
         """operation(session, repo, workflow) -> Result; commits, then publishes.
@@ -88,7 +97,9 @@ class CaseDesk:
     # -- counter operations -------------------------------------------------------------
     # Each takes the logged-in user (a dict, services/auth.py): permissions are checked
     # here, on the case as stored, in the same transaction as the change.
-    def file(self, data, user):
+    def file(self, data, user, uploads=()):
+        """`uploads`: (material code, file name, bytes) scanned at the counter, kept with the
+        case in the filing's transaction (a refused file files nothing)."""
         permissions.can_file(user)
         with schemas.on_day(self.clock().date()):  # a birth date after the station's today is refused
             request = load(schemas.FilingSchema, data)
@@ -109,6 +120,9 @@ class CaseDesk:
                     request["ticket_no"] = hall.attach_case(ticket_id, case_no)["ticket_no"]
                 result = workflow.file(case_no, request)
                 query_codes.attach(result.case, sealed)  # the query code's hash only
+                for material, filename, content in uploads:
+                    material_files.store_upload(session, case_no, material, content, filename, request["agent"],
+                                                self.info.code, case=result.case)
                 return result
         if request_id and (known := self._filed_before(request_id, fingerprint, user)):
             return {**known, "query_code": None}  # shown once, with the first answer
@@ -145,11 +159,14 @@ class CaseDesk:
             log.info("filing request %s was sent again: answering with case %s", request_id, earlier.case_no)
             return CaseRepository(session, self.info.code).load(earlier.case_no)
 
-    def _on_case(self, case_no, check, act):
-        """Load the case, check(case) may refuse, act(workflow, case) -> Result."""
+    def _on_case(self, case_no, check, act, files_arrived=False):
+        """Load the case, check(case) may refuse, act(workflow, case) -> Result.
+        `files_arrived`: refused (409) while a file the case lists has not arrived here."""
         def operation(session, repo, workflow):
             case = repo.load(case_no)
             check(case)
+            if files_arrived:
+                require_files(session, case, self.info.code)
             return act(workflow, case)
         with log_context(station=self.info.code, case_no=case_no):
             return self._run(operation)
@@ -181,7 +198,7 @@ class CaseDesk:
         request["operator"] = signed(user)
         return self._on_case(
             case_no, lambda case: permissions.can_decide(user, case, request["step"], request["department"]),
-            lambda wf, case: wf.decide(case, request))
+            lambda wf, case: wf.decide(case, request), files_arrived=True)
 
     def suspend(self, case_no, data, user):
         permissions.require(user, "suspend", *roles.DECIDING_ROLES)

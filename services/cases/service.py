@@ -1,11 +1,12 @@
 """Every station's case inbox: hand-offs, supplements and (at the district) records, the
-stations' access-audit copies and their halls' visits."""
+stations' access-audit copies and their halls' visits, and the files of cases' materials."""
 from services.access_audit import AuditInboxProvider
 from services.cases.desk import CaseDeskProvider
 from services.hall_visits import HallVisitInboxProvider
 from services.handoff import handoff
 from services.topology import station_inbox
-from shared.messages import AUDIT_COPY, HALL_VISIT
+from services.uploads import MaterialFilesProvider
+from shared.messages import AUDIT_COPY, CASE_FILE, CASE_FILE_REQUEST, HALL_VISIT
 
 
 class CaseInboxService:
@@ -14,6 +15,7 @@ class CaseInboxService:
     desk = CaseDeskProvider()
     audit_inbox = AuditInboxProvider()
     hall_visits = HallVisitInboxProvider()
+    material_files = MaterialFilesProvider()
 
     @handoff(queue_for_station=station_inbox)
     def on_message(self, message):
@@ -21,5 +23,7 @@ class CaseInboxService:
             self.audit_inbox.receive(message)
         elif message.get("kind") == HALL_VISIT:
             self.hall_visits.receive(message)
+        elif message.get("kind") in (CASE_FILE, CASE_FILE_REQUEST):
+            self.material_files.receive(message)
         else:
             self.desk.receive(message)

@@ -16,6 +16,8 @@ The rules follow the life of a case (shared/cases/workflow.py):
 | catalogue change | every replica | the district |
 | access-audit copy (`audit.copy`) | district | the station whose entries they all are (shared/audit/) |
 | hall visit (`hall.visit`) | district | the station whose hall it was, about its own ticket or appointment (shared/hall/) |
+| material file (`case.file`) | the next station on the case's route | a station before it on that route (shared/materials_files/) |
+| file asked again (`case.file_request`) | a station on the case's route | the next station after it on that route |
 
 A case also carries its item as it was when the case was filed (name, limits, materials,
 who decides...). A receiver does not trust that copy: `check_item` compares it with its own
@@ -30,8 +32,8 @@ from shared.cases.routing import next_hop, route
 from shared.cases.workflow import ITEM_FIELDS
 from shared.exceptions import NotFound, TongbanError
 from shared.messages import (
-    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT,
-    CATALOGUE_CHANGE, HALL_VISIT,
+    AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_FILE, CASE_FILE_REQUEST, CASE_HANDOVER, CASE_RECORD,
+    CASE_RESULT, CASE_SUPPLEMENT, CATALOGUE_CHANGE, HALL_VISIT,
 )
 from shared.stations import DISTRICT, ancestor_at
 
@@ -186,6 +188,43 @@ def check_hall_visit(sender, receiver, body):
         _refuse(sender, f"a hall visit of station {sender} names case {case_no}, which it did not file")
 
 
+def _file_route(sender, body, known):
+    """(filing station, deciding station, route) of the case a file message is about: the
+    filing station from the case number, the deciding station from the receiver's copy of
+    the case if it has one (the message's must agree), else from the message."""
+    case_no = body.get("case_no") if isinstance(body, dict) else None
+    filing = str(case_no or "").split("-")[0]
+    deciding = body.get("deciding_station") if isinstance(body, dict) else None
+    if known is not None:
+        if known.get("deciding_station") != deciding:
+            _refuse(sender, f"case {case_no} is decided at {known.get('deciding_station')}, not at {deciding}")
+    if not filing or not isinstance(deciding, str):
+        _refuse(sender, f"a file message names no case and deciding station ({case_no!r}, {deciding!r})")
+    try:
+        return route(filing, deciding)
+    except Exception:
+        _refuse(sender, f"case {case_no} has no route from {filing} to {deciding}")
+
+
+def check_case_file(sender, receiver, body, known=None):
+    """A case's file reaches the next station on the case's route, from a station before
+    it on that route (a file travels as its case does, one tier at a time)."""
+    path = _file_route(sender, body, known)
+    if sender in path[:-1] and next_hop(sender, path[-1]) == receiver:
+        return
+    _refuse(sender, f"only the station before this one on case {body.get('case_no')}'s route "
+                    f"({' → '.join(path)}) may send its files here")
+
+
+def check_file_request(sender, receiver, body, known=None):
+    """A file asked again comes from the next station on the case's route."""
+    path = _file_route(sender, body, known)
+    if receiver in path[:-1] and next_hop(receiver, path[-1]) == sender:
+        return
+    _refuse(sender, f"only the next station on case {body.get('case_no')}'s route "
+                    f"({' → '.join(path)}) may ask this station for its files")
+
+
 def check(kind, sender, receiver, body, known=None):
     """Dispatch on the message kind; `known` is the receiver's copy of the case, if any."""
     if kind == CASE_HANDOVER:
@@ -200,6 +239,10 @@ def check(kind, sender, receiver, body, known=None):
         check_audit_copy(sender, receiver, body)
     elif kind == HALL_VISIT:
         check_hall_visit(sender, receiver, body)
+    elif kind == CASE_FILE:
+        check_case_file(sender, receiver, body, known)
+    elif kind == CASE_FILE_REQUEST:
+        check_file_request(sender, receiver, body, known)
     elif kind in (CASE_EXTENSION_DECISION, CASE_ALERT, CATALOGUE_CHANGE):
         check_from_district(sender, receiver, kind)
     else:

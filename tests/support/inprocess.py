@@ -33,6 +33,7 @@ from deploy.seeding import load_catalogue_file
 from deploy.settings import SAMPLE_CATALOGUE
 from services.access_audit import AuditInbox
 from services.hall_visits import HallVisitInbox
+from services.uploads import MaterialFiles
 from services.cases.desk import CaseDesk
 from services.config import DATABASE_KEY, NETWORK_KEY, STATION_KEY, StationInfo, load_network
 from shared.auth.accounts import Accounts
@@ -43,7 +44,7 @@ from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import forget_databases
 from shared.db.models import OutboxMessage
-from shared.messages import AUDIT_COPY, HALL_VISIT
+from shared.messages import AUDIT_COPY, CASE_FILE, CASE_FILE_REQUEST, HALL_VISIT
 from tests.support import databases
 from tests.support.network import AMQP_URI
 
@@ -119,6 +120,7 @@ class InProcessStation:
         self.desk = CaseDesk(database, self.relay, self.info, self.clock)
         self.audit_inbox = AuditInbox(database, self.info)
         self.hall_visits = HallVisitInbox(database, self.info)
+        self.material_files = MaterialFiles(database, self.relay, self.info, self.clock)
 
     def user(self, role, department=None, username=None, name=None):
         """A user as the desk receives them from the login (services/auth.py)."""
@@ -145,6 +147,8 @@ class InProcessStation:
             return self.audit_inbox.receive(message)
         if message.get("kind") == HALL_VISIT:
             return self.hall_visits.receive(message)
+        if message.get("kind") in (CASE_FILE, CASE_FILE_REQUEST):
+            return self.material_files.receive(message)
         return self.desk.receive(message)
 
     def case(self, case_no):

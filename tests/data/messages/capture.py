@@ -134,6 +134,22 @@ def run(databases=None):
         hall.finish(ticket["id"], user=AGENT)
     village.relay.flush()
     net.deliver_all()
+
+    # E: filed at the village with a scan uploaded at filing: the file follows the case to
+    # the township and the district (case.file); a corrupted copy reaching the township is
+    # not kept and asked again from the village (case.file_request)
+    from shared.materials_files.transfer import CorruptedTransfer
+    from tests.support.sample_files import png
+    village.desk.file(filing("MZ-002", ["M01", "M02", "M03"]), AGENT,
+                      uploads=[("M01", "身份证.png", png())])
+    first_file = next(s.message for s in net.sent if s.message["kind"] == "case.file")
+    tampered = {**first_file, "message_id": first_file["message_id"][:-4] + "0bad",
+                "body": {**first_file["body"], "content": first_file["body"]["content"][:-8] + "AAAAAA=="}}
+    try:
+        township.receive(tampered)
+    except CorruptedTransfer:
+        pass
+    net.deliver_all()
     return net
 
 

@@ -334,3 +334,26 @@ def test_a_dead_letter_is_listed_with_its_reason_and_retried_from_the_page(net, 
         admin.shot("dead-letter-back")
     finally:
         admin.close()
+
+
+def test_the_administrator_publishes_a_years_holidays_after_fixing_a_day_of_another_year(net, district_admin):
+    desk = district_admin
+    version = catalogue_version(net, DISTRICT)
+    desk.open("/desk/admin/calendar")
+    desk.page.locator("#f-year").fill("2029")
+    desk.page.locator("#f-holidays").fill("2029-01-01 2028-10-01")  # the second is of another year
+    desk.page.locator("#f-workdays").fill("2029-02-10")
+    desk.click("预览")
+    assert desk.status() == 400
+    expect(desk.field("holidays").locator(".field-error")).to_have_text("2028-10-01 不在 2029 年。")
+    expect(desk.page.locator("#f-workdays")).to_have_value("2029-02-10")
+    desk.shot("calendar-invalid-field")
+    desk.page.locator("#f-holidays").fill("2029-01-01, 2029-02-12")
+    desk.click("预览")
+    expect(desk.page.locator("#preview .new-version")).to_have_text(str(version + 1))
+    expect(desk.page.locator('#preview tr[data-field="holidays"] td.after')).to_have_text("2029-01-01、2029-02-12")
+    desk.click(f"确认发布（第 {version + 1} 版）")
+    expect(desk.page.locator(".banner.ok")).to_have_text(f"节假日安排已发布，事项目录现为第 {version + 1} 版。")
+    expect(desk.page.locator("table.schedules")).to_contain_text("2029-02-10")
+    desk.shot("calendar-published")
+    wait_until(lambda: catalogue_version(net, TOWNSHIP) == version + 1, 30, message="the schedule at the township")

@@ -5,6 +5,7 @@ appointments (services/hall.py)."""
 from services.access_audit import BATCH, copy_to_district
 from services.config import AUDIT_COPY_KEY, RELAY_SWEEP_KEY, Station
 from services.hall import HALL_SWEEP_KEY, Hall
+from services.notices import NOTICE_SWEEP_KEY, Notices
 from services.observability.logs import log_context
 from services.relay import OutboxRelay
 from services.timers import configured_timer
@@ -19,6 +20,7 @@ class OutboxSweeperService:
     relay = OutboxRelay()
     station = Station()
     hall = Hall()
+    notices = Notices()
 
     @configured_timer(RELAY_SWEEP_KEY, 1.0, eager=True)
     def sweep(self):
@@ -40,3 +42,10 @@ class OutboxSweeperService:
         district hears of them: shared/hall/visits.py)."""
         with log_context(station=self.relay.station_code):
             self.hall.mark_missed()
+
+    @configured_timer(NOTICE_SWEEP_KEY, 5.0)
+    def send_notices(self):
+        """Notices to residents still due: a flush that failed, a gateway that was down, a
+        sender stopped between a send and its mark (services/notices.py)."""
+        with log_context(station=self.relay.station_code):
+            self.notices.sweep()

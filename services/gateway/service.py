@@ -10,7 +10,9 @@ from services.gateway.hall import HallEndpoints
 from services.gateway.metrics import MetricsEndpoints
 from services.gateway.my_account import MyAccountEndpoints
 from services.gateway.openapi import build_spec
+from services.gateway.portal_codes import PortalCodeEndpoints
 from services.gateway.records import DistrictRecords
+from services.gateway.uploads import MaterialFileEndpoints
 from services.gateway.residents import ResidentEndpoints
 from services.http import http, json_body, json_response, page_of, query_int
 from services.web_desk import WebDeskPages
@@ -212,7 +214,8 @@ class CaseEndpoints:
 
 
 class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,
-                     HallEndpoints, DeadLetterEndpoints, MetricsEndpoints, WebDeskPages):
+                     HallEndpoints, PortalCodeEndpoints, DeadLetterEndpoints, MetricsEndpoints, MaterialFileEndpoints,
+                     WebDeskPages):
     name = "gateway"
 
     users = Users()

@@ -27,16 +27,17 @@ def add_notice(session, kind, mobile, params, case_no=None, *, station=None, now
     """Queue a notice of `kind` (shared/notices/templates.py KINDS) to `mobile` with its
     template's `params`; its notice id (the gateway's idempotency key). InvalidInput
     (nothing queued) when the kind, the mobile or the params do not fit the template.
-    `station` is the station sending it (default: the one that filed `case_no`)."""
+    `station` is the station sending it (default: the one that filed `case_no`); `now`
+    its creation time (default: now, UTC). It is due at once, by the real time the sender
+    goes by, whatever clock `now` came from."""
     chosen, values = templates.check(kind, mobile, params)
-    now = now or utcnow()
     notice_id = uuid.uuid4().hex
     if station is None:
         station = case_no.split("-")[0] if case_no else ""
     session.add(ResidentNotice(
         notice_id=notice_id, station=station[:12], kind=kind, mobile=mobile,
-        template_id=chosen.template_id, params=values, case_no=case_no, created_at=now,
-        attempts=0, next_attempt_at=now))
+        template_id=chosen.template_id, params=values, case_no=case_no, created_at=now or utcnow(),
+        attempts=0, next_attempt_at=utcnow()))
     return notice_id
 
 

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from services.config import HTTP_SOCKET_TIMEOUT_KEY, STATION_KEY
 from shared.db.migrate import pg_error_code
 from shared.exceptions import (
-    Conflict, Forbidden, InvalidInput, NotFound, PasswordChangeRequired, TongbanError, TooManyAttempts,
+    Conflict, Forbidden, InvalidInput, NotFound, PasswordChangeRequired, TongbanError, TooLarge, TooManyAttempts,
     Unauthorized, Unavailable, Unprocessable,
 )
 
@@ -44,6 +44,7 @@ class UnsupportedMediaType(InvalidInput):
 STATUS_BY_ERROR = [
     # (exception class, status, error code) — first match wins, so subclasses first
     (UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
+    (TooLarge, 413, "PAYLOAD_TOO_LARGE"),
     (InvalidInput, 400, "INVALID_INPUT"),
     (ValidationError, 400, "INVALID_INPUT"),
     (SignatureMismatch, 400, "INVALID_INPUT"),
@@ -143,7 +144,8 @@ class HttpEntrypoint(HttpRequestHandler):
         request.shallow = False  # as nameko's own handle_request: the body may be read
         if request.path.startswith(("/desk/", "/portal/")):  # the residents' pages are the desk's too
             return self._desk_request(request)
-        if request.method in BODY_METHODS and _has_body(request) and not _is_json(request):
+        if request.method in BODY_METHODS and _has_body(request) and not _is_json(request) \
+                and not _is_upload(request):
             return self.response_from_exception(UnsupportedMediaType(NOT_JSON_MESSAGE))
         return super().handle_request(request)
 
@@ -208,6 +210,13 @@ def _summary(messages):
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 NOT_JSON_MESSAGE = "the API takes only JSON bodies: send Content-Type: application/json"
 STATUS_OF_REFUSAL = {InvalidInput: 400, Forbidden: 403}
+
+
+def _is_upload(request):
+    """A material's file sent raw to its upload route (services/gateway/uploads.py): PDF,
+    JPEG, PNG or octet-stream bodies, which no other site's page can send without asking."""
+    from services.gateway.uploads import is_upload
+    return is_upload(request)
 
 
 def _has_body(request):

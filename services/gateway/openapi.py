@@ -4,6 +4,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.gateway.hall import hall_components, hall_paths
+from services.gateway.uploads import upload_paths
 from shared.auth import schemas as auth_schemas
 from shared.cases import schemas as case_schemas
 from shared.cases import views as case_views
@@ -35,6 +36,7 @@ def _json(schema=None, example=None, ref=None):
 def _errors(*codes):
     names = {400: "bad input (the message names each problem)", 401: "not logged in", 403: "not allowed",
              404: "not found", 409: "not allowed in the current state",
+             413: "too large (a file over 10 MB, or a case's files over 50 MB)",
              415: "the body is not application/json",
              429: "too many failed attempts (Retry-After says when to try again)",
              503: "not available right now; try again in a moment"}
@@ -224,6 +226,7 @@ def build_spec(is_district):
     }
     hall_components(spec)
     paths.update(hall_paths(_op, _query, _path_param, PUBLIC))
+    paths.update(upload_paths(_op, _path_param))
     if is_district:
         paths.update({
             "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),

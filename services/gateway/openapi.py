@@ -4,6 +4,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.gateway.hall import hall_components, hall_paths
+from services.gateway.portal_codes import code_components, code_paths
 from services.gateway.uploads import upload_paths
 from shared.auth import schemas as auth_schemas
 from shared.cases import schemas as case_schemas
@@ -227,6 +228,8 @@ def build_spec(is_district):
     hall_components(spec)
     paths.update(hall_paths(_op, _query, _path_param, PUBLIC))
     paths.update(upload_paths(_op, _path_param))
+    code_components(spec)
+    paths.update(code_paths(_op, PUBLIC))
     if is_district:
         paths.update({
             "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),

@@ -38,3 +38,16 @@ class PortalCodeEndpoints:
         except TooManyAttempts as refused:
             return refusal(refused)
         return json_response({"message": SENT, "valid_seconds": int(one_time_codes.VALID.total_seconds())}, 202)
+
+
+def code_components(spec):
+    spec.components.schema("PortalCodeRequest", schema=CodeRequestSchema)
+
+
+def code_paths(op, public):
+    """The codes' path, built with openapi.py's helpers (`op` is its _op)."""
+    return {"/api/portal/codes": {"post": op(
+        "send a one-time SMS code (短信验证码, 6 digits, valid 5 minutes, 5 tries) to a mobile for the portal; "
+        "202 with the same answer for every well-formed number; 1 code a minute and 5 an hour per mobile, "
+        "20 an hour per address, else 429 with Retry-After", ok="202", body_ref="PortalCodeRequest",
+        errors=(400, 429), tag="portal", access=public, example={"mobile": "13800138000"})}}

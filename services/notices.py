@@ -14,6 +14,8 @@ Configuration (the container's config, else the environment):
   TONGBAN_SMS_APP_KEY, TONGBAN_SMS_APP_SECRET, TONGBAN_SMS_SIGN   for sms:
   TONGBAN_CODE_KEY         the key one-time codes are hashed with (the same for every
                            process of a station)
+  TONGBAN_NOTICE_SWEEP_SECONDS   how often the sweep runs (5)
+  TONGBAN_REMINDER_SECONDS       how often appointment reminders are queued (600)
 """
 import logging
 import os
@@ -22,13 +24,14 @@ from nameko.extensions import DependencyProvider
 
 from services.config import DATABASE_KEY, STATION_KEY
 from shared.db.database import get_database
-from shared.notices import channels, one_time_codes
+from shared.notices import channels, one_time_codes, reminders
 from shared.notices.outbox import add_notice, backlog
 from shared.notices.sender import NoticeSender
 
 log = logging.getLogger(__name__)
 
 NOTICE_SWEEP_KEY = "TONGBAN_NOTICE_SWEEP_SECONDS"
+REMINDER_KEY = "TONGBAN_REMINDER_SECONDS"
 SETTINGS = (channels.CHANNEL_KEY, channels.APP_KEY_KEY, channels.APP_SECRET_KEY, channels.SIGN_KEY,
             one_time_codes.KEY_ENV)
 
@@ -79,6 +82,17 @@ class NoticeDesk:
     def backlog(self):
         with self.database.reading() as session:
             return backlog(session)
+
+
+def remind_appointments(hall, notices):
+    """Queue the hall's appointment reminders due now (shared/notices/reminders.py) and send
+    them: `hall` is the station's HallDesk (services/hall.py), `notices` its NoticeDesk."""
+    with hall.database.transaction() as session:
+        queued = reminders.queue_reminders(hall.store(session), hall.info.station.name)
+    if queued:
+        log.info("station %s: %d appointment reminder(s) queued", notices.station_code, len(queued))
+        notices.flush(queued)
+    return queued
 
 
 def make_notice_desk(config):

@@ -5,7 +5,7 @@ appointments (services/hall.py)."""
 from services.access_audit import BATCH, copy_to_district
 from services.config import AUDIT_COPY_KEY, RELAY_SWEEP_KEY, Station
 from services.hall import HALL_SWEEP_KEY, Hall
-from services.notices import NOTICE_SWEEP_KEY, Notices
+from services.notices import NOTICE_SWEEP_KEY, REMINDER_KEY, Notices, remind_appointments
 from services.observability.logs import log_context
 from services.relay import OutboxRelay
 from services.timers import configured_timer
@@ -49,3 +49,9 @@ class OutboxSweeperService:
         sender stopped between a send and its mark (services/notices.py)."""
         with log_context(station=self.relay.station_code):
             self.notices.sweep()
+
+    @configured_timer(REMINDER_KEY, 600.0)
+    def remind_appointments(self):
+        """The next working day's appointments get their SMS reminder, once, in the day."""
+        with log_context(station=self.relay.station_code):
+            remind_appointments(self.hall, self.notices)

@@ -284,3 +284,30 @@ def test_the_housekeeping_timer_sends_what_a_flush_missed(container_factory, sta
     assert set(gateway.delivered) == set(ids)
     eventlet.sleep(0.2)                                    # a few more sweeps send nothing again
     assert len(gateway.posts) == 2
+
+
+# -- appointment reminders ---------------------------------------------------------------------
+def test_the_next_working_days_appointments_are_reminded_once_by_day_only(station_url, gateway):
+    from services.hall import HallDesk
+    from services.notices import NoticeDesk, remind_appointments
+    from shared.cases.citizen_id import make as make_id
+    from tests.support.inprocess import TZ
+
+    station, _ = station_url(DISTRICT, now=dt.datetime(2026, 3, 2, 7, 0, tzinfo=TZ))   # Monday, early
+    hall = HallDesk(station.database, station.info, station.clock)
+    booked = [hall.book({"name": "黄秀英", "id_number": make_id("449902", dt.date(1960, 5, 1), n), "mobile": mobile,
+                         "day": day, "half_day": half_day, "window_type": "A"})
+              for n, (mobile, day, half_day) in enumerate([(MOBILE, "2026-03-03", "am"),
+                                                            ("13900139000", "2026-03-03", "pm"),
+                                                            ("13700137000", "2026-03-04", "am")], 1)]
+    notices = NoticeDesk(station.database, NoticeSender(station.database, sms(gateway), DISTRICT), DISTRICT)
+    assert remind_appointments(hall, notices) == []        # 07:00: no SMS before 09:00
+    station.clock.advance(hours=2)
+    assert len(remind_appointments(hall, notices)) == 2    # Tuesday's two, not Wednesday's
+    assert remind_appointments(hall, notices) == []        # the timer runs again: nothing new
+    reminded = {p["mobile"]: p for p in gateway.delivered.values()}
+    assert set(reminded) == {MOBILE, "13900139000"} and len(gateway.posts) == 2
+    first = reminded[MOBILE]
+    assert first["template_id"] == "TB_APPOINTMENT_01" and first["params"]["booking_no"] == booked[0]["booking_no"]
+    assert (first["params"]["day"], first["params"]["half_day"]) == ("3月3日", "上午")
+    assert reminded["13900139000"]["params"]["half_day"] == "下午"

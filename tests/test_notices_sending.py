@@ -19,6 +19,7 @@ from services.config import AUDIT_COPY_KEY, RELAY_SWEEP_KEY
 from services.hall import HALL_SWEEP_KEY
 from services.notices import NOTICE_SWEEP_KEY
 from shared.db.models import ResidentNotice, utcnow
+from shared.exceptions import TooManyAttempts
 from shared.notices import channels, one_time_codes, sender as sender_module
 from shared.notices.channels import FileChannel, SmsChannel, channel_from
 from shared.notices.outbox import add_notice
@@ -311,3 +312,36 @@ def test_the_next_working_days_appointments_are_reminded_once_by_day_only(statio
     assert first["template_id"] == "TB_APPOINTMENT_01" and first["params"]["booking_no"] == booked[0]["booking_no"]
     assert (first["params"]["day"], first["params"]["half_day"]) == ("3月3日", "上午")
     assert reminded["13900139000"]["params"]["half_day"] == "下午"
+
+
+def test_concurrent_asks_for_one_mobile_issue_one_code(station_url):
+    """Eight asks at once for one mobile (from eight addresses): one code, seven 429s. On
+    PostgreSQL each ask has a session of its own, without the process's write lock (several
+    processes may serve one station): the database's advisory locks keep them in line."""
+    from tests.support.databases import ON_POSTGRESQL
+
+    station, _ = station_url(DISTRICT)
+    db = station.database
+
+    def ask(n):
+        session = db.sessions() if ON_POSTGRESQL else None
+        try:
+            if session is None:
+                with db.transaction() as own:
+                    one_time_codes.issue(own, DISTRICT, MOBILE, "portal", f"203.0.113.{n}")
+            else:
+                one_time_codes.issue(session, DISTRICT, MOBILE, "portal", f"203.0.113.{n}")
+                eventlet.sleep(0.01)           # hold the transaction open while the others ask
+                session.commit()
+            return "issued"
+        except TooManyAttempts:
+            return "refused"
+        finally:
+            if session is not None:
+                session.rollback()
+                session.close()
+
+    answers = [t.wait() for t in [eventlet.spawn(ask, n) for n in range(8)]]
+    assert sorted(answers) == ["issued"] + ["refused"] * 7
+    with db.reading() as session:
+        assert session.query(ResidentNotice).count() == 1

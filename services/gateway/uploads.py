@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from werkzeug.wrappers import Response
 
 from services.http import http, json_response
+from services.web_desk.rendering import page
 from services.uploads import MaterialFilesProvider
 from shared.exceptions import InvalidInput
 from shared.materials_files import detection
@@ -72,6 +73,16 @@ class MaterialFileEndpoints:
         view, content = self.material_files.content(case_no, sha256, self.users.user(request))
         return file_response(view, content)
 
+    @http("GET", "/desk/cases/<string:case_no>/files/<string:sha256>")
+    @page
+    def desk_material_file(self, request, user, case_no, sha256):
+        """The same bytes for the desk's case page (the desk's session cookie; the API
+        takes only a bearer token): shown in an <img> or <iframe> of the page."""
+        if not SHA256.match(sha256):
+            raise InvalidInput("文件编号应为64位十六进制SHA-256")
+        view, content = self.material_files.content(case_no, sha256, user)
+        return file_response(view, content)
+
 
 def file_response(view, content):
     """The file as the browser shows it in a page: its detected type, inline, never sniffed."""
@@ -79,6 +90,9 @@ def file_response(view, content):
         "Content-Disposition": f"inline; filename*=UTF-8''{quote(view['filename'])}",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-store",
+        # shown inside the station's own pages (a PDF in an iframe), never framed elsewhere
+        "X-Frame-Options": "SAMEORIGIN",
+        "Content-Security-Policy": "frame-ancestors 'self'",
     })
 
 

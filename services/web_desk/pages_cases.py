@@ -11,6 +11,7 @@ from services.web_desk.views import decision_form, field_errors, filing_request
 from shared.auth import permissions
 from shared.cases import schemas, states, views
 from shared.exceptions import InvalidInput, NotFound
+from shared.materials_files import detection
 from shared.stations import DISTRICT
 
 PAGE_SIZE = 50
@@ -22,6 +23,17 @@ def _offset(request):
         return max(int(request.args.get("offset", 0)), 0)
     except ValueError:
         return 0
+
+
+def _scans(request, item):
+    """(material code, file name, bytes) of each file chosen on the filing form, read up to
+    one byte past the per-file limit (the store refuses it then, naming the file)."""
+    scans = []
+    for material in item["materials"]:
+        for upload in request.files.getlist(f"file_{material['code']}"):
+            if upload.filename:
+                scans.append((material["code"], upload.filename, upload.stream.read(detection.MAX_FILE_BYTES + 1)))
+    return scans
 
 
 class CasePages(DeskBase):
@@ -50,12 +62,13 @@ class CasePages(DeskBase):
     @page
     def desk_file_case(self, request, user):
         permissions.can_file(user)  # before the item is looked up: 403, never 404
-        form = form_of(request)
+        # the scans of the materials ride in the form (multipart): at most a case's 50 MB and the fields
+        form = form_of(request, limit=detection.MAX_CASE_BYTES + 1024 * 1024)
         item = self.catalogue.get(form.get("item_code", ""))
         data = filing_request(form, item)
         try:
             with self.access_audit.change(user, "file") as change:
-                case = self.desk.file(data, user)
+                case = self.desk.file(data, user, uploads=_scans(request, item))
                 change.case_no = case["case_no"]
         except REFUSALS as error:
             values = {**data, **data["applicant"]}
@@ -86,7 +99,8 @@ class CasePages(DeskBase):
         # the API's rule for showing the whole ID number and phone, and auditing it
         case = views.case_view(stored, user, here, self.access_audit.full_view)
         actions = views.available_actions(stored, user, here)
-        return render("case.html", status, **self.desk_context(user), case=case, done=done,
+        files = self.material_files.list(case_no, user)  # services/uploads.py: the case's scans here
+        return render("case.html", status, **self.desk_context(user), case=case, done=done, files=files,
                       light=self.light_rule()(case), history=self.desk.history(case_no, user),
                       actions=actions, decision=decision_form(actions),
                       decide_note=views.decision_note(stored, user, here, self.users.list()),

@@ -68,11 +68,12 @@ def explain(error):
     return error.message
 
 
-def form_of(request):
+def form_of(request, limit=MAX_BODY_BYTES):
     """The submitted form (a MultiDict), refused like the API refuses a body. Its form
-    token and origin were checked before the page ran (HttpEntrypoint, guard.check_post)."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise InvalidInput(f"表单过大（最多 {MAX_BODY_BYTES} 字节）")
+    token and origin were checked before the page ran (HttpEntrypoint, guard.check_post).
+    `limit`: a larger one for a form that carries files (the filing form's scans)."""
+    if (request.content_length or 0) > limit:
+        raise InvalidInput(f"表单过大（最多 {limit} 字节）")
     form = request.form
     if any(NUL in key or NUL in value for key, value in form.items(multi=True)):
         raise InvalidInput(NUL_MESSAGE)

@@ -357,3 +357,15 @@ def test_the_administrator_publishes_a_years_holidays_after_fixing_a_day_of_anot
     expect(desk.page.locator("table.schedules")).to_contain_text("2029-02-10")
     desk.shot("calendar-published")
     wait_until(lambda: catalogue_version(net, TOWNSHIP) == version + 1, 30, message="the schedule at the township")
+
+
+def test_an_administrators_post_without_the_desks_form_token_changes_nothing(net, district_admin):
+    desk = district_admin
+    request = desk.page.context.request  # the administrator's own cookies
+    for path in ("/desk/admin/users/clerk/deactivate", "/desk/admin/users/clerk/reset-password",
+                 "/desk/admin/items/MZ-002/retire", "/desk/admin/dead-letters/retry"):
+        refused = request.post(desk.base + path, form={"step": "save", "ids": "x" * 12}, max_redirects=0)
+        assert refused.status == 403 and "操作未执行" in refused.text(), path
+    desk.open("/desk/admin/users")
+    expect(desk.page.locator('tr[data-username="clerk"] .state')).to_contain_text("启用")
+    assert requests.get(net.launcher.url_of(DISTRICT) + "/api/items/MZ-002", timeout=10).json()["status"] == "current"

@@ -21,7 +21,7 @@ from sqlalchemy import MetaData, create_engine, inspect, select, text
 from sqlalchemy.pool import NullPool
 
 from shared.cases.store import CaseRepository
-from shared.cases.summary import COLUMNS as SUMMARY, summary
+from shared.cases.summary import COLUMNS as SUMMARY, ONLINE_COLUMNS, summary
 from shared.catalogue.store import CatalogueStore
 from shared.db import migrate, outbox
 from shared.db.database import forget_databases, get_database
@@ -134,7 +134,7 @@ def read_rows(engine, names):
 
 # columns later revisions added to tables of the first release, filled in by the upgrade
 SUMMARY_COLUMNS = (*SUMMARY, "working_days")
-ADDED_COLUMNS = {"cases": ("departments", *SUMMARY_COLUMNS)}
+ADDED_COLUMNS = {"cases": ("departments", *SUMMARY_COLUMNS, *ONLINE_COLUMNS)}
 
 
 def as_first_release(rows):
@@ -189,6 +189,9 @@ def test_upgrade_from_the_first_released_schema_keeps_every_row(new_url):
         filled = {key: after["cases"][0].pop(key) for key in SUMMARY_COLUMNS}
         assert filled == {**summary(case_snapshot()), "working_days": None}
         assert filled["filed_date"] == dt.date(2026, 1, 5) and filled["filing_tier"] == "village"
+        # 0015: a case of before was filed at a counter: not online, one visit, no pre-review
+        online = {key: after["cases"][0].pop(key) for key in ONLINE_COLUMNS}
+        assert online == {"online": False, "visits": 1, "pre_review_answers": 0, "pre_review_on_time": 0}
         assert after == before
         # 0010 extends 0002's index of lists by department and status with the filing time
         assert {"ix_cases_department_status_filed", "ix_cases_filed_at"} <= index_names(engine, "cases")

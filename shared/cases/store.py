@@ -8,7 +8,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
 from shared.cases.routing import deciding_departments
-from shared.cases.summary import WORKING_DAY_INPUTS, summary, working_days_taken
+from shared.cases.summary import WORKING_DAY_INPUTS, online_summary, summary, working_days_taken
 from shared.catalogue.store import CatalogueStore
 from shared.db.models import Case, CaseHistoryEntry, CaseSequence, PendingCaseUpdate, utcnow
 from shared.exceptions import NotFound
@@ -90,7 +90,7 @@ class CaseRepository:
         is decided (or when what they depend on changes), not on every save."""
         columns = summary(case)
         recount = any(getattr(row, key) != columns[key] for key in WORKING_DAY_INPUTS)
-        for key, value in columns.items():
+        for key, value in {**columns, **online_summary(case)}.items():
             setattr(row, key, value)
         if columns["decided_on"] is None:
             row.working_days = None

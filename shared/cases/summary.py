@@ -15,7 +15,7 @@ a case is accepted when `accepted_at` is set, returned when its status or accept
 `rejected`.
 """
 from shared import stations as st
-from shared.cases import states
+from shared.cases import pre_review, states
 from shared.exceptions import InvalidInput
 from shared.supervision.lights import as_date, decision_entry
 
@@ -23,6 +23,9 @@ from shared.supervision.lights import as_date, decision_entry
 COLUMNS = ("filed_date", "filing_tier", "item_name", "item_category", "promised_limit_days",
            "legal_limit_days", "acceptance", "accepted_on", "returned", "paused_since",
            "paused_working_days", "decided_on", "outcome", "rating_score")
+#: the columns of online_summary (issue 16, migration 0015): kept apart from COLUMNS, which
+#: migration 0010 fills in
+ONLINE_COLUMNS = ("online", "visits", "pre_review_answers", "pre_review_on_time")
 #: the inputs of working_days_taken: when one of them changes, the figure is counted again
 WORKING_DAY_INPUTS = ("accepted_on", "decided_on", "paused_working_days")
 
@@ -56,6 +59,15 @@ def summary(case):
         "outcome": decision["to_status"] if decision else None,
         "rating_score": rating.get("score"),
     }
+
+
+def online_summary(case):
+    """The online application's columns of `case` (a snapshot): applied online, the
+    resident's visits to a counter, the pre-review's answers and those given within their
+    one-day limit (shared/cases/pre_review.py)."""
+    answers, on_time = pre_review.answers_on_time(case)
+    return {"online": pre_review.is_online(case), "visits": pre_review.visits_of(case),
+            "pre_review_answers": answers, "pre_review_on_time": on_time}
 
 
 def working_days_taken(summary_row, calendar):

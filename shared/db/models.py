@@ -99,6 +99,12 @@ class Case(Base):
     # working days from acceptance to decision less the paused ones, fixed when decided
     working_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # issue 16 (migration 0015): applied online, the resident's visits to a counter, the
+    # pre-review's answers and those given within their limit (shared/cases/pre_review.py)
+    online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    visits: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pre_review_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pre_review_on_time: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     snapshot: Mapped[dict] = mapped_column(JSON)
 
     __table_args__ = (

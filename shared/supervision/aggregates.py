@@ -54,6 +54,14 @@ def _case_totals():
         "rating_sum": _sum(Case.rating_score),
         "satisfied": _counted(Case.rating_score >= 4),
         "below_district": _counted(Case.filing_tier != st.DISTRICT),
+        # issue 16: online applications, visits of the accepted cases, pre-review answers
+        "online": _counted(Case.online.is_(True)),
+        "visits_n": _counted(Case.accepted_on.is_not(None)),
+        "visits_sum": _sum(when((Case.accepted_on.is_not(None), func.coalesce(Case.visits, 1)), else_=0)),
+        "zero_visits": _counted(Case.accepted_on.is_not(None) & (func.coalesce(Case.visits, 1) == 0)),
+        "at_most_one_visit": _counted(Case.accepted_on.is_not(None) & (func.coalesce(Case.visits, 1) <= 1)),
+        "pre_review_answers": _sum(Case.pre_review_answers),
+        "pre_review_on_time": _sum(Case.pre_review_on_time),
     }
 
 

@@ -69,6 +69,16 @@ satisfied_share
     Share of rated cases scored 4 or 5.
 filed_below_district_share
     Share of the cases filed at a township or village station (not the district centre).
+online, online_rate
+    Cases applied for online (网上申请: `channel` is `online`, shared/cases/pre_review.py)
+    and their share of the cases.
+zero_visit_share, at_most_one_visit_share, avg_visits
+    Over the accepted cases (any channel): the share whose applicant came to no counter
+    at all (零跑动, `visits` 0), at most once (最多跑一次, `visits` <= 1), and the mean
+    visits. A case stored before visits were counted was filed at a counter: 1 visit.
+pre_review_on_time_rate
+    Pre-review answers given within their one-working-day limit, over all the answers
+    the cases' pre-reviews got (a case sent back for a supplement is answered twice).
 
 Rates, shares and averages are None when their denominator is 0. Nothing is rounded;
 `format_table` rounds for display only.
@@ -78,7 +88,7 @@ import io
 import unicodedata
 
 from shared import stations as st
-from shared.cases import states
+from shared.cases import pre_review, states
 from shared.supervision.lights import as_date, decision_date
 
 GROUPINGS = ("station", "tier", "department", "item", "category", "none")
@@ -104,10 +114,17 @@ FIGURES = (
     ("rating_avg", "平均评分"),
     ("satisfied_share", "满意率"),
     ("filed_below_district_share", "镇村受理占比"),
+    ("online", "网上申请"),
+    ("online_rate", "网上申请率"),
+    ("zero_visit_share", "零跑动占比"),
+    ("at_most_one_visit_share", "最多跑一次占比"),
+    ("avg_visits", "平均跑动次数"),
+    ("pre_review_on_time_rate", "预审按时答复率"),
 )
 RATES = {"completion_rate", "on_time_rate", "early_rate", "satisfied_share",
-         "filed_below_district_share"}
-AVERAGES = {"avg_working_days", "avg_days_under_promised", "avg_days_under_legal", "rating_avg"}
+         "filed_below_district_share", "online_rate", "zero_visit_share", "at_most_one_visit_share",
+         "pre_review_on_time_rate"}
+AVERAGES = {"avg_working_days", "avg_days_under_promised", "avg_days_under_legal", "rating_avg", "avg_visits"}
 GROUP_HEADERS = {"station": "受理站点", "tier": "层级", "department": "部门", "item": "事项",
                  "category": "类别", "none": "范围"}
 CATEGORY_NAMES = {"licence": "行政许可", "public_service": "公共服务", "consultation": "咨询"}
@@ -125,6 +142,9 @@ class _Tally:
         self.alerts = {"warnings": 0, "yellow_cards": 0, "red_cards": 0}
         self.scores = []
         self.below_district = 0
+        self.online = 0
+        self.visits = []  # of the accepted cases
+        self.pre_review_answers = self.pre_review_on_time = 0
 
     def row(self):
         return figures({
@@ -137,6 +157,10 @@ class _Tally:
             "rated": len(self.scores), "rating_sum": sum(self.scores),
             "satisfied": sum(1 for s in self.scores if s >= 4),
             "below_district": self.below_district,
+            "online": self.online, "visits_n": len(self.visits), "visits_sum": sum(self.visits),
+            "zero_visits": sum(1 for v in self.visits if v == 0),
+            "at_most_one_visit": sum(1 for v in self.visits if v <= 1),
+            "pre_review_answers": self.pre_review_answers, "pre_review_on_time": self.pre_review_on_time,
         })
 
 
@@ -145,7 +169,9 @@ class _Tally:
 TOTALS = ("cases", "accepted", "returned", "completed", "on_time", "early",
           "working_days_sum", "working_days_n", "under_promised_sum", "under_promised_n",
           "under_legal_sum", "under_legal_n", "warnings", "yellow_cards", "red_cards",
-          "rated", "rating_sum", "satisfied", "below_district")
+          "rated", "rating_sum", "satisfied", "below_district",
+          "online", "visits_n", "visits_sum", "zero_visits", "at_most_one_visit",
+          "pre_review_answers", "pre_review_on_time")
 
 
 def figures(t):
@@ -170,6 +196,12 @@ def figures(t):
         "rating_avg": _ratio(t["rating_sum"], t["rated"]),
         "satisfied_share": _ratio(t["satisfied"], t["rated"]),
         "filed_below_district_share": _ratio(t["below_district"], t["cases"]),
+        "online": t["online"],
+        "online_rate": _ratio(t["online"], t["cases"]),
+        "zero_visit_share": _ratio(t["zero_visits"], t["visits_n"]),
+        "at_most_one_visit_share": _ratio(t["at_most_one_visit"], t["visits_n"]),
+        "avg_visits": _ratio(t["visits_sum"], t["visits_n"]),
+        "pre_review_on_time_rate": _ratio(t["pre_review_on_time"], t["pre_review_answers"]),
     }
 
 
@@ -218,6 +250,11 @@ def _count(tally, case, calendar, network):
         tally.returned += 1
     if case.get("accepted_at"):
         tally.accepted += 1
+        tally.visits.append(pre_review.visits_of(case))
+    tally.online += pre_review.is_online(case)
+    answers, on_time = pre_review.answers_on_time(case)
+    tally.pre_review_answers += answers
+    tally.pre_review_on_time += on_time
     decided = decision_date(case)
     if decided is not None:
         tally.completed += 1

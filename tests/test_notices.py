@@ -15,7 +15,7 @@ STATION = "449902001201"
 CASE_NO = f"{STATION}-20260302-00001"
 MOBILE = "13800138000"
 NOW = dt.datetime(2026, 3, 2, 1, 30)   # UTC
-ACCEPTED = {"item": "城乡居民基本养老保险参保登记", "date": "2026-03-02", "station": "南村便民服务站",
+ACCEPTED = {"name": "黄秀英", "item": "城乡居民基本养老保险参保登记", "station": "南村便民服务站",
             "case_no": CASE_NO, "due_date": "2026-03-06"}
 
 
@@ -39,7 +39,7 @@ def test_a_notice_commits_with_its_change_and_names_its_template(memory_db):
         assert row.params == ACCEPTED and row.sent_at is None and row.attempts == 0
         assert backlog(session) == 1
     text = templates.render("acceptance", ACCEPTED, sign="揭东区政务服务")
-    assert text.startswith("【揭东区政务服务】您申请的“城乡居民基本养老保险参保登记”已于2026-03-02在南村便民服务站受理")
+    assert text.startswith("【揭东区政务服务】黄秀英您好，您申请的“城乡居民基本养老保险参保登记”已在南村便民服务站受理")
     assert CASE_NO in text
 
 
@@ -52,16 +52,17 @@ def test_a_notice_rolls_back_with_its_change(memory_db):
         assert for_case(session, CASE_NO) == [] and backlog(session) == 0
 
 
+RESULT = {"name": "黄秀英", "item": "x", "case_no": CASE_NO, "outcome": "准予许可", "station": "南村便民服务站"}
+
+
 @pytest.mark.parametrize("kind, mobile, params, named", [
     ("welcome", MOBILE, {}, "no notice of kind 'welcome'"),
     ("acceptance", "1380013800", ACCEPTED, "mobile"),
     ("acceptance", "23800138000", ACCEPTED, "mobile"),
-    ("acceptance", MOBILE, {k: v for k, v in ACCEPTED.items() if k != "due_date"}, "needs due_date"),
+    ("acceptance", MOBILE, {k: v for k, v in ACCEPTED.items() if k != "due_date"}, "acceptance takes {case_no, "),
     ("acceptance", MOBILE, {**ACCEPTED, "query_code": "ABCD2345"}, "never carries a query code"),
-    ("result_ready", MOBILE, {"item": "x", "case_no": CASE_NO, "outcome": "准予许可", "delivery": "",},
-     "delivery: 1 to 120 characters"),
-    ("result_ready", MOBILE, {"item": "x" * 121, "case_no": CASE_NO, "outcome": "准予许可", "delivery": "到窗口领取"},
-     "item: 1 to 120 characters"),
+    ("result_ready", MOBILE, {**RESULT, "station": "  "}, "station: empty"),
+    ("result_ready", MOBILE, {**RESULT, "outcome": None}, "outcome: a string"),
 ])
 def test_a_notice_that_does_not_fit_its_template_is_refused_and_nothing_is_queued(memory_db, kind, mobile, params,
                                                                                     named):
@@ -73,11 +74,25 @@ def test_a_notice_that_does_not_fit_its_template_is_refused_and_nothing_is_queue
 
 
 def test_only_the_one_time_code_template_carries_a_code():
-    for kind, template in templates.TEMPLATES.items():
-        carries_code = {"code", "query_code"} & set(template.variables)
-        assert bool(carries_code) == (kind == templates.ONE_TIME_CODE), kind
-        assert "查询码" not in template.render({v: "" for v in template.variables}).replace(
-            "凭受理编号和查询码查询进度", ""), kind
+    for variant in templates.VARIANTS:
+        carries_code = {"code", "query_code"} & set(variant.variables)
+        assert bool(carries_code) == (variant.kind == templates.ONE_TIME_CODE), variant.template_id
+
+
+def test_a_pre_review_answer_takes_the_variant_its_params_fit_and_a_long_reason_is_cut(memory_db):
+    case = {"name": "黄秀英", "item": "个体工商户设立登记", "case_no": CASE_NO, "answer": "不予受理"}
+    with memory_db.transaction() as session:
+        passed = add_notice(session, "pre_review_answer", MOBILE, {**case, "answer": "预审通过",
+                                                                    "station": "南村便民服务站"}, CASE_NO)
+        refused = add_notice(session, "pre_review_answer", MOBILE, {**case, "reason": "经营场所" * 40}, CASE_NO)
+    with memory_db.transaction() as session:
+        rows = {r.notice_id: r for r in for_case(session, CASE_NO)}
+    assert rows[passed].template_id == "TB_PRE_REVIEW_PASS_01"
+    assert rows[refused].template_id == "TB_PRE_REVIEW_REFUSE_01"
+    reason = rows[refused].params["reason"]
+    assert len(reason) == templates.MAX_VALUE and reason.endswith("…")
+    text = templates.render("pre_review_answer", rows[passed].params, template_id=rows[passed].template_id)
+    assert "请携带材料原件到南村便民服务站办理，只需跑一次" in text
 
 
 # -- one-time codes ----------------------------------------------------------------------

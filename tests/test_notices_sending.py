@@ -70,8 +70,8 @@ def result_ready(db, n, mobile=MOBILE):
     case_no = f"{STATION}-20260302-{n:05d}"
     with db.transaction() as session:
         return add_notice(session, "result_ready", mobile,
-                          {"item": "个体工商户设立登记", "case_no": case_no, "outcome": "准予登记",
-                           "delivery": "请携带身份证到南村便民服务站领取营业执照"}, case_no=case_no)
+                          {"name": "黄秀英", "item": "个体工商户设立登记", "case_no": case_no, "outcome": "准予登记",
+                           "station": "南村便民服务站"}, case_no=case_no)
 
 
 def rows(db):
@@ -209,7 +209,7 @@ def test_the_file_channel_writes_one_file_per_notice_with_its_text(memory_db, tm
     assert [f.name for f in files] == sorted(f"{i}.json" for i in ids)
     record = json.loads(files[0].read_text(encoding="utf-8"))
     assert record["mobile"] == MOBILE and record["kind"] == "result_ready"
-    assert record["text"].startswith("【揭东区政务服务】您申请的“个体工商户设立登记”")
+    assert record["text"].startswith("【揭东区政务服务】黄秀英您好，您申请的“个体工商户设立登记”")
 
 
 @pytest.mark.parametrize("spec, settings, problem", [

@@ -71,7 +71,7 @@ class FileChannel:
             self.directory.mkdir(parents=True, exist_ok=True)
             record = {k: notice[k] for k in ("notice_id", "kind", "template_id", "mobile", "params", "case_no")}
             record["created_at"] = str(notice.get("created_at") or "")
-            record["text"] = templates.render(notice["kind"], notice["params"], self.sign)
+            record["text"] = templates.render(notice["kind"], notice["params"], self.sign, notice["template_id"])
             target = self.directory / f"{notice['notice_id']}.json"
             partial = self.directory / f".{notice['notice_id']}.{uuid.uuid4().hex}.tmp"
             partial.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")

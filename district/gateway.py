@@ -6,6 +6,7 @@ from district.assessment_desk import AssessmentEndpoints
 from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
 from district.supervision_cards import CardEndpoints
+from district.supervision_pages import SupervisionPages
 from district.supervision_desk import Supervision
 from services.gateway.service import GatewayService
 from services.hall_visits import HallVisitInboxProvider
@@ -17,7 +18,7 @@ from shared.hall.waiting import HALL_GROUPINGS
 from shared.supervision.statistics import GROUPINGS
 
 
-class DistrictGatewayService(CardEndpoints, AssessmentEndpoints, AuditEndpoints, CatalogueAdminPages, GatewayService):
+class DistrictGatewayService(SupervisionPages, CardEndpoints, AssessmentEndpoints, AuditEndpoints, CatalogueAdminPages, GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()

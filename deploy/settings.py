@@ -5,6 +5,7 @@ from pathlib import Path
 
 from kombu.utils.url import parse_url
 
+from shared.notices.channels import CHANNEL_KEY
 from services.config import (
     AUDIT_COPY_KEY,
     AMQP_SSL_KEY, CLOCK_FILE_KEY, DATABASE_KEY, HTTP_SOCKET_TIMEOUT_KEY, NETWORK_KEY, RELAY_SWEEP_KEY,
@@ -116,5 +117,10 @@ class HostSettings:
             config[CLOCK_FILE_KEY] = self.clock_file
         if self.sample_users:
             config[SAMPLE_USERS_KEY] = self.sample_users
+        # notices to residents: the configured channel (TONGBAN_NOTICE_CHANNEL, e.g. a real
+        # SMS gateway), else one JSON file per notice under the data folder, so a
+        # development district shows what its residents would receive
+        config.setdefault(CHANNEL_KEY, os.environ.get(CHANNEL_KEY)
+                          or f"file:{Path(self.data_dir) / 'notices' / station_code}")
         config.update(self.extra)
         return config

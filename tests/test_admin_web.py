@@ -42,6 +42,11 @@ DISTRICT, TOWNSHIP = "449919", "449919001"
 SCREENSHOTS = Path(os.environ.get("TONGBAN_TEST_OUTPUT", ROOT / "test-output")) / "screenshots" / "admin"
 DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
 CODE, NAME = "GL-901", "管理测试证明"
+AXE = ROOT / "services" / "web_desk" / "static" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
+# WCAG 2.1 A and AA rules, contrast included; a serious or critical violation fails
+AXE_RUN = """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+  .then(result => result.violations.filter(v => ["serious", "critical"].includes(v.impact))
+  .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))})))"""
 LI_MING_PASSWORD = "Osmanthus-ferry-73-rain-lantern"
 
 
@@ -59,6 +64,9 @@ def net(amqp_uri):
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+    if not AXE.is_file():
+        pytest.fail(f"{AXE} is missing: run deploy/bootstrap.sh (npm ci in services/web_desk/static/vendor)",
+                    pytrace=False)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
         old.unlink()
@@ -99,6 +107,17 @@ class Desk:
         for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
             self.page.set_viewport_size(size)
             self.page.screenshot(path=str(SCREENSHOTS / f"{n:02d}-{name}-{label}.png"), full_page=True)
+        self.page.set_viewport_size(DESKTOP)
+
+    def axe(self, name):
+        """No serious or critical accessibility violation (axe-core, served by the station
+        itself), at desktop and at phone width."""
+        if not self.page.evaluate("typeof axe !== 'undefined'"):
+            self.page.add_script_tag(url=self.base + "/desk/static/vendor/axe.min.js")
+        for size in (DESKTOP, PHONE):
+            self.page.set_viewport_size(size)
+            violations = self.page.evaluate(AXE_RUN)
+            assert violations == [], f"{name} at {size['width']} px: {violations}"
         self.page.set_viewport_size(DESKTOP)
 
     def click(self, button):
@@ -172,6 +191,7 @@ def test_the_administrator_adds_an_item_fixes_the_field_shown_wrong_delegates_it
     expect(desk.page.locator('[name="materials.0.name"]')).to_have_value("申请人身份证")
     assert desk.page.locator("#preview").count() == 0
     desk.shot("item-invalid-field")
+    desk.axe("the item form with an error")
 
     desk.page.locator("#f-promised_limit_days").fill("5")
     desk.click("预览变化")
@@ -181,6 +201,7 @@ def test_the_administrator_adds_an_item_fixes_the_field_shown_wrong_delegates_it
     expect(desk.page.locator('#preview tr[data-field="promised_limit_days"] td.after')).to_have_text("5")
     assert catalogue_version(net, DISTRICT) == version, "a preview saves nothing"
     desk.shot("item-preview")
+    desk.axe("the item form with its preview")
     desk.click(f"确认保存（第 {version + 1} 版）")
     expect(desk.page).to_have_url(re.compile(rf"/desk/admin/items/{CODE}\?done=add"))
     expect(desk.page.locator(".banner.ok")).to_have_text(f"事项已新增，事项目录现为第 {version + 1} 版。")
@@ -209,6 +230,7 @@ def test_the_administrator_adds_an_item_fixes_the_field_shown_wrong_delegates_it
     expect(delegated.locator('tr[data-field="authority_tier"] td.after')).to_have_text("镇（街道）")
     expect(desk.page.locator(f'tr[data-version="{version + 1}"]')).to_contain_text("新增事项")
     desk.shot("catalogue-history")
+    desk.axe("the catalogue's history")
 
     # the township's desk, once the catalogue has reached it
     wait_until(lambda: catalogue_version(net, TOWNSHIP) == version + 2, 30, message="the township's catalogue")
@@ -254,6 +276,7 @@ def test_the_administrator_adds_deactivates_unlocks_and_resets_a_user(net, brows
         "用户名为2至50位小写字母、数字或“. _ -”，以字母或数字开头。")
     expect(desk.page.locator("#f-name")).to_have_value("李明")
     desk.shot("user-invalid-field")
+    desk.axe("the users page with an error")
     desk.page.locator("#f-username").fill("li.ming")
     desk.click("新增用户")
     temporary = desk.page.locator("#temporary-password").inner_text().strip()
@@ -269,7 +292,7 @@ def test_the_administrator_adds_deactivates_unlocks_and_resets_a_user(net, brows
 
         # deactivated: their session ends at once, and they cannot log in
         desk.open("/desk/admin/users")
-        desk.page.get_by_role("button", name="停用 李明").click()
+        desk.page.get_by_role("button", name="停用：李明").click()
         expect(desk.page.locator(".banner.ok")).to_contain_text("已停用 李明（li.ming）")
         expect(desk.page.locator('tr[data-username="li.ming"] .state')).to_contain_text("已停用")
         desk.shot("user-deactivated")
@@ -277,7 +300,7 @@ def test_the_administrator_adds_deactivates_unlocks_and_resets_a_user(net, brows
         expect(li.page).to_have_url(re.compile(r"/desk/login"))
         assert api_login(net, DISTRICT, "li.ming", LI_MING_PASSWORD).status_code == 401
 
-        desk.page.get_by_role("button", name="启用 李明").click()
+        desk.page.get_by_role("button", name="启用：李明").click()
         expect(desk.page.locator(".banner.ok")).to_contain_text("已启用 李明（li.ming）")
         assert api_login(net, DISTRICT, "li.ming", LI_MING_PASSWORD).status_code == 200
 
@@ -292,13 +315,13 @@ def test_the_administrator_adds_deactivates_unlocks_and_resets_a_user(net, brows
         expect(desk.page.locator('tr[data-username="li.ming"] .state')).to_contain_text("已锁定")
         desk.shot("user-locked")
         # ... and unlocked by the administrator
-        desk.page.get_by_role("button", name="解锁 李明").click()
+        desk.page.get_by_role("button", name="解锁：李明").click()
         expect(desk.page.locator(".banner.ok")).to_contain_text("已解锁 李明（li.ming）")
         expect(desk.page.locator('tr[data-username="li.ming"] .state')).not_to_contain_text("已锁定")
         assert api_login(net, DISTRICT, "li.ming", LI_MING_PASSWORD).status_code == 200
 
         # a forgotten password: a new temporary one, the old one no longer works
-        desk.page.get_by_role("button", name="重置 李明 的密码").click()
+        desk.page.get_by_role("button", name="重置密码：李明").click()
         again = desk.page.locator("#temporary-password").inner_text().strip()
         assert again != temporary and len(again) == 14
         desk.shot("user-password-reset")
@@ -318,10 +341,11 @@ def test_a_dead_letter_is_listed_with_its_reason_and_retried_from_the_page(net, 
     try:
         admin.log_in("admin", SAMPLE_PASSWORD, NEW_PASSWORD)
         admin.open("/desk/admin/dead-letters", shot="dead-letters")
+        admin.axe("the dead letters")
         row = admin.page.locator(f'tr[data-id="{letter_id}"]')
         expect(row.locator(".reason")).to_contain_text("undecodable")
         expect(row.locator(".retries")).to_have_text("0")
-        row.get_by_role("button", name=re.compile("重新投递消息")).click()
+        row.get_by_role("button", name=re.compile("重新投递：")).click()
         expect(admin.page.locator(".banner.ok")).to_contain_text("已重新投递 1 条消息")
         admin.shot("dead-letter-retried")
 
@@ -348,6 +372,7 @@ def test_the_administrator_publishes_a_years_holidays_after_fixing_a_day_of_anot
     expect(desk.field("holidays").locator(".field-error")).to_have_text("2028-10-01 不在 2029 年。")
     expect(desk.page.locator("#f-workdays")).to_have_value("2029-02-10")
     desk.shot("calendar-invalid-field")
+    desk.axe("the calendar with an error")
     desk.page.locator("#f-holidays").fill("2029-01-01, 2029-02-12")
     desk.click("预览")
     expect(desk.page.locator("#preview .new-version")).to_have_text(str(version + 1))

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from services import query_code_hashing
+from services.notices import make_notice_desk
 from services.observability import log_context
 from services.station_context import station_context
 from services.uploads import require_files
@@ -16,6 +17,7 @@ from shared.auth.roles import signed
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import query_codes, schemas
 from shared.cases.filing import filing_fingerprint
+from shared.cases.pre_review import is_mobile
 from shared.cases.store import CaseRepository
 from shared.cases.workflow import CaseWorkflow
 from shared.catalogue.store import CatalogueStore
@@ -26,6 +28,7 @@ from shared.db.models import FilingRequest, StationAlert
 from shared.exceptions import Conflict, Forbidden, InvalidInput, Unprocessable
 from shared.hall.store import HallStore
 from shared.materials_files import store as material_files, transfer as file_transfer
+from shared.notices.outbox import add_notice
 from shared.supervision.schemas import AlertSchema
 from shared.trust import entitlement
 from shared.validation import load
@@ -38,11 +41,16 @@ RESIDENT = "申请人（自助评价）"  # who rated, when the applicant did it
 
 
 class CaseDesk:
-    def __init__(self, database, relay, station_info, clock):
+    def __init__(self, database, relay, station_info, clock, notices=None):
+        """`notices`: the station's NoticeDesk (services/notices.py), which sends the
+        residents' notices a step wrote right after its commit (without it they wait for
+        the notice sweep)."""
         self.database = database
         self.relay = relay
         self.info = station_info
         self.clock = clock
+        self.notices = notices
+        self._notice_ids = []  # written by the transaction being committed
         self._calendar_cache = ((), None)  # (schedule versions, WorkingDayCalendar)
 
     # -- plumbing -----------------------------------------------------------------------
@@ -76,22 +84,44 @@ class CaseDesk:
                for message in result.messages]
         for to in handed_to:
             ids += file_transfer.queue_files(session, result.case, to, self.info.code)
+        self._write_notices(session, result)
         return ids
+
+    def _write_notices(self, session, result):
+        """The residents' notices of the step (shared/cases/pre_review.py `notice`), in its
+        transaction; an applicant whose number is a landline gets none (an SMS needs a mobile)."""
+        for notice in result.notices:
+            if not is_mobile(notice["mobile"]):
+                log.info("case %s: no %s notice, the applicant's number is not a mobile", notice["case_no"],
+                         notice["kind"])
+                continue
+            self._notice_ids.append(add_notice(session, notice["kind"], notice["mobile"], notice["params"],
+                                               notice["case_no"], station=self.info.code))
+
+    def _send_notices(self):
+        """After the commit: hand the notices it wrote to the sender (the sweep sends them
+        otherwise)."""
+        ids, self._notice_ids = self._notice_ids, []
+        if ids and self.notices is not None:
+            self.notices.flush(ids)
 
     def _run(self, operation, new_case=False):
         """operation(session, repo, workflow) -> Result; commits, then publishes.
         `new_case`: the operation files a new case, which is inserted, never merged."""
+        self._notice_ids = []
         try:
             with self.database.transaction() as session:
                 repo = self._repository(session)
                 result = operation(session, repo, self._workflow(session))
                 ids = self._commit(session, repo, result, new_case)
         except StaleDataError:
+            self._notice_ids = []
             # another process serving this station changed the case after we read it
             raise Conflict("the case was changed by someone else at the same moment; nothing was "
                            "saved — reload it and try again") from None
         if ids:
             self.relay.flush(ids)
+        self._send_notices()
         return result.case
 
     # -- counter operations -------------------------------------------------------------
@@ -244,8 +274,9 @@ class CaseDesk:
 
     def deliver(self, case_no, data, user):
         permissions.can_act_at_counter(user, "deliver")
-        load(schemas.DeliverySchema, data)
-        return self._on_case(case_no, _nothing, lambda wf, case: wf.deliver(case, signed(user)))
+        request = load(schemas.DeliverySchema, data)
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.deliver(
+            case, signed(user), request.get("method"), request.get("tracking_no") or ""))
 
     # -- reading --------------------------------------------------------------------------
     def get(self, case_no, user):
@@ -286,9 +317,11 @@ class CaseDesk:
             if not first_time(session, message["message_id"], kind):
                 log.info("station %s: message %s already handled", self.info.code, message["message_id"])
                 return
+            self._notice_ids = []
             ids = handlers[kind](session, self._repository(session), message)
         if ids:
             self.relay.flush(ids)
+        self._send_notices()
 
     # Each handler first checks that the (broker-proven) sender may send this message
     # (shared/trust/entitlement.py); NotEntitled dead-letters it with nothing changed.
@@ -409,7 +442,8 @@ class CaseDeskProvider(DependencyProvider):
 
     def setup(self):
         self.context = station_context(self.container.config)
+        self.notices = make_notice_desk(self.container.config)
 
     def get_dependency(self, worker_ctx):
         c = self.context
-        return CaseDesk(c.database, c.relay, c.info, c.clock.now)
+        return CaseDesk(c.database, c.relay, c.info, c.clock.now, self.notices)

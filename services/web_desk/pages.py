@@ -15,6 +15,7 @@ from services.web_desk.pages_cases import CasePages
 from services.web_desk.pages_catalogue import CataloguePages
 from services.web_desk.pages_hall import HallPages
 from services.web_desk.pages_notice import NoticePages
+from services.web_desk.pages_portal import PortalPages, PreReviewPages
 from services.web_desk.pages_status import StatusPage
 from services.web_desk.rendering import (
     CHANGE_PASSWORD, LOGIN, STATIC, form_of, page, redirect, render, safe_next,
@@ -117,5 +118,5 @@ class HomePages(DeskBase):
 
 
 class WebDeskPages(AccountPages, MyAccountPages, HomePages, StatusPage, NoticePages, CataloguePages, CasePages,
-                   CaseActionPages, HallPages, StationAdminPages):
+                   CaseActionPages, HallPages, StationAdminPages, PortalPages, PreReviewPages):
     """Every page of the web desk, mixed into the gateway."""

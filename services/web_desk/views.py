@@ -37,6 +37,8 @@ def worklist_sections(user):
     if role in roles.LOCAL_DECIDING_ROLES:
         sections.append(("待审查、审批（下放事项）", [*states.DECIDING, states.SUSPENDED]))
     if role in COUNTER:
+        # online applications (issue 16): answered at /desk/pre-review/<case_no>
+        sections += [("网上预审", [states.PRE_REVIEW]), ("预审通过待核验原件", [states.PRE_REVIEW_PASSED])]
         sections += [("待补正材料", [states.NEEDS_SUPPLEMENT]), ("结果待领取", [states.RESULT_READY])]
     return sections
 

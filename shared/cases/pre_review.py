@@ -31,6 +31,7 @@ supplement handed in at a counter) adds 1 (`count_visit`). A case stored before
 issue 16 has no `visits` key: it was filed at a counter, so `visits_of` answers 1.
 """
 import datetime as dt
+import re
 
 from shared.cases import notices, states
 from shared.cases.materials import check_materials
@@ -73,6 +74,11 @@ def visits_of(case):
 
 def count_visit(case):
     case["visits"] = visits_of(case) + 1
+
+
+def is_mobile(number):
+    """Whether a notice can reach `number` by SMS (a mainland mobile number, 11 digits)."""
+    return bool(re.fullmatch(r"1\d{10}", number or ""))
 
 
 def notice(kind, case, **params):

@@ -98,6 +98,10 @@ class DeliverySchema(Schema):
         unknown = RAISE
 
     operator = _who()
+    # how the result is handed over (issue 16): at the counter (default, or the online
+    # application's choice), by post with its tracking number, or electronically
+    method = fields.String(load_default=None, validate=validate.OneOf(("counter", "post", "electronic")))
+    tracking_no = fields.String(load_default="", validate=validate.Length(max=40))
 
 
 class ForwardSchema(Schema):

@@ -378,3 +378,12 @@ def test_the_supervisor_reads_the_assessment_at_the_desk_and_downloads_it(distri
     assert village[:6] == ["2026Q4", "站点", VILLAGE, "南岭村便民服务站", "6", "6"] and village[-2:] == ["79.33", "1"]
     refused = desk_login(district, "clerk").get(district.url + "/desk/supervision/assessment", timeout=10)
     assert refused.status_code == 403 and "月度考核" not in refused.text.split("<main>")[0]
+
+
+@pytest.mark.parametrize("by", assessment.GROUPINGS)
+def test_a_month_counted_inside_its_quarter_gives_the_same_rows_as_alone(month_db, by):
+    """The board counts the quarter once and the month inside it (assess_with_part)."""
+    with month_db.reading() as session:
+        quarter_rows, month_rows = assessment.assess_with_part(session, Q4, NOVEMBER, by, NETWORK, POLICY)
+        assert quarter_rows == assessment.assess(session, Q4, by, NETWORK, POLICY)
+        assert month_rows == assessment.assess(session, NOVEMBER, by, NETWORK, POLICY)

@@ -50,7 +50,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, literal_column, select
 from sqlalchemy import case as when
 
 from shared.db.models import Case, CaseHistoryEntry, SupervisionAlert
@@ -270,35 +270,71 @@ def _key(by, values):
 
 def assess(session, period, by="station", network=None, policy=None):
     """The period's rows of `by`, scored and ranked (score_rows), counted by the database."""
+    policy = policy or (network.assessment if network is not None else AssessmentPolicy())
+    groups, item_names = _totals(session, period, by)
+    return _ranked(by, {key: parts[0] for key, parts in groups.items()}, item_names, network, policy)
+
+
+def assess_with_part(session, period, part, by, network, policy):
+    """(rows of `period`, rows of `part`), `part` a period inside `period` (a month of its
+    quarter), from one pass over the period's cases: what the board asks for twice."""
+    groups, item_names = _totals(session, period, by, part)
+    whole = _ranked(by, {key: parts[0] for key, parts in groups.items()}, item_names, network, policy)
+    inside = {key: parts[1] for key, parts in groups.items() if parts[1]["cases"] or _cards_of(parts[1])}
+    return whole, _ranked(by, inside, item_names, network, policy)
+
+
+def _cards_of(totals):
+    return totals["yellow_cards"] + totals["red_cards"]
+
+
+def _ranked(by, groups, item_names, network, policy):
+    return score_rows([_row(by, key, totals, item_names, network) for key, totals in groups.items()], policy)
+
+
+def _totals(session, period, by, part=None):
+    """({group key: [totals of the period, totals of `part` (None: all zero)]}, {item code: name})."""
     if by not in GROUPINGS:
         raise InvalidInput(f"by: choose one of {', '.join(GROUPINGS)}")
-    policy = policy or (network.assessment if network is not None else AssessmentPolicy())
     case_keys, card_keys = _keys(by)
+    # with a part, each group is split in two by whether the case was filed in the part
+    # (grouped by its name: PostgreSQL takes an expression with parameters in GROUP BY as another one)
+    split = [when((and_(Case.filed_date >= part.start, Case.filed_date <= part.end), 1), else_=0).label("in_part")
+             ] if part else []
+    split_key = [literal_column("in_part")] if part else []
     aggregates = _case_aggregates()
     extra = [func.min(Case.item_name)] if by == "item" else []
-    query = select(*case_keys, *aggregates.values(), *extra).select_from(Case)
+    query = select(*case_keys, *split, *aggregates.values(), *extra).select_from(Case)
     if by == "user":
         query = query.join(CaseHistoryEntry, _filing_entry())
-    query = _filed_in(query, period).group_by(*case_keys)
+    query = _filed_in(query, period).group_by(*case_keys, *split_key)
     groups, item_names = {}, {}
+    width = len(case_keys) + len(split)
     for found in session.execute(query):
         found = tuple(found)
         key = _key(by, found)
-        values = found[len(case_keys):len(case_keys) + len(aggregates)]
-        groups[key] = dict(_zero(), **{name: int(v) for name, v in zip(aggregates, values)})
+        parts = groups.setdefault(key, [_zero(), _zero()])
+        values = {name: int(v) for name, v in zip(aggregates, found[width:width + len(aggregates)])}
+        for into in (parts[0], parts[1]) if split and found[len(case_keys)] else (parts[0],):
+            _add(into, values)
         if extra:
             item_names[key] = found[-1]
-    cards = select(*card_keys, SupervisionAlert.kind, func.count()).select_from(SupervisionAlert).join(
+    cards = select(*card_keys, *split, SupervisionAlert.kind, func.count()).select_from(SupervisionAlert).join(
         Case, Case.case_no == SupervisionAlert.case_no)
     if by == "user":
         cards = cards.join(CaseHistoryEntry, _filing_entry()).where(SupervisionAlert.station == Case.filing_station)
     cards = _not_revoked(_filed_in(cards, period).where(SupervisionAlert.kind.in_(CARD_KINDS)))
-    for found in session.execute(cards.group_by(*card_keys, SupervisionAlert.kind)):
+    for found in session.execute(cards.group_by(*card_keys, *split_key, SupervisionAlert.kind)):
         found = tuple(found)
-        key = _key(by, found)
-        groups.setdefault(key, _zero())[CARD_KINDS[found[-2]]] += int(found[-1])
-    rows = [_row(by, key, totals, item_names, network) for key, totals in groups.items()]
-    return score_rows(rows, policy)
+        parts = groups.setdefault(_key(by, found), [_zero(), _zero()])
+        for into in (parts[0], parts[1]) if split and found[len(case_keys)] else (parts[0],):
+            into[CARD_KINDS[found[-2]]] += int(found[-1])
+    return groups, item_names
+
+
+def _add(into, values):
+    for name, value in values.items():
+        into[name] += value
 
 
 def _zero():
@@ -344,8 +380,7 @@ def board(session, period, network, policy=None):
         return [{key: row[key] for key in PUBLIC_FIELDS if key in row} | {"name": public_name(row, policy)}
                 for row in rows]
 
-    month_users = assess(session, period, "user", network, policy)
-    quarter_users = assess(session, the_quarter, "user", network, policy)
+    quarter_users, month_users = assess_with_part(session, the_quarter, period, "user", network, policy)
     return {
         "period": period.as_dict(), "quarter": the_quarter.as_dict(),
         "stars": public(stars(month_users, policy)),

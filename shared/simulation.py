@@ -13,6 +13,17 @@ called by one of the tier's windows and served for some minutes; a few are away 
 called (过号) and take a new ticket. A few residents book and never come (爽约). These
 draws come from a random stream of their own (`hall_plan`), so the cases' plan is the
 same with or without them.
+
+Online applications (issue 16, `online_plan`, a random stream of its own too): of the
+applications for items the catalogue accepts online (`online`: pre_review or full), a
+share is made on the portal (`OnlineShares.online`, default 83.23%, Jiedong 2016's share
+of licences applied for online) and pre-reviewed at the receiving counter: some are not
+acceptable (returned), some need one supplement first, a few are answered after their
+one-day limit; a fully online item (全程网办) is then accepted without a visit, the
+others pass and the resident comes once with the originals — or twice, when an original
+was still missing at that visit (the default share makes at most one visit come out
+near the 74.45% of online applications the seed reports). Every planned case carries the
+visits the figures should count (`expected_visits`).
 """
 import datetime as dt
 import random
@@ -70,6 +81,21 @@ class PlannedCase:
     no_show: bool = False        # away when first called
     service_minutes: int = 10
     missed_booking: bool = False  # another resident booked this half day and never came
+    # online application (online_plan): "" at the counter, else the item's mode
+    online: str = ""             # "" | "pre_review" | "full"
+    pre_review: str = ""         # the answer: pass | pass_online | refuse
+    pre_review_supplement: bool = False  # asked for a supplement first, uploaded the next working day
+    pre_review_late: bool = False        # answered after the one-working-day limit
+    second_visit: bool = False   # an original missing at the visit: the resident comes back
+
+    @property
+    def expected_visits(self):
+        """The visits to a counter the case should record (shared/cases/pre_review.py)."""
+        if not self.online:
+            return 1 + (1 if self.missing and self.supplement_after and not self.deficiency else 0)
+        if self.pre_review in ("refuse", "pass_online"):
+            return 0
+        return 2 if self.second_visit else 1
 
 
 def working_days_of(year, calendar):
@@ -93,7 +119,7 @@ def daily_counts(days, total, rng):
     return counts
 
 
-def plan_year(year, scale, items, network, calendar, seed=2016):
+def plan_year(year, scale, items, network, calendar, seed=2016, online_shares=None):
     """(cases, consultations per day): every case to file, in filing order."""
     rng = random.Random(seed)
     days = working_days_of(year, calendar)
@@ -114,7 +140,51 @@ def plan_year(year, scale, items, network, calendar, seed=2016):
             plans.append(_plan_case(rng, key, day, station, item, residence))
             key += 1
     hall_plan(plans, {i["code"]: i for i in items}, network, seed)
+    online_plan(plans, {i["code"]: i for i in items}, seed, online_shares)
     return plans, consultations
+
+
+@dataclass(frozen=True)
+class OnlineShares:
+    """How online applications go (each a probability; defaults from the seeds)."""
+    online: float = 0.8323          # applied for online, of the applications for items accepting it
+    refuse: float = 0.02            # not acceptable at pre-review (returned, final)
+    supplement: float = 0.2         # one supplement asked before the answer
+    late: float = 0.03              # answered after the one-working-day limit
+    second_visit: float = 0.26      # an original missing at the visit: a second visit
+
+    def __post_init__(self):
+        for name in ("online", "refuse", "supplement", "late", "second_visit"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"online share {name} must be between 0 and 1, not {value}")
+
+
+def online_plan(plans, items, seed, shares=None):
+    """Mark the applications made online and how their pre-review goes, from a random
+    stream of their own; nothing else of the plan changes (an online application's
+    supplement is the pre-review's, its `missing` is not used; its one visit, when it has
+    one, goes through the hall as the plan's hall fields say)."""
+    shares = shares or OnlineShares()
+    rng = random.Random(f"online-{seed}")
+    for plan in plans:
+        mode = items[plan.item_code].get("online") or "none"
+        draws = [rng.random() for _ in range(5)]  # the same draws per case whatever the shares
+        plan.online, plan.pre_review, plan.second_visit = "", "", False
+        plan.pre_review_supplement = plan.pre_review_late = False
+        if mode == "none" or draws[0] >= shares.online:
+            continue
+        plan.online = mode  # the counter's fields (missing, hall visit) stay for the driver's counter path
+        plan.pre_review_supplement = draws[1] < shares.supplement
+        plan.pre_review_late = draws[2] < shares.late
+        if draws[3] < shares.refuse:
+            plan.pre_review = "refuse"
+        elif mode == "full":
+            plan.pre_review = "pass_online"
+        else:
+            plan.pre_review = "pass"
+            plan.second_visit = draws[4] < shares.second_visit
+    return plans
 
 
 def window_type_for(item, tier, policy):

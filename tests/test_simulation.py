@@ -106,3 +106,36 @@ def test_a_fraction_of_the_year_against_the_real_network(tmp_path):
     assert 1 <= hall[None]["appointments_missed"] <= actions["hall: appointments booked, never kept"]
     assert 5 <= hall[None]["avg_service_minutes"] <= 20 and hall[None]["avg_wait_minutes"] >= 0
     assert "服务大厅" in run.stdout and "90%等候(分)" in run.stdout
+
+
+def test_online_applications_follow_the_shares_and_the_seed():
+    """Issue 16: a share of the applications for items accepted online are made online,
+    with pre-review outcomes drawn from a stream of their own (the counter's plan is the
+    same with them) and the visits the figures must count."""
+    from shared.simulation import OnlineShares, online_plan
+    plans, _ = plan(7)
+    again, _ = plan(7)
+    assert [vars(p) for p in plans] == [vars(p) for p in again]
+    items = {i["code"]: i for i in load_catalogue_file(SAMPLE_CATALOGUE)}
+    eligible = [p for p in plans if (items[p.item_code].get("online") or "none") != "none"]
+    online = [p for p in plans if p.online]
+    assert all(p.online == items[p.item_code]["online"] for p in online)
+    assert 0.78 <= len(online) / len(eligible) <= 0.88  # 83.23% by default
+    assert {p.pre_review for p in online} == {"pass", "pass_online", "refuse"}
+    assert all(p.pre_review == "pass_online" for p in online if p.online == "full" and p.pre_review != "refuse")
+    assert all(not p.second_visit for p in online if p.pre_review != "pass")
+    visits = [p.expected_visits for p in online if p.pre_review != "refuse"]
+    assert 0.65 <= sum(v <= 1 for v in visits) / len(visits) <= 0.85
+    assert 0 < sum(v == 0 for v in visits) < len(visits)
+    # configurable: nobody online, or everyone, and the rest of the plan does not move
+    none, _ = plan(7)
+    online_plan(none, items, 7, OnlineShares(online=0.0))
+    assert not any(p.online for p in none)
+    strip = ("online", "pre_review", "pre_review_supplement", "pre_review_late", "second_visit")
+    assert [{k: v for k, v in vars(p).items() if k not in strip} for p in none] == \
+        [{k: v for k, v in vars(p).items() if k not in strip} for p in plans]
+    everyone = online_plan(plan(7)[0], items, 7, OnlineShares(online=1.0, refuse=0.0))
+    assert sum(bool(p.online) for p in everyone) == len(eligible)
+    import pytest
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        OnlineShares(refuse=1.5)

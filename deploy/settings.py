@@ -12,6 +12,7 @@ from services.config import (
     SAMPLE_USERS_KEY, SECURE_COOKIES_KEY, STATION_KEY, SUPERVISION_INTERVAL_KEY, SYNC_INTERVAL_KEY,
     amqp_ssl_options,
 )
+from services.hall import HALL_SWEEP_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,8 @@ class HostSettings:
     sweep_seconds: float = 1.0
     # how often a station sends its access-audit entries to the district, in batches
     audit_copy_seconds: float = float(os.environ.get("TONGBAN_AUDIT_COPY_SECONDS", "10"))
+    # how often a station marks the appointments of ended half days that were not kept as missed
+    hall_sweep_seconds: float = float(os.environ.get("TONGBAN_HALL_SWEEP_SECONDS", "300"))
     max_workers: int = 10
     clock_file: str = os.environ.get("TONGBAN_CLOCK_FILE", "")
     supervision_seconds: float = 60.0
@@ -108,6 +111,7 @@ class HostSettings:
             SYNC_INTERVAL_KEY: self.sync_seconds,
             RELAY_SWEEP_KEY: self.sweep_seconds,
             AUDIT_COPY_KEY: self.audit_copy_seconds,
+            HALL_SWEEP_KEY: self.hall_sweep_seconds,
             SUPERVISION_INTERVAL_KEY: self.supervision_seconds,
         }
         tls = self.amqp_ssl()

@@ -29,7 +29,6 @@ from tqdm import tqdm
 from deploy.drills.harness import StationNetwork
 from deploy.drills.staff import ScriptedStaff, StaffError
 from deploy.settings import SAMPLE_USERS
-from services.hall import HALL_SWEEP_KEY
 from shared.auth.staffing import department_username
 from shared.calendar import WorkingDayCalendar
 from shared.cases.citizen_id import make as make_id
@@ -373,7 +372,7 @@ def run(settings, scale, seed, year, per_process, echo):
     settings.supervision_seconds = 3600  # the driver runs the patrol at the end of each day
     # missed appointments are marked by the stations' housekeeping timer: often, since a
     # simulated day passes in seconds
-    os.environ.setdefault(HALL_SWEEP_KEY, "1")
+    os.environ["TONGBAN_HALL_SWEEP_SECONDS"] = "1"  # read by the host processes (deploy/settings.py)
     settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
     net = StationNetwork(settings, per_process=per_process, clean_env=False, startup_timeout=300)
     started = time.monotonic()

@@ -227,15 +227,16 @@ def _is_json(request):
     return request.mimetype == "application/json"
 
 
-def json_body(request):
+def json_body(request, limit=MAX_BODY_BYTES):
     """The request's JSON object, or InvalidInput naming what is wrong with it (415 for
-    a body that is not application/json)."""
+    a body that is not application/json). `limit`: a larger one for a body that carries
+    files (services/gateway/online.py)."""
     length = request.content_length
-    if length is not None and length > MAX_BODY_BYTES:
-        raise InvalidInput(f"request body too large ({length} bytes; at most {MAX_BODY_BYTES})")
+    if length is not None and length > limit:
+        raise InvalidInput(f"request body too large ({length} bytes; at most {limit})")
     raw = request.get_data(cache=True)
-    if len(raw) > MAX_BODY_BYTES:
-        raise InvalidInput(f"request body too large (at most {MAX_BODY_BYTES} bytes)")
+    if len(raw) > limit:
+        raise InvalidInput(f"request body too large (at most {limit} bytes)")
     if not raw:
         raise InvalidInput("the request needs a JSON body")
     if not _is_json(request):

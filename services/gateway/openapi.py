@@ -6,6 +6,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from services.gateway.hall import hall_components, hall_paths
 from services.gateway.portal_codes import code_components, code_paths
 from services.gateway.uploads import upload_paths
+from services.gateway.online import online_paths
 from shared.auth import schemas as auth_schemas
 from shared.cases import schemas as case_schemas
 from shared.cases import views as case_views
@@ -230,6 +231,7 @@ def build_spec(is_district):
     paths.update(upload_paths(_op, _path_param))
     code_components(spec)
     paths.update(code_paths(_op, PUBLIC))
+    paths.update(online_paths(_op, _path_param, PUBLIC))
     if is_district:
         paths.update({
             "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),

@@ -9,6 +9,7 @@ from services.gateway.dead_letters import DeadLetterEndpoints
 from services.gateway.hall import HallEndpoints
 from services.gateway.metrics import MetricsEndpoints
 from services.gateway.my_account import MyAccountEndpoints
+from services.gateway.online import OnlineApplicationEndpoints
 from services.gateway.openapi import build_spec
 from services.gateway.portal_codes import PortalCodeEndpoints
 from services.gateway.records import DistrictRecords
@@ -214,7 +215,7 @@ class CaseEndpoints:
 
 
 class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,
-                     HallEndpoints, PortalCodeEndpoints, DeadLetterEndpoints, MetricsEndpoints, MaterialFileEndpoints,
+                     HallEndpoints, PortalCodeEndpoints, OnlineApplicationEndpoints, DeadLetterEndpoints, MetricsEndpoints, MaterialFileEndpoints,
                      WebDeskPages):
     name = "gateway"
 

@@ -25,7 +25,8 @@ import tempfile
 import time
 
 import requests
-from sqlalchemy import insert, select
+from sqlalchemy import create_engine, insert, select
+from sqlalchemy.pool import NullPool
 
 from deploy.drills import record
 from deploy.drills.bench_cases import percentile
@@ -74,9 +75,14 @@ def add_filing_entries(database, echo):
 
 def refresh_statistics(database):
     if database.engine.dialect.name == "postgresql":
-        with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in ("cases", "supervision_alerts", "case_history"):
-                connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+        # an engine of its own in autocommit: VACUUM cannot run inside a transaction block
+        engine = create_engine(database.engine.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                for table in ("cases", "supervision_alerts", "case_history"):
+                    connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+        finally:
+            engine.dispose()
     else:
         with database.engine.connect() as connection:
             connection.exec_driver_sql("ANALYZE")

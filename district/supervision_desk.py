@@ -52,7 +52,9 @@ class SupervisionDesk:
         raised, ids = [], []
         with self.database.transaction() as session:
             calendar = self.calendar(session)
-            rows = session.scalars(select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED])))
+            # an online application waiting for its pre-review has its one-day limit (shared/cases/pre_review.py)
+            rows = session.scalars(select(Case).where(
+                Case.status.in_([*states.RUNNING, states.SUSPENDED, states.PRE_REVIEW])))
             cases = [row.snapshot for row in rows]
             existing = {(a.case_no, a.kind) for a in session.scalars(
                 select(SupervisionAlert).where(SupervisionAlert.case_no.in_([c["case_no"] for c in cases])))}
@@ -119,7 +121,7 @@ class SupervisionDesk:
         if colour is not None and colour not in COLOURS:
             raise InvalidInput(f"query parameter 'light' must be one of {', '.join(COLOURS)}")
         today = self.clock.today()
-        query = (select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED]))
+        query = (select(Case).where(Case.status.in_([*states.RUNNING, states.SUSPENDED, states.PRE_REVIEW]))
                  .order_by(Case.due_date, Case.case_no))
         with self.database.reading() as session:
             calendar = self.calendar(session)

@@ -326,6 +326,8 @@ def test_the_public_board_shows_the_month_without_a_login_and_masks_staff(distri
     for full_name in ("王五", "赵六", "李四", "钱七", "clerk", "staff.b"):
         assert full_name not in html
     assert requests.get(district.url + "/desk/board", params={"month": "2026-13"}, timeout=10).status_code == 400
+    latest = requests.get(district.url + "/desk/board", timeout=10)  # the last whole month on the district's clock
+    assert latest.status_code == 200 and re.search(r"\d{4}年\d{1,2}月服务之星", latest.text)
 
 
 def test_the_assessment_api_answers_the_supervisor_and_refuses_others(district):

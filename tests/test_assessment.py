@@ -389,3 +389,17 @@ def test_a_month_counted_inside_its_quarter_gives_the_same_rows_as_alone(month_d
         quarter_rows, month_rows = assessment.assess_with_part(session, Q4, NOVEMBER, by, NETWORK, POLICY)
         assert quarter_rows == assessment.assess(session, Q4, by, NETWORK, POLICY)
         assert month_rows == assessment.assess(session, NOVEMBER, by, NETWORK, POLICY)
+
+
+def test_an_online_application_counts_for_the_counter_user_whose_pre_review_passed_it(memory_db):
+    row, _ = case(7, SOUTH, "A", D(2026, 11, 9), QIAN, D(2026, 11, 12), D(2026, 11, 13), 2, 5)
+    steps = [("apply_online", "申请人（网上申请）"), ("pre_review_supplement", QIAN), ("pre_review_pass", QIAN)]
+    with memory_db.transaction() as session:
+        session.add(row)
+        session.add_all(CaseHistoryEntry(entry_id=f"{row.case_no}-{n}", case_no=row.case_no, seq=n,
+                                         at=f"2026-11-09T1{n}:00:00+08:00", station=SOUTH, actor=actor, action=action,
+                                         from_status=None, to_status="x", reason="")
+                        for n, (action, actor) in enumerate(steps, 1))
+    found = assessed(memory_db, "user")
+    assert list(found) == [f"{SOUTH}:staff.b"]
+    assert (found[f"{SOUTH}:staff.b"]["cases"], found[f"{SOUTH}:staff.b"]["early_rate"]) == (1, 1.0)

@@ -9,9 +9,11 @@ Which cases
 
 Groupings (`by`)
     `station`: the filing station; `department`: the item's department; `item`: the item
-    code; `user`: the counter user who filed the case — the actor of its `file` history
-    entry ("张三（zhangsan）", shared/auth/roles.py signed), keyed by filing station and
-    username (`449902001:staff`), since every station has its own users.
+    code; `user`: the counter user who took the case in — the actor of its `file` history
+    entry, or for an online application of the pre-review that passed it
+    ("张三（zhangsan）", shared/auth/roles.py signed), keyed by filing station and
+    username (`449902001:staff`), since every station has its own users. An online
+    application not yet passed has no counter user yet.
 
 Figures of a row
     cases, completed (decided), on_time / on_time_rate (decided on or before the due
@@ -62,7 +64,9 @@ GROUP_HEADERS = {"station": "站点", "department": "部门", "user": "窗口人
 CARD_KINDS = {"yellow_card": "yellow_cards", "red_card": "red_cards"}
 REVOKED = "revoked"          # the card state that does not count (shared/supervision/cards.py)
 COMPLAINT_MAX_SCORE = 2      # a rating of 1 or 2 is a complaint (the follow-ups' bad ratings)
-FILING_ACTION = "file"       # the history entry of the filing, whose actor is the counter user
+# the history entries whose actor is the counter user who took the case in: the filing at a
+# counter, or the pre-review that passed an online application (shared/cases/pre_review.py)
+FILING_ACTIONS = ("file", "pre_review_pass", "pre_review_pass_online")
 TOTALS = ("cases", "completed", "on_time", "early", "working_days_sum", "working_days_n", "rated",
           "rating_sum", "satisfied", "complaints", "yellow_cards", "red_cards")
 #: the figures of a row, in the order shown, with their headers
@@ -235,7 +239,7 @@ def _filed_in(query, period):
 
 
 def _filing_entry():
-    return and_(CaseHistoryEntry.case_no == Case.case_no, CaseHistoryEntry.action == FILING_ACTION)
+    return and_(CaseHistoryEntry.case_no == Case.case_no, CaseHistoryEntry.action.in_(FILING_ACTIONS))
 
 
 def _not_revoked(query):

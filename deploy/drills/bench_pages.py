@@ -21,6 +21,7 @@ dropped at the end unless `--keep`.
 import datetime as dt
 import hashlib
 import re
+import shutil
 import tempfile
 import time
 
@@ -206,3 +207,4 @@ def run(settings, count, seed, repeat, keep, echo):
         net.close()
         if not keep:
             drop_database(url_of_database)
+            shutil.rmtree(settings.data_dir, ignore_errors=True)  # the run's logs and broker passwords

@@ -52,17 +52,17 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, literal_column, select
+from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy import case as when
 
 from shared.db.models import Case, CaseHistoryEntry, SupervisionAlert
 from shared.exceptions import InvalidInput
 from shared.supervision.assessment_policy import AssessmentPolicy
+from shared.supervision.card_store import not_revoked
 
 GROUPINGS = ("station", "department", "user", "item")
 GROUP_HEADERS = {"station": "站点", "department": "部门", "user": "窗口人员", "item": "事项"}
 CARD_KINDS = {"yellow_card": "yellow_cards", "red_card": "red_cards"}
-REVOKED = "revoked"          # the card state that does not count (shared/supervision/cards.py)
 COMPLAINT_MAX_SCORE = 2      # a rating of 1 or 2 is a complaint (the follow-ups' bad ratings)
 # the history entries whose actor is the counter user who took the case in: the filing at a
 # counter, or the pre-review that passed an online application (shared/cases/pre_review.py)
@@ -243,16 +243,9 @@ def _filing_entry():
 
 
 def _not_revoked(query):
-    """Leave out the cards the supervisor revoked (S1's supervision_cards; an alert with
-    no row there is still `issued`)."""
-    try:
-        from shared.db.models import SupervisionCard
-    except ImportError:  # before the cards' states exist every card counts
-        return query
-    revoked = (select(SupervisionCard.case_no)
-               .where(SupervisionCard.case_no == SupervisionAlert.case_no, SupervisionCard.kind == SupervisionAlert.kind,
-                      SupervisionCard.state == REVOKED))
-    return query.where(~exists(revoked))
+    """Leave out the cards the supervisor revoked (shared/supervision/card_store.py, the
+    clause the statistics use too)."""
+    return query.where(not_revoked())
 
 
 def _keys(by):

@@ -123,3 +123,57 @@ def _zero():
 def _add(into, totals):
     for key, value in totals.items():
         into[key] += int(value)
+
+
+#: the groupings `several` rolls up from its one GROUP BY
+ROLLED_UP = ("department", "station", "tier")
+
+
+def _month_key(session):
+    """The SQL expression of a case's filing month, 'YYYY-MM', in the session's dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(Case.filed_date, "YYYY-MM")
+    return func.strftime("%Y-%m", Case.filed_date)
+
+
+def several(session, start, end, network=None):
+    """The figures `statistics` gives for the cases filed from `start` to `end` grouped by
+    each of ROLLED_UP, and per filing month (totals rows only), from one GROUP BY over
+    (month, department, station, tier) and one over the alerts, rolled up here: the
+    totals are whole-number counts and sums, so adding the groups' gives exactly what a
+    GROUP BY of each grouping gives. {"months": {"YYYY-MM": totals row}, by: rows}."""
+    start, end = check_query(start, end, "none")
+    month = _month_key(session).label("month")
+    keys = [month, Case.department, Case.filing_station, Case.filing_tier]
+    aggregates = _case_totals()
+    fields = list(aggregates)
+    cells = {}  # (month, department, station, tier) -> totals
+    query = _period(select(*keys, *aggregates.values()).select_from(Case), start, end).group_by(*keys)
+    for found in session.execute(query):
+        found = tuple(found)
+        cells[found[:4]] = dict(zip(fields, (int(v) for v in found[4:])), **dict.fromkeys(ALERT_FIELDS.values(), 0))
+    alerts = (select(*keys, SupervisionAlert.kind, func.count())
+              .join(Case, Case.case_no == SupervisionAlert.case_no)
+              .where(SupervisionAlert.kind.in_(ALERT_FIELDS), not_revoked()))
+    alerts = _period(alerts, start, end).group_by(*keys, SupervisionAlert.kind)
+    for found in session.execute(alerts):
+        found = tuple(found)
+        cells.setdefault(found[:4], _zero())[ALERT_FIELDS[found[4]]] += int(found[5])
+    position = {"department": 1, "station": 2, "tier": 3}
+    rolled = {by: {} for by in ROLLED_UP}
+    months, total = {}, _zero()
+    for key, totals in cells.items():
+        _add(months.setdefault(key[0], _zero()), totals)
+        _add(total, totals)
+        for by in ROLLED_UP:
+            group = key[position[by]]
+            _add(rolled[by].setdefault(group if group is not None else UNKNOWN, _zero()), totals)
+    found = {"months": {m: {"by": "none", "group": None, "name": TOTAL_NAME, **figures(t)}
+                        for m, t in months.items()}}
+    for by in ROLLED_UP:
+        groups = rolled[by]
+        ordered = group_order(by, groups, network)
+        names = group_names(by, ordered, {}, network)
+        found[by] = [{"by": by, "group": key, "name": names[key], **figures(groups[key])} for key in ordered]
+        found[by].append({"by": by, "group": None, "name": TOTAL_NAME, **figures(total)})
+    return found

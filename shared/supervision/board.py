@@ -34,6 +34,19 @@ def light_of(due_date, paused_since, today, calendar, yellow_days):
     return YELLOW if calendar.working_days_between(day, due_date) <= yellow_days else GREEN
 
 
+def _lights(today, calendar, yellow_days):
+    """light_of for `today`, remembered per (due date, pause): the running cases share
+    a few dozen due dates, so each light is counted on the calendar once."""
+    known = {}
+
+    def lights(due_date, paused_since):
+        key = (due_date, paused_since)
+        if key not in known:
+            known[key] = light_of(due_date, paused_since, today, calendar, yellow_days)
+        return known[key]
+    return lights
+
+
 def board_filters(args):
     """The board's filters from a query string (a dict-like); InvalidInput naming a bad one."""
     found = {name: (args.get(name) or "").strip() or None for name in FILTERS}
@@ -78,8 +91,9 @@ def board(session, filters, today, calendar, yellow_days, limit=100, offset=0):
     soonest due)."""
     counts = dict.fromkeys(COLOURS, 0)
     rows = []
+    lights = _lights(today, calendar, yellow_days)
     for r in session.execute(_running(filters)):
-        colour = light_of(r.due_date, r.paused_since, today, calendar, yellow_days)
+        colour = lights(r.due_date, r.paused_since)
         if colour is None:
             continue
         counts[colour] += 1
@@ -107,13 +121,16 @@ def township_load(session, network, today, calendar, yellow_days):
     townships = sorted(code for code, s in network.stations.items() if s.tier == st.TOWNSHIP)
     load = {code: {"code": code, "name": network.stations[code].name, "running": 0, RED: 0, YELLOW: 0}
             for code in townships}
-    query = select(Case.holder_station, Case.due_date, Case.paused_since).where(Case.status.in_(RUNNING))
-    for holder, due, paused in session.execute(query):
+    lights = _lights(today, calendar, yellow_days)
+    # counted by the database per (holder, due date, pause): a few hundred groups, each lit once
+    query = (select(Case.holder_station, Case.due_date, Case.paused_since, func.count())
+             .where(Case.status.in_(RUNNING)).group_by(Case.holder_station, Case.due_date, Case.paused_since))
+    for holder, due, paused, n in session.execute(query):
         township = load.get((holder or "")[:9])
         if township is None:
             continue
-        township["running"] += 1
-        colour = light_of(due, paused, today, calendar, yellow_days)
+        township["running"] += n
+        colour = lights(due, paused)
         if colour in (RED, YELLOW):
-            township[colour] += 1
+            township[colour] += n
     return list(load.values())

@@ -60,14 +60,15 @@ def chart_tables(session, start, end, network=None):
     if len(spans) > MAX_MONTHS:
         from shared.exceptions import InvalidInput
         raise InvalidInput(f"period: at most {MAX_MONTHS} months")
+    # one GROUP BY (month, department, station, tier) rolled up into every chart's groups
+    rolled = aggregates.several(session, start, end, network=network)
+    empty = aggregates.figures(aggregates._zero())
     trend = []
     for first, last in spans:
-        total = aggregates.statistics(session, start=first, end=last, by="none", network=network)[-1]
+        total = rolled["months"].get(first.strftime("%Y-%m"), empty)
         trend.append({"month": first.strftime("%Y-%m"), "cases": total["cases"], "completed": total["completed"],
                       "on_time_rate": _pct(total["on_time_rate"]), "early_rate": _pct(total["early_rate"])})
-    by_department = aggregates.statistics(session, start=start, end=end, by="department", network=network)
-    by_station = aggregates.statistics(session, start=start, end=end, by="station", network=network)
-    by_tier = aggregates.statistics(session, start=start, end=end, by="tier", network=network)
+    by_department, by_station, by_tier = rolled["department"], rolled["station"], rolled["tier"]
     days = []
     for r in by_department:
         if r["group"] is None:

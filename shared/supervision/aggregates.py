@@ -10,7 +10,7 @@ same values. The working days a decided case took were counted once, when it was
 decided (the `working_days` column).
 """
 from sqlalchemy import case as when
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 
 from shared import stations as st
 from shared.db.models import Case, SupervisionAlert
@@ -132,8 +132,9 @@ ROLLED_UP = ("department", "station", "tier")
 def _month_key(session):
     """The SQL expression of a case's filing month, 'YYYY-MM', in the session's dialect."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(Case.filed_date, "YYYY-MM")
-    return func.strftime("%Y-%m", Case.filed_date)
+        # the format inlined, not bound: PostgreSQL matches the GROUP BY to the SELECT by text
+        return func.to_char(Case.filed_date, literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), Case.filed_date)
 
 
 def several(session, start, end, network=None):

@@ -137,40 +137,51 @@ def _month_key(session):
     return func.strftime(literal_column("'%Y-%m'"), Case.filed_date)
 
 
-def several(session, start, end, network=None):
-    """The figures `statistics` gives for the cases filed from `start` to `end` grouped by
-    each of ROLLED_UP, and per filing month (totals rows only), from one GROUP BY over
-    (month, department, station, tier) and one over the alerts, rolled up here: the
-    totals are whole-number counts and sums, so adding the groups' gives exactly what a
-    GROUP BY of each grouping gives. {"months": {"YYYY-MM": totals row}, by: rows}."""
-    start, end = check_query(start, end, "none")
-    month = _month_key(session).label("month")
-    keys = [month, Case.department, Case.filing_station, Case.filing_tier]
-    aggregates = _case_totals()
-    fields = list(aggregates)
-    cells = {}  # (month, department, station, tier) -> totals
+def _grouped(session, keys, start, end, totals=TOTALS):
+    """{key tuple: totals} of the cases filed from `start` to `end` grouped by `keys`
+    (SQL expressions), their alerts counted by a second GROUP BY; only the `totals`
+    named are counted (the others stay 0)."""
+    aggregates = {name: value for name, value in _case_totals().items() if name in totals}
+    fields, width = list(aggregates), len(keys)
+    cells = {}
     query = _period(select(*keys, *aggregates.values()).select_from(Case), start, end).group_by(*keys)
     for found in session.execute(query):
         found = tuple(found)
-        cells[found[:4]] = dict(zip(fields, (int(v) for v in found[4:])), **dict.fromkeys(ALERT_FIELDS.values(), 0))
+        totals = cells[found[:width]] = _zero()
+        _add(totals, dict(zip(fields, found[width:])))
+    if not set(ALERT_FIELDS.values()) & set(totals):
+        return cells
     alerts = (select(*keys, SupervisionAlert.kind, func.count())
               .join(Case, Case.case_no == SupervisionAlert.case_no)
-              .where(SupervisionAlert.kind.in_(ALERT_FIELDS), not_revoked()))
+              .where(SupervisionAlert.kind.in_(ALERT_FIELDS), not_revoked()))  # a revoked card is not counted
     alerts = _period(alerts, start, end).group_by(*keys, SupervisionAlert.kind)
     for found in session.execute(alerts):
         found = tuple(found)
-        cells.setdefault(found[:4], _zero())[ALERT_FIELDS[found[4]]] += int(found[5])
-    position = {"department": 1, "station": 2, "tier": 3}
+        cells.setdefault(found[:width], _zero())[ALERT_FIELDS[found[width]]] += int(found[width + 1])
+    return cells
+
+
+def several(session, start, end, network=None, totals=TOTALS):
+    """The figures `statistics` gives for the cases filed from `start` to `end` grouped by
+    each of ROLLED_UP, and per filing month (totals rows only), from two GROUP BYs (by
+    month; by department, station and tier, a couple of thousand groups) rolled up here:
+    the totals are whole-number counts and sums, so adding the groups' gives exactly what
+    a GROUP BY of each grouping gives. {"months": {"YYYY-MM": totals row}, by: rows}.
+    `totals`: the TOTALS to count (the figures made of others are 0 or None), so a caller
+    that shows a few figures has the database sum only those."""
+    start, end = check_query(start, end, "none")
+    months = _grouped(session, [_month_key(session)], start, end, totals)
+    cells = _grouped(session, [Case.department, Case.filing_station, Case.filing_tier], start, end, totals)
+    position = {"department": 0, "station": 1, "tier": 2}
     rolled = {by: {} for by in ROLLED_UP}
-    months, total = {}, _zero()
+    total = _zero()
     for key, totals in cells.items():
-        _add(months.setdefault(key[0], _zero()), totals)
         _add(total, totals)
         for by in ROLLED_UP:
             group = key[position[by]]
             _add(rolled[by].setdefault(group if group is not None else UNKNOWN, _zero()), totals)
-    found = {"months": {m: {"by": "none", "group": None, "name": TOTAL_NAME, **figures(t)}
-                        for m, t in months.items()}}
+    found = {"months": {key[0]: {"by": "none", "group": None, "name": TOTAL_NAME, **figures(t)}
+                        for key, t in months.items()}}
     for by in ROLLED_UP:
         groups = rolled[by]
         ordered = group_order(by, groups, network)

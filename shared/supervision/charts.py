@@ -23,6 +23,9 @@ from shared.supervision import aggregates
 
 CHARTS = ("trend", "department", "station", "tier", "days")
 MAX_MONTHS = 36
+#: the totals the charts' figures are made of (the database sums only these)
+CHART_TOTALS = ("cases", "completed", "on_time", "early", "working_days_sum", "working_days_n",
+                "under_promised_sum", "under_promised_n", "under_legal_sum", "under_legal_n")
 
 
 def _pct(value):
@@ -61,7 +64,7 @@ def chart_tables(session, start, end, network=None):
         from shared.exceptions import InvalidInput
         raise InvalidInput(f"period: at most {MAX_MONTHS} months")
     # one GROUP BY (month, department, station, tier) rolled up into every chart's groups
-    rolled = aggregates.several(session, start, end, network=network)
+    rolled = aggregates.several(session, start, end, network=network, totals=CHART_TOTALS)
     empty = aggregates.figures(aggregates._zero())
     trend = []
     for first, last in spans:

@@ -2,8 +2,8 @@
 # Install what Tongban needs, start the services it talks to, then do one job:
 #
 #   bash deploy/bootstrap.sh up [tongban up options]   start the sample district network
-#   bash deploy/bootstrap.sh test [pytest options]     run the test suite on SQLite, then
-#                                                       on PostgreSQL
+#   bash deploy/bootstrap.sh test [pytest options]     run the test suite on SQLite and,
+#                                                       side by side, on PostgreSQL
 #
 # Works unattended on a clean clone (CI=true, no input): creates .venv with Python >= 3.11,
 # installs the package with its test extras, installs RabbitMQ and PostgreSQL from the
@@ -262,26 +262,61 @@ case "$MODE" in
     ;;
   test)
     setup_browser
-    # the whole suite once per station database: SQLite files, then PostgreSQL
-    # (TONGBAN_TEST_DATABASES="sqlite" or "postgresql" runs one of them)
+    # the whole suite once per station database, SQLite files and PostgreSQL
+    # (TONGBAN_TEST_DATABASES="sqlite" or "postgresql" runs one of them). Both at once, the
+    # PostgreSQL pass on a RabbitMQ node of its own (deploy/drills/own_broker.py: the two
+    # passes start stations of the same codes, whose queues and broker users must not
+    # meet), since one pass leaves much of the machine's two cores idle while it waits for
+    # stations; TONGBAN_TEST_SIDE_BY_SIDE=0 runs them one after the other.
+    # A hard limit per pass, so that a hung test cannot hold CI for its whole time budget.
+    limit="${TONGBAN_TEST_TIMEOUT:-2400}"
+    run_pass() {  # database, then the command; answers the command's status
+      local database=$1; shift
+      TONGBAN_TEST_DATABASE="$database" timeout --signal=TERM --kill-after=60 "$limit" "$@"
+    }
+    judge_pass() {  # database, status, seconds: says how it went; 1 if it failed
+      case "$2" in
+        0) say "the tests on $1 passed in $3 s"; return 0 ;;
+        5) say "pytest collected no tests on $1" ;;
+        124) say "the tests on $1 did not finish within $limit s" ;;
+        *) say "the tests on $1 FAILED (status $2) after $3 s" ;;
+      esac
+      return 1
+    }
     overall=0
-    done_runs=""
-    for database in ${TONGBAN_TEST_DATABASES:-sqlite postgresql}; do
-      say "running the tests on $database${done_runs:+ (so far:$done_runs)}"
+    databases="${TONGBAN_TEST_DATABASES:-sqlite postgresql}"
+    if [ "$databases" = "sqlite postgresql" ] && [ "${TONGBAN_TEST_SIDE_BY_SIDE:-1}" != 0 ]; then
+      mkdir -p test-output/postgresql
+      pg_log=test-output/postgresql-pass.log
+      say "running the tests on sqlite, and side by side on postgresql with a broker of its own" \
+          "(its output goes to $pg_log and is printed when it ends)"
       started=$SECONDS
       set +e
-      # a hard limit per run, so that a hung test cannot hold CI for its whole time budget
-      TONGBAN_TEST_DATABASE="$database" timeout --signal=TERM --kill-after=60 \
-        "${TONGBAN_TEST_TIMEOUT:-2400}" .venv/bin/python -m pytest "$@"
+      TONGBAN_TEST_OUTPUT="$PWD/test-output/postgresql" TONGBAN_SIM_BASE_PORT=19300 \
+        run_pass postgresql .venv/bin/python -m deploy.drills.own_broker -- \
+        .venv/bin/python -m pytest "$@" > "$pg_log" 2>&1 &
+      pg_pid=$!
+      run_pass sqlite .venv/bin/python -m pytest "$@"
+      sqlite_status=$?
+      sqlite_seconds=$((SECONDS - started))
+      wait "$pg_pid"
+      pg_status=$?
+      pg_seconds=$((SECONDS - started))
+      set -e
+      say "the tests on postgresql, as they ran beside those on sqlite:"
+      cat "$pg_log"
+      judge_pass sqlite "$sqlite_status" "$sqlite_seconds" || overall=1
+      judge_pass postgresql "$pg_status" "$pg_seconds" || overall=1
+      exit "$overall"
+    fi
+    for database in $databases; do
+      say "running the tests on $database"
+      started=$SECONDS
+      set +e
+      run_pass "$database" .venv/bin/python -m pytest "$@"
       status=$?
       set -e
-      if [ "$status" -eq 5 ]; then
-        die "pytest collected no tests"
-      elif [ "$status" -eq 124 ]; then
-        die "the tests on $database did not finish within ${TONGBAN_TEST_TIMEOUT:-2400} s"
-      fi
-      [ "$status" -eq 0 ] || overall=$status
-      done_runs="$done_runs $database $([ "$status" -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - started)) s;"
+      judge_pass "$database" "$status" "$((SECONDS - started))" || overall=1
     done
     exit "$overall"
     ;;

@@ -242,12 +242,24 @@ def report(ctx, start, end, by, hall_by, hall_only, as_csv, username, password):
 @click.option("--per-process", type=int, default=0, help="Stations per host process (default: by township).")
 @click.option("--summary", type=click.Path(dir_okay=False), default=None,
               help="Also write the district totals and the action counts to this JSON file.")
+@click.option("--online-share", type=click.FloatRange(0, 1), default=0.8323, show_default=True,
+              help="Share of the applications for items accepted online made on the portal (issue 16).")
+@click.option("--pre-review-refuse", type=click.FloatRange(0, 1), default=0.02, show_default=True,
+              help="Share of online applications not acceptable at pre-review.")
+@click.option("--pre-review-supplement", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Share of online applications asked for a supplement before the answer.")
+@click.option("--second-visit", type=click.FloatRange(0, 1), default=0.26, show_default=True,
+              help="Share of passed pre-reviews whose resident lacks an original at the visit and comes back.")
 @click.pass_context
-def simulate(ctx, scale, seed, year, per_process, summary):
+def simulate(ctx, scale, seed, year, per_process, summary, online_share, pre_review_refuse, pre_review_supplement,
+             second_visit):
     """Replay a year of the sample district against the real network on a simulated clock."""
     import json
     from deploy.drills import simulate as sim
-    totals, counts, hall = sim.run(_settings(ctx), scale, seed, year, per_process, click.echo)
+    from shared.simulation import OnlineShares
+    shares = OnlineShares(online=online_share, refuse=pre_review_refuse, supplement=pre_review_supplement,
+                          second_visit=second_visit)
+    totals, counts, hall = sim.run(_settings(ctx), scale, seed, year, per_process, click.echo, shares)
     if summary:
         with open(summary, "w", encoding="utf-8") as handle:
             json.dump({"totals": totals, "actions": counts, "hall": hall}, handle, ensure_ascii=False, indent=1)

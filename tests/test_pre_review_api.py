@@ -92,7 +92,7 @@ def test_apply_answer_upload_and_accept_through_the_api(net, notices_dir):
 
     # pass, then the visit with the originals: accepted, one visit, on its way to the district
     net.post(VILLAGE, f"/api/cases/{case_no}/pre-review", {"answer": "pass"})
-    accepted = net.post(VILLAGE, f"/api/cases/{case_no}/originals", {"materials": []})
+    accepted = net.post(VILLAGE, f"/api/cases/{case_no}/originals", {})
     assert accepted["acceptance"] == "accepted"
     at_district = net.wait_status(DISTRICT, case_no, "pending_review", timeout=40)
     assert at_district["visits"] == 1 and at_district["channel"] == "online"

@@ -73,7 +73,7 @@ def test_each_answer_writes_its_notice_in_its_transaction_and_a_refused_one_none
     assert notices_of(village, case_no) == [("supplement_needed", "13700001111")]
     online.resubmit(village.desk, case_no, [("M02", "b.jpg", jpeg()), ("M03", "c.pdf", pdf())])
     online.answer(village.desk, case_no, {"answer": "pass"}, clerk)
-    accepted = online.accept_with_originals(village.desk, case_no, {"materials": []}, clerk)
+    accepted = online.accept_with_originals(village.desk, case_no, {}, clerk)
     assert accepted["visits"] == 1 and accepted["acceptance"] == "accepted"
     assert [k for k, _ in notices_of(village, case_no)] == ["supplement_needed", "pre_review_answer", "acceptance"]
     # a counter filing sends no SMS (its receipt is on paper) and takes a landline number

@@ -49,7 +49,7 @@ def hand_built_cases():
     clock.now = MONDAY + 2 * DAY
     case = wf.answer_pre_review(case, ANSWER_PASS, "王窗口").case
     clock.now = MONDAY + 3 * DAY
-    cases.append(wf.accept_with_originals(case, [], "王窗口").case)
+    cases.append(wf.accept_with_originals(case, None, "王窗口").case)
     # 5. online, refused on Tuesday (on time): never accepted, no visit counted
     clock.now = MONDAY
     case = wf.apply_online(f"{DISTRICT}-20261123-00005", application()).case

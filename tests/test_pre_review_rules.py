@@ -141,7 +141,7 @@ def test_pass_waits_for_one_visit_and_the_counter_accepts_with_the_originals():
     assert "携带原件" in answered.notices[0]["params"]["answer"]
     assert not lights.is_running(case)  # waiting for the resident, not the counter
     clock.now = MONDAY + dt.timedelta(days=2)
-    accepted = wf.accept_with_originals(case, [], "王窗口")
+    accepted = wf.accept_with_originals(case, None, "王窗口")
     case = accepted.case
     assert case["status"] == states.FORWARDED and case["acceptance"] == states.ACCEPTED
     assert case["visits"] == 1 and case["accepted_at"].startswith("2026-11-25")
@@ -149,15 +149,14 @@ def test_pass_waits_for_one_visit_and_the_counter_accepts_with_the_originals():
     assert [n["kind"] for n in accepted.notices] == [pre_review.NOTICE_ACCEPTANCE]
     # only once: it is accepted (and on its way to the township) now
     with pytest.raises(Conflict, match="held by station 445203001"):
-        wf.accept_with_originals(case, [], "王窗口")
+        wf.accept_with_originals(case, None, "王窗口")
 
 
 def test_originals_missing_at_the_visit_need_a_supplement_and_the_return_is_a_second_visit():
     wf, clock, result = apply(materials=("M01", "M02", "M03"))
     case = wf.answer_pre_review(result.case, {"answer": "pass"}, "王窗口").case
-    # the counter finds an original missing (the upload is not taken as the original)
-    case["materials_submitted"] = ["M01"]
-    case = wf.accept_with_originals(case, [], "王窗口").case
+    # the counter finds two originals missing: the uploads do not stand for them
+    case = wf.accept_with_originals(case, ["M01"], "王窗口").case
     assert case["status"] == states.NEEDS_SUPPLEMENT and case["visits"] == 1
     case = wf.supplement(case, ["M02", "M03"], "王窗口").case
     assert case["acceptance"] == states.ACCEPTED and case["visits"] == 2
@@ -232,7 +231,7 @@ def test_a_fully_online_case_decided_at_the_receiving_station_notifies_and_is_po
 def test_a_result_back_at_the_receiving_village_writes_the_result_notice():
     wf, clock, result = apply(materials=("M01", "M02", "M03"))
     case = wf.answer_pre_review(result.case, {"answer": "pass"}, "王窗口").case
-    case = wf.accept_with_originals(case, [], "王窗口").case
+    case = wf.accept_with_originals(case, None, "王窗口").case
     # the district decides it and sends it back (as the network does, by case.result)
     district = workflow(DISTRICT, clock)
     township = workflow(TOWNSHIP, clock)

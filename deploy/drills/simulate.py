@@ -13,9 +13,11 @@ or every joint department), delivers results and records ratings, and finally ru
 district's deadline patrol. At the end it prints the district's statistics for the
 year, the service halls' by tier among them.
 """
+import base64
 import datetime as dt
 import heapq
 import itertools
+import json
 import os
 import tempfile
 import threading
@@ -24,6 +26,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import requests
 from tqdm import tqdm
 
 from deploy.drills.harness import StationNetwork
@@ -41,6 +44,10 @@ from shared.supervision.statistics import format_table
 
 WORKERS = 12
 WAIT_SECONDS = 60
+# the file an online applicant uploads for each material (a one-page PDF)
+SAMPLE_PDF = base64.b64encode(
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n").decode()
 
 
 class SimulationError(RuntimeError):
@@ -66,6 +73,8 @@ class Simulation:
         self.serial = itertools.count()
         self.counts = defaultdict(int)
         self.lock = threading.Lock()
+        self.resident = requests.Session()  # the residents' phones (the portal's public API)
+        self.query_code = {}              # plan key -> the query code an online application showed
 
     # -- HTTP ------------------------------------------------------------------------------
     def post(self, station, path, body, as_user=None):
@@ -106,13 +115,16 @@ class Simulation:
         index_of = {d: i for i, d in enumerate(self.days)}
         by_day = defaultdict(list)
         for plan in self.plans:
+            if plan.online:  # applied on the portal; the counter sees them when they bring the originals
+                self.schedule(index_of[plan.day], 0, self.apply_online, plan)
+                continue
             by_day[index_of[plan.day]].append(plan)
             if plan.appointment and index_of[plan.day] > 0:  # booked the working day before
                 self.schedule(index_of[plan.day] - 1, 0, self.book, plan)
         for index, plans in by_day.items():
             self.schedule(index, 1, self.hall_day, plans)
         index = 0
-        progress = tqdm(total=len(self.plans), unit="case", desc="simulating", mininterval=1)
+        progress = tqdm(total=sum(not p.online for p in self.plans), unit="case", desc="simulating", mininterval=1)
         with ThreadPoolExecutor(WORKERS) as pool, ThreadPoolExecutor(WORKERS) as self.pool, \
                 ThreadPoolExecutor(WORKERS) as self.filing_pool:
             while self.agenda:
@@ -260,6 +272,98 @@ class Simulation:
         self.count(f"hall: tickets {body['kind']}")
         return ticket
 
+    # -- online applications (issue 16) -----------------------------------------------------------
+    def resident_post(self, plan, path, body):
+        """A resident's call to the portal's API from their own phone: each applicant has an
+        address of their own (as the local proxy forwards it: services/auth.py)."""
+        address = f"10.{(plan.key >> 16) & 255}.{(plan.key >> 8) & 255}.{plan.key & 255}"
+        response = self.resident.post(self.net.url(plan.station) + path, json=body, timeout=60,
+                                      headers={"X-Forwarded-For": address})
+        if response.status_code >= 300:
+            raise SimulationError(f"{plan.station} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def mobile_of(self, plan):
+        return f"139{plan.key:08d}"
+
+    def sms_code(self, plan):
+        """The one-time code the station sent (the file channel under the data folder)."""
+        folder = Path(self.net.settings.data_dir) / "notices" / plan.station
+        mobile = self.mobile_of(plan)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            for path in folder.glob("*.json"):
+                try:
+                    record = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    continue
+                if record.get("mobile") == mobile and record.get("kind") == "one_time_code":
+                    return record["params"]["code"]
+            time.sleep(0.1)
+        raise SimulationError(f"no SMS code for {mobile} at {plan.station}")
+
+    def apply_online(self, index, plan):
+        """The resident applies on the portal of their counter with their files; one
+        material is left out when the pre-review is to ask for it."""
+        item = self.items[plan.item_code]
+        # the plan's counter fields are not this applicant's: what is missing is the pre-review's
+        plan.missing, plan.deficiency, plan.supplement_after = [], False, 0
+        person = dict(self.applicant(plan)[0], phone=self.mobile_of(plan))
+        self.resident_post(plan, "/api/portal/codes", {"mobile": person["phone"], "purpose": "apply"})
+        code = self.sms_code(plan)
+        materials = [m["code"] for m in item["materials"]]
+        left_out = materials[-1:] if plan.pre_review_supplement else []
+        files = [{"material": m, "filename": f"{m}.pdf", "content": SAMPLE_PDF} for m in materials if m not in left_out]
+        delivery = {"method": "electronic"} if plan.online == "full" else {"method": "counter"}
+        case = self.resident_post(plan, "/api/portal/applications", {
+            "item_code": plan.item_code, "applicant": person, "code": code, "delivery": delivery, "files": files})
+        self.case_no[plan.key] = case["case_no"]
+        self.query_code[plan.key] = case["query_code"]
+        self.count(f"online: applied ({plan.online})")
+        self.schedule(index + (2 if plan.pre_review_late else 0), 2, self.pre_review, plan, left_out)
+
+    def pre_review(self, index, plan, left_out):
+        case_no = self.case_no[plan.key]
+        if left_out:  # one notice listing what is missing; the resident uploads it the next working day
+            self.post(plan.station, f"/api/cases/{case_no}/pre-review", {"answer": "supplement", "materials": left_out})
+            self.count("online: supplement asked")
+            self.schedule(index + 1, 0, self.upload_online, plan, left_out)
+            return
+        min_age = self.items[plan.item_code].get("min_applicant_age")
+        born = self.applicant(plan)[1]
+        too_young = bool(min_age) and (self.days[index] - born).days < min_age * 365.25
+        if plan.pre_review == "refuse" or too_young:  # the counter sees the age in the ID number
+            self.post(plan.station, f"/api/cases/{case_no}/pre-review",
+                      {"answer": "refuse", "reason": "申请人不符合申请条件" + ("（年龄）" if too_young else "")})
+            self.count("online: refused")
+            return
+        case = self.post(plan.station, f"/api/cases/{case_no}/pre-review", {"answer": plan.pre_review})
+        self.count(f"online: {plan.pre_review}")
+        if plan.pre_review == "pass_online":
+            self.after_acceptance(index, plan, case)
+        else:
+            self.schedule(index + 1, 0, self.visit_with_originals, plan)
+
+    def upload_online(self, index, plan, left_out):
+        files = [{"material": m, "filename": f"{m}.pdf", "content": SAMPLE_PDF} for m in left_out]
+        self.resident_post(plan, f"/api/portal/applications/{self.case_no[plan.key]}/materials",
+                           {"query_code": self.query_code[plan.key], "files": files})
+        self.schedule(index, 2, self.pre_review, plan, [])
+
+    def visit_with_originals(self, index, plan):
+        """The resident's visit: the originals checked; one still at home the second time."""
+        item = self.items[plan.item_code]
+        brought = [m["code"] for m in item["materials"]]
+        missing = brought[:1] if plan.second_visit else []
+        case = self.post(plan.station, f"/api/cases/{self.case_no[plan.key]}/originals",
+                         {"materials": [m for m in brought if m not in missing]})
+        if missing:  # the counter unticks it: the usual one-time notice, the resident comes back
+            plan.missing, plan.supplement_after = missing, 1
+            self.count("online: second visit")
+            self.schedule(index + 1, 0, self.supplement, plan)
+        else:
+            self.after_acceptance(index, plan, case)
+
     # -- what people do ---------------------------------------------------------------------------
     def file(self, index, plan):
         item = self.items[plan.item_code]
@@ -364,7 +468,7 @@ def reviewer_of(station, case):
     return None  # the township's staff, picked by the client
 
 
-def run(settings, scale, seed, year, per_process, echo):
+def run(settings, scale, seed, year, per_process, echo, online_shares=None):
     settings.data_dir = tempfile.mkdtemp(prefix="tongban-simulate-")
     clock_file = str(Path(settings.data_dir) / "clock.json")
     set_simulated_now(clock_file, dt.datetime(year, 1, 1, 8, 0, tzinfo=DISTRICT_TZ))
@@ -383,7 +487,7 @@ def run(settings, scale, seed, year, per_process, echo):
         staff = ScriptedStaff(net.url, timeout=600, data_dir=settings.data_dir)
         items = staff.call("read", "GET", code, "/api/items", params={"limit": 500}).json()["items"]
         calendar = WorkingDayCalendar()
-        plans, consultations = plan_year(year, scale, items, net.network, calendar, seed)
+        plans, consultations = plan_year(year, scale, items, net.network, calendar, seed, online_shares)
         echo(f"{len(net.stations)} stations up; simulating {year} at scale {scale}: {len(plans)} cases "
              f"and {sum(consultations.values())} consultations (answered at the counter, counted only)")
         simulation = Simulation(net, clock_file, plans, items, calendar, echo)

@@ -65,7 +65,8 @@ class OriginalsSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    materials = fields.List(fields.String(validate=validate.Length(max=8)), load_default=list,
+    # the originals brought; left out: every material uploaded (shared/cases/pre_review.py)
+    materials = fields.List(fields.String(validate=validate.Length(max=8)), load_default=None, allow_none=True,
                             validate=validate.Length(max=50))
     operator = fields.String(load_default="", validate=validate.Length(max=50))
 

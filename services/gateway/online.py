@@ -122,7 +122,7 @@ def online_paths(op, path_param, public):
     answer["parameters"] = [case_no]
     answer["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     originals = op("accept a case that passed its pre-review, with the originals the resident brought (one visit)",
-                   errors=(400, 404, 409), access=counters, example={"materials": []})
+                   errors=(400, 404, 409), access=counters, example={"materials": ["M01", "M02", "M03"]})
     originals["parameters"] = [case_no]
     originals["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
     return {"/api/portal/applications": {"post": apply},

@@ -210,18 +210,22 @@ def resubmit(workflow, case, materials, by="申请人（网上补传）"):
 
 def accept_with_originals(workflow, case, materials, operator):
     """The resident's visit after a passed pre-review: the counter checks the originals
-    through the usual materials check (受理审查); the visit is counted."""
+    through the usual materials check (受理审查); the visit is counted. `materials`: the
+    originals the resident brought (an uploaded copy does not stand for a missing original:
+    what is not brought is listed in the one-time notice); None: every uploaded one."""
     workflow._require_held(case, "accept")
     if case["status"] != states.PRE_REVIEW_PASSED:
         raise Conflict(f"case {case['case_no']} is {case['status']} "
                        f"({states.LABELS.get(case['status'], case['status'])}): only a case that passed its "
                        f"pre-review is accepted with the originals")
+    if materials is None:
+        materials = case["materials_submitted"]
     codes = {m["code"] for m in case["item"]["materials"]}
     unknown = sorted(set(materials) - codes)
     if unknown:
         raise InvalidInput(f"materials: {', '.join(unknown)} are not materials of item {case['item']['code']}")
     count_visit(case)
-    case["materials_submitted"] = sorted(set(case["materials_submitted"]) | set(materials))
+    case["materials_submitted"] = sorted(set(materials))
     messages = []
     workflow._materials_check(case, operator, "accept_with_originals", messages)
     result = workflow._done(case, messages)

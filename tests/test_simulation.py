@@ -72,7 +72,7 @@ def test_a_fraction_of_the_year_against_the_real_network(tmp_path):
             run = subprocess.run([sys.executable, "-m", "deploy.cli",
                                   *(["--database-url", template] if template else []),
                                   "simulate", "--scale", scale, "--summary", str(summary)],
-                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                                 cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
     finally:
         drop_network_databases(template)
     # the first lines say which step failed; the last ones what the stations logged

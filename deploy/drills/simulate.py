@@ -478,7 +478,7 @@ def run(settings, scale, seed, year, per_process, echo, online_shares=None):
     # simulated day passes in seconds
     os.environ["TONGBAN_HALL_SWEEP_SECONDS"] = "1"  # read by the host processes (deploy/settings.py)
     settings.sample_users = settings.sample_users or str(SAMPLE_USERS)
-    net = StationNetwork(settings, per_process=per_process, clean_env=False, startup_timeout=300)
+    net = StationNetwork(settings, per_process=per_process, clean_env=False, startup_timeout=600)
     started = time.monotonic()
     try:
         net.start()

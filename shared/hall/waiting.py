@@ -49,7 +49,7 @@ import io
 
 from shared import stations as st
 from shared.clock import DISTRICT_TZ
-from shared.supervision.statistics import _pad, _width
+from shared.supervision.statistics import table_text
 
 HALL_GROUPINGS = ("station", "tier", "window_type", "hour", "none")
 KINDS = ("walk_in", "appointment", "priority")
@@ -283,20 +283,7 @@ def format_table(rows):
     with one decimal, "—" where a figure has no value)."""
     by = rows[0]["by"] if rows else "none"
     header = [GROUP_HEADERS.get(by, "分组")] + [title for _, title in HALL_FIGURES]
-    body = [[str(row["name"] if row["name"] is not None else row["group"])]
-            + [_display(k, row.get(k)) for k, _ in HALL_FIGURES] for row in rows]
-    widths = [max(_width(line[n]) for line in [header, *body]) for n in range(len(header))]
-
-    def render(line):
-        return "  ".join(_pad(cell, widths[n], right=n > 0) for n, cell in enumerate(line)).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    lines = [render(header), rule]
-    for row, line in zip(rows, body):
-        if row["group"] is None and len(rows) > 1:
-            lines.append(rule)
-        lines.append(render(line))
-    return "\n".join(lines) + "\n"
+    return table_text(header, rows, lambda row: [_display(k, row.get(k)) for k, _ in HALL_FIGURES])
 
 
 def to_csv(rows):

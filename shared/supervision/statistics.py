@@ -387,8 +387,14 @@ def format_table(rows, figures=None):
     headers = dict(FIGURES)
     by = rows[0]["by"] if rows else "none"
     header = [GROUP_HEADERS.get(by, "分组")] + [headers.get(k, k) for k in keys]
-    body = [[str(row["name"] if row["name"] is not None else row["group"])]
-            + [_display(k, row.get(k)) for k in keys] for row in rows]
+    return table_text(header, rows, lambda row: [_display(k, row.get(k)) for k in keys])
+
+
+def table_text(header, rows, cells):
+    """Lay `rows` out under `header` in aligned columns (wide characters count double):
+    each row's group name first, then `cells(row)`; a rule under the header and above the
+    totals row (the one without a group)."""
+    body = [[str(row["name"] if row["name"] is not None else row["group"])] + cells(row) for row in rows]
     widths = [max(_width(line[n]) for line in [header, *body]) for n in range(len(header))]
 
     def render(line):

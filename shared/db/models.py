@@ -622,3 +622,84 @@ class SupervisionCardStep(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_supervision_card_steps_card", "case_no", "kind", "id"),)
+
+
+class RatingRecord(Base):
+    """District only: one rating per case (好差评, shared/ratings/): the level the resident
+    gave, copied from the case's record when it reaches the district, or 「基本满意（默认）」
+    given by the patrol to a case left unrated 7 days after completion (`is_default`,
+    counted apart). `annulled` once an appeal succeeded: the row stays, the figures leave it."""
+
+    __tablename__ = "ratings"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    level: Mapped[str] = mapped_column(String(12))
+    score: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[str] = mapped_column(Text, default="", server_default="")   # codes, comma-separated
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    rated_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    rated_at: Mapped[str] = mapped_column(String(40))
+    rated_on: Mapped[dt.date] = mapped_column(Date)   # district-local
+    department: Mapped[str] = mapped_column(String(40))
+    deciding_station: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    filing_station: Mapped[str] = mapped_column(String(12))
+    annulled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    __table_args__ = (Index("ix_ratings_rated_on", "rated_on"), Index("ix_ratings_department", "department"))
+
+
+class Rectification(Base):
+    """District only: the rectification order (整改) a bad rating opened for the office
+    responsible (a department, or the counter's station), due in working days
+    (shared/ratings/rectification.py): the office's action, the follow-up call (回访)
+    with the resident's answer, the resident's rating of the rectification."""
+
+    __tablename__ = "rectifications"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office: Mapped[str] = mapped_column(String(40), index=True)
+    office_kind: Mapped[str] = mapped_column(String(12))     # department | counter
+    station: Mapped[str] = mapped_column(String(12))         # the deciding or the counter's station
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    opened_at: Mapped[str] = mapped_column(String(40))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    action: Mapped[str | None] = mapped_column(Text, nullable=True)
+    acted_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    acted_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    follow_up: Mapped[str | None] = mapped_column(Text, nullable=True)
+    followed_up_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    followed_up_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    resident_level: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    card_raised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class RatingAppeal(Base):
+    """District only: an office's appeal (申诉) against a rating, and the supervisor's
+    decision (upheld: the rating stands; annulled: it leaves the figures)."""
+
+    __tablename__ = "rating_appeals"
+    case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    office: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    appealed_by: Mapped[str] = mapped_column(String(100))
+    appealed_at: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    decision_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class RatingStep(Base):
+    """District only, append-only: every step on a rating, its rectification or its
+    appeal (who, when, what), so an annulled rating's history is kept."""
+
+    __tablename__ = "rating_steps"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    case_no: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    __table_args__ = (Index("ix_rating_steps_case", "case_no", "id"),)

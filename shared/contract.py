@@ -256,6 +256,46 @@ class FileRefSchema(_Open):
     size = _int(required=True, validate=validate.Range(min=1))
 
 
+DELIVERY_METHODS = ("counter", "post", "electronic")  # shared/cases/pre_review.py DELIVERY_METHODS
+
+
+class OnlineDeliverySchema(_Open):
+    """How an online application's result reaches the resident (its choice when applying)."""
+    method = _text(required=True, validate=validate.OneOf(DELIVERY_METHODS))
+    address = _optional(_text)
+
+
+class OnlineSchema(_Open):
+    """网上申请: the catalogue's online mode of the item and the chosen delivery."""
+    mode = _text(required=True, validate=validate.OneOf(("pre_review", "full")))
+    delivery = fields.Nested(OnlineDeliverySchema, required=True)
+
+
+class PreReviewAnswerSchema(_Open):
+    """One answer of the receiving counter to a pre-review (shared/cases/pre_review.py)."""
+    answer = _text(required=True, validate=validate.OneOf(("pass", "pass_online", "supplement", "refuse")))
+    at = IsoDateTime(required=True)
+    by = _text(required=True)
+    reason = _text()
+    due_date = IsoDate(required=True)
+    within_limit = fields.Boolean(required=True)
+    missing = fields.List(fields.String())
+
+
+class PreReviewSchema(_Open):
+    """网上预审: the answers so far and the limit of the one being waited for."""
+    answers = fields.List(fields.Nested(PreReviewAnswerSchema), required=True)
+    since = _optional(IsoDate)
+    due_date = _optional(IsoDate)
+
+
+class DeliverySchema(_Open):
+    """A result handed over by post (with its tracking number) or electronically."""
+    method = _text(required=True, validate=validate.OneOf(DELIVERY_METHODS))
+    tracking_no = _optional(_text)
+    at = IsoDateTime(required=True)
+
+
 class CaseRecordSchema(_Open):
     """The case (办件) as every station stores and sends it: the snapshot built by
     `CaseWorkflow.file` and grown by the steps of its life (shared/cases/workflow.py).
@@ -295,6 +335,11 @@ class CaseRecordSchema(_Open):
     rating = _optional(fields.Nested, RatingSnapshotSchema)
     ticket_no = _text(validate=validate.Length(min=1, max=20))  # the hall ticket it was filed from (A023)
     files = fields.List(fields.Nested(FileRefSchema))  # its materials' files, listed when it leaves their station
+    visits = _int(validate=validate.Range(min=0))  # 跑动次数; a case stored before issue 16 has none
+    channel = _text(validate=validate.OneOf(("online",)))  # an online application; a counter filing has none
+    online = fields.Nested(OnlineSchema)
+    pre_review = fields.Nested(PreReviewSchema)
+    delivery = fields.Nested(DeliverySchema)  # set when the result went by post or electronically
 
 
 class CaseBodySchema(_Open):

@@ -313,3 +313,58 @@ def test_the_district_copy_is_decided_by_the_workflow():
     back = workflow(village, item()).receive_result(copy.deepcopy(decided.case), filed.case)
     assert back.case["status"] == "result_ready"
     assert [(m.to, m.kind) for m in back.messages] == [(district_code, CASE_RECORD)]
+
+
+# -- the case record of an online application (issue 16) -----------------------------------
+def online_case_with_files():
+    """A fully online case (全程网办): a supplement asked and uploaded, passed online,
+    decided at the district, its result posted; two uploaded files listed."""
+    import hashlib
+    from tests.test_pre_review_rules import DISTRICT as DISTRICT_16, TOWNSHIP, Clock, MONDAY, application, workflow
+    clock = Clock(MONDAY)
+    village = workflow("445203001201", clock)
+    case = village.apply_online("445203001201-20261123-00001", application(
+        code="MZ-005", materials=("M01", "M02"), delivery={"method": "post", "address": "东山村幸福路8号"})).case
+    case = village.answer_pre_review(case, {"answer": "supplement", "materials": ["M02"], "reason": "身份证照片不清晰"},
+                                     "王窗口").case
+    case = village.resubmit_online(case, ["M02"]).case
+    case = village.answer_pre_review(case, {"answer": "pass_online"}, "王窗口").case
+    case["files"] = [{"sha256": hashlib.sha256(content).hexdigest(), "material": material,
+                      "media_type": media_type, "size": len(content)}
+                     for material, media_type, content in (("M01", "application/pdf", b"%PDF-1.4 form"),
+                                                           ("M02", "image/jpeg", b"\xff\xd8\xff id card"))]
+    case = workflow(TOWNSHIP, clock).receive_handover(case, None).case
+    district = workflow(DISTRICT_16, clock)
+    case = district.receive_handover(case, None).case
+    case = district.decide(case, {"step": "approve", "outcome": "pass", "department": "civil_affairs",
+                                  "operator": "陈审批"}).case
+    case = village.receive_result(case, None).case
+    return village.deliver(case, "王窗口", tracking_no="SF1234567890").case
+
+
+def test_an_online_pre_reviewed_case_with_files_validates_and_round_trips():
+    case = online_case_with_files()
+    assert case["channel"] == "online" and case["visits"] == 0 and case["online"]["mode"] == "full"
+    assert [a["answer"] for a in case["pre_review"]["answers"]] == ["supplement", "pass_online"]
+    assert case["delivery"]["method"] == "post" and len(case["files"]) == 2
+    # issue 16's fields are declared, not merely kept as unknown ones
+    for field in ("visits", "channel", "online", "pre_review", "delivery", "files"):
+        assert field in contract.CaseRecordSchema._declared_fields, field
+    message = contract.dump_message(CASE_RECORD, {"case": case}, SOUTH_VILLAGE)
+    assert contract.outgoing_errors(message) == {}
+    loaded = contract.load_message(json.loads(json.dumps(message, ensure_ascii=False)))
+    assert loaded["body"]["case"] == case
+    # and what is declared is checked: a wrong answer, delivery or visit count names its field
+    for path, value, field in ((("pre_review", "answers", 0, "answer"), "maybe", "answer"),
+                               (("delivery", "method"), "pigeon", "method"),
+                               (("online", "delivery", "method"), "pigeon", "method"),
+                               (("visits",), -1, "visits"),
+                               (("files", 0, "sha256"), "not-a-digest", "sha256")):
+        broken = copy.deepcopy(message)
+        target = broken["body"]["case"]
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+        with pytest.raises(contract.InvalidMessage) as refused:
+            contract.load_message(broken)
+        assert field in json.dumps(refused.value.details), path

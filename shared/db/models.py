@@ -632,7 +632,7 @@ class RatingRecord(Base):
 
     __tablename__ = "ratings"
     case_no: Mapped[str] = mapped_column(String(40), primary_key=True)
-    level: Mapped[str] = mapped_column(String(12))
+    level: Mapped[str] = mapped_column(String(20))
     score: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[str] = mapped_column(Text, default="", server_default="")   # codes, comma-separated
     comment: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -669,7 +669,7 @@ class Rectification(Base):
     follow_up: Mapped[str | None] = mapped_column(Text, nullable=True)
     followed_up_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     followed_up_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
-    resident_level: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    resident_level: Mapped[str | None] = mapped_column(String(20), nullable=True)
     card_raised: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 

@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_table(
         "ratings",
         sa.Column("case_no", sa.String(length=40), nullable=False),
-        sa.Column("level", sa.String(length=12), nullable=False),
+        sa.Column("level", sa.String(length=20), nullable=False),
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("reasons", sa.Text(), server_default="", nullable=False),
         sa.Column("comment", sa.Text(), server_default="", nullable=False),
@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("follow_up", sa.Text(), nullable=True),
         sa.Column("followed_up_by", sa.String(length=100), nullable=True),
         sa.Column("followed_up_on", sa.Date(), nullable=True),
-        sa.Column("resident_level", sa.String(length=12), nullable=True),
+        sa.Column("resident_level", sa.String(length=20), nullable=True),
         sa.Column("card_raised", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("case_no"),
     )

@@ -36,6 +36,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_dump, val
 
 from shared.catalogue.schemas import CatalogueChangeSchema
 from shared.exceptions import TongbanError
+from shared.ratings import levels as rating_levels
 from shared.supervision.schemas import AlertSchema
 from shared.validation import schema_instance, summary
 
@@ -222,8 +223,12 @@ class ExtensionSchema(_Open):
 
 
 class RatingSnapshotSchema(_Open):
-    """好差评: the applicant's 1-5 rating of the finished case."""
+    """好差评: the applicant's rating of the finished case (shared/ratings/levels.py): its
+    score 1-5 always (version-1 stations read only the score), and since issue 20 the
+    level the score names and the reasons chosen."""
     score = _int(required=True, validate=validate.Range(min=1, max=5))
+    level = _text(validate=validate.OneOf(rating_levels.LEVELS))
+    reasons = fields.List(_text(validate=validate.OneOf(tuple(rating_levels.REASONS))))
     comment = _text()
     by = _text()
     at = IsoDateTime(required=True)

@@ -448,6 +448,31 @@ class FileRequestBodySchema(_Open):
     reason = _text(required=True)
 
 
+CASE_ONLINE_APPLICATION = "case.online_application"  # an online application, from the portal used to its receiving counter
+
+
+class OnlineApplicationBodySchema(_Open):
+    """An online application made at one station's portal (网上办事大厅) for another
+    station's counter, which files it in its pre-review worklist as if made at its own
+    portal (shared/cases/online_application.py). The case number was given by the portal
+    in its own range at the receiver (`<receiver>-<YYYYMMDD>-<portal>-<seq>`); the query
+    code travels as its seal only; the files follow as `case.file` messages and are listed
+    here (`files`) so the receiver knows what must arrive."""
+    case_no = _text(required=True, validate=validate.Length(min=1, max=40))
+    portal_station = _text(required=True)     # the sender: whose portal took the application
+    receiving_station = _text(required=True)  # the counter the resident chose
+    item_code = _text(required=True, validate=validate.Length(min=1, max=16))
+    item_version = _int(required=True, validate=validate.Range(min=1))  # the portal's catalogue version
+    applicant = fields.Nested(ApplicantSnapshotSchema, required=True)
+    delivery = fields.Nested(OnlineDeliverySchema, required=True)
+    note = _text()
+    materials = fields.List(fields.String(validate=validate.Length(min=1, max=16)), required=True)
+    files = fields.List(fields.Nested(FileRefSchema), required=True)
+    query_code_seal = fields.Nested(QueryCodeSealSchema, required=True)
+    applied_at = IsoDateTime(required=True)
+    mobile_verified_at = IsoDateTime(required=True)  # the SMS code checked at the portal
+
+
 BODIES = {
     CASE_HANDOVER: CaseBodySchema,
     CASE_RESULT: CaseBodySchema,
@@ -460,6 +485,7 @@ BODIES = {
     HALL_VISIT: HallVisitBodySchema,
     CASE_FILE: CaseFileBodySchema,
     CASE_FILE_REQUEST: FileRequestBodySchema,
+    CASE_ONLINE_APPLICATION: OnlineApplicationBodySchema,
 }
 KINDS = tuple(BODIES)
 

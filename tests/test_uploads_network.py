@@ -3,25 +3,42 @@ RabbitMQ (issue 16), on SQLite or PostgreSQL (TONGBAN_TEST_DATABASE): scans file
 case at a village's desk reach the district through the township, verified; the district
 cannot decide while they are held back, a corrupted copy published as the township is not
 kept (dead-lettered, and the file asked again and re-sent), and once every file is in the
-district decides and the result goes back to the village."""
+district decides and the result goes back to the village.
+
+The remote village (deploy/remote-village.sh, tests/test_remote_village.py): a case with
+scans is filed, and one more scan uploaded late, at a village on its own RabbitMQ node
+while its WAN link is cut; one file's bytes are changed in transit (in the village node's
+uplink queue, before the link carries it); when the link returns the township refuses the
+changed copy, asks the village again, and every file reaches the district verified, with
+the same bytes as scanned; the district lists the late one like the others and decides."""
 import base64
 import json
+import os
 import re
+import shutil
 
 import pytest
 import requests
 from kombu import Connection
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
+from deploy.broker_users import StationSecrets, station_uri
 from deploy.drills.harness import wait_until
-from services.topology import station_inbox
+from deploy.remote_village import uplink_queue
+from deploy.seeding import seed_catalogue
+from deploy.settings import SAMPLE_CATALOGUE
+from services.topology import cases_exchange, station_inbox
 from shared.materials_files.store import sha256_of
-from shared.messages import CASE_FILE, dead_letter_queue
+from shared.messages import CASE_FILE, dead_letter_queue, inbox_queue
 from tests.support.desk import TOKEN, form_token
 from tests.support.sample_files import jpeg, pdf, png
 from deploy.drills.harness import StationNetwork
+from tests.support.network import queue_depth
 from tests.test_case_network import (  # noqa: F401
     AMQP, DISTRICT, SOUTH, SOUTH_VILLAGE, CaseNetwork, applicant, desk_session, republish,
+)
+from tests.test_remote_village import (
+    DISTRICT as R_DISTRICT, NETWORK as REMOTE_NETWORK, TOWNSHIP as R_TOWNSHIP, VILLAGE as R_VILLAGE, RemoteNode,
 )
 
 # the stations a case filed at the south village passes through
@@ -135,3 +152,160 @@ def test_scans_reach_the_district_verified_a_corrupted_copy_is_refused_and_the_d
     net.post(DISTRICT, f"/api/cases/{case_no}/decisions",
              {"step": "approve", "outcome": "pass", "department": "civil_affairs", "operator": "李审批"})
     assert net.wait_status(SOUTH_VILLAGE, case_no, "result_ready", timeout=90)["result"]["outcome"] == "approved"
+
+
+# -- a remote village on its own node, its link cut --------------------------------------------
+REMOTE_NODE = "tongban_rvfiles@localhost"  # not the remote-village test's node: both may run at once
+
+
+@pytest.fixture
+def remote_files_node(amqp_uri):
+    assert os.geteuid() == 0 and shutil.which("rabbitmq-server"), \
+        "a second RabbitMQ node needs root and rabbitmq-server on this machine"
+    node = RemoteNode(amqp_uri)
+    node.env["RV_NODENAME"] = REMOTE_NODE
+    node.run("stop", "--purge")  # what an earlier, interrupted run left behind
+    yield node
+    node.run("stop", "--purge")
+
+
+def remote_desk(net, code, username):
+    """A desk session of `username` at station `code` of a tests/support StationNetwork."""
+    desk = requests.Session()
+    url = net.url(code)
+    answer = desk.post(url + "/desk/login", data={"username": username, "password": net.client.password_of(code, username),
+                                                  "csrf_token": form_token(desk, url + "/desk/login")}, timeout=10)
+    assert answer.ok and f"tongban_session_{code}" in desk.cookies
+    return desk
+
+
+def file_with_scans(net, code, scans, residence):
+    """The village agent files MZ-002 with `scans` on the desk's form; the case number."""
+    desk = remote_desk(net, code, "agent")
+    url = net.url(code)
+    form = desk.get(url + "/desk/cases/new", params={"item": "MZ-002"}, timeout=10).text
+    fields = {"item_code": "MZ-002", "request_id": re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1),
+              "materials": ["M01", "M02", "M03", "M04", "M05"],
+              **applicant(residence), "csrf_token": TOKEN.search(form).group(1)}
+    files = [(f"file_{m}", (name, content, "application/octet-stream")) for m, (name, content) in scans.items()]
+    answer = desk.post(url + "/desk/cases/new", data=fields, files=files, allow_redirects=False, timeout=30)
+    assert answer.status_code == 303, answer.text[:2000]
+    return answer.headers["Location"].split("/desk/cases/")[1].split("?")[0]
+
+
+def tamper_in_uplink(node_uri, village, material):
+    """Take the village's case.file of `material` out of its node's uplink queue and put it
+    back with one byte of the file changed (still valid base64, same announced hash and
+    size), as a link that corrupts what it carries would. The original digest."""
+    with Connection(node_uri, transport_options={"confirm_publish": True}) as conn:
+        channel = conn.channel()
+        others, found = [], None
+        while (message := channel.basic_get(uplink_queue(village), no_ack=False)) is not None:
+            body = json.loads(message.body)
+            if found is None and body["kind"] == CASE_FILE and body["body"]["material"] == material:
+                found = (message, body)
+            else:
+                others.append(message)
+        assert found is not None, f"no case.file of {material} waiting in the uplink"
+        message, body = found
+        content = bytearray(base64.b64decode(body["body"]["content"]))
+        content[len(content) // 2] ^= 0x01
+        body["body"]["content"] = base64.b64encode(bytes(content)).decode()
+        # back on the village's own exchange, as its relay published it (same user, id and key)
+        conn.Producer(channel).publish(json.dumps(body), exchange=cases_exchange.name,
+                                       routing_key=message.delivery_info["routing_key"],
+                                       content_type="application/json", delivery_mode=2,
+                                       **{k: v for k, v in message.properties.items()
+                                          if k in ("message_id", "user_id", "headers")})
+        channel.basic_ack(message.delivery_tag)
+        for other in others:  # the rest stay, in their order
+            channel.basic_reject(other.delivery_tag, requeue=True)
+        channel.close()
+    return body["body"]["sha256"]
+
+
+def test_files_cross_a_cut_remote_link_verified_and_a_changed_copy_is_refused_and_sent_again(
+        remote_files_node, station_network_factory):
+    net = station_network_factory("uploads-remote", network=REMOTE_NETWORK, sync_seconds=5)
+    net.prepare()
+    seed_catalogue(net.database_url(R_DISTRICT), net.network, SAMPLE_CATALOGUE)
+    remote_files_node.env["RV_BROKER_SECRETS"] = str(net.secrets_path)
+    remote_files_node.run("start")
+    node_uri = remote_files_node.amqp_uri
+    with Connection(node_uri) as connection:
+        for name in (uplink_queue(R_VILLAGE),):
+            connection.default_channel.queue_purge(queue=name)
+    net.start([[R_DISTRICT, R_TOWNSHIP]])
+    net.start_station(R_VILLAGE, amqp_uri=node_uri)
+    net.wait_until(lambda: net.converged([R_TOWNSHIP, R_VILLAGE]), timeout=60, message=lambda: net.catalogue_states())
+
+    # -- the link is cut; the village files a case with its scans, and one more scan late ------
+    remote_files_node.run("cut")
+    scans = {"M01": ("身份证.png", png()), "M02": ("户口簿.pdf", pdf("hukou")), "M03": ("照片.jpg", jpeg())}
+    case_no = file_with_scans(net, R_VILLAGE, scans, R_VILLAGE)
+    village_case = net.get(R_VILLAGE, f"/api/cases/{case_no}").json()
+    assert village_case["status"] == "forwarded" and len(village_case["files"]) == 3
+    late = ("收入证明.pdf", pdf("income", padding=300))
+    # uploaded late, after the case went on (the test client sends JSON only: the raw body by hand)
+    token = net.client.token(R_VILLAGE, "agent")
+    uploaded = requests.post(net.url(R_VILLAGE) + f"/api/cases/{case_no}/materials/M04", params={"filename": late[0]},
+                             data=late[1], timeout=10,
+                             headers={"Content-Type": "application/pdf", "Authorization": f"Bearer {token}"})
+    assert uploaded.status_code == 201, uploaded.text
+    scans["M04"] = late
+    digests = {m: sha256_of(content) for m, (_, content) in scans.items()}
+    # everything waits in the village node's uplink: the hand-off, the district's copy, four files
+    net.wait_until(lambda: queue_depth(node_uri, uplink_queue(R_VILLAGE)) >= 6, timeout=30,
+                   message=lambda: f"{queue_depth(node_uri, uplink_queue(R_VILLAGE))} messages in the uplink")
+    assert net.get(R_TOWNSHIP, f"/api/cases/{case_no}").status_code == 404
+
+    # one file's bytes are changed on the way (the same hash and size announced)
+    village_uri = station_uri(node_uri, R_VILLAGE, StationSecrets(net.secrets_path).password_of(R_VILLAGE))
+    assert tamper_in_uplink(village_uri, R_VILLAGE, "M02") == digests["M02"]
+
+    # -- the link returns ----------------------------------------------------------------------
+    remote_files_node.run("restore")
+    township_dead = dead_letter_queue(inbox_queue(R_TOWNSHIP))
+    net.wait_until(lambda: net.queue_depth(township_dead) == 1, timeout=90, message="changed copy dead-lettered")
+
+    def at_district():
+        listing = net.get(R_DISTRICT, f"/api/cases/{case_no}/files")
+        return listing.json() if listing.status_code == 200 else {"files": [], "missing": ["case"]}
+
+    net.wait_until(lambda: len(at_district()["files"]) == 4 and not at_district()["missing"], timeout=120,
+                   message=lambda: f"at the district: {at_district()}")
+    listing = at_district()
+    assert sorted((f["material"], f["sha256"], f["received_from"]) for f in listing["files"]) == sorted(
+        (m, d, R_TOWNSHIP) for m, d in digests.items())
+    assert all(f["verified_at"] for f in listing["files"])
+    for material, digest in digests.items():  # the bytes scanned, byte for byte
+        shown = net.get(R_DISTRICT, f"/api/cases/{case_no}/files/{digest}")
+        assert shown.status_code == 200 and shown.content == scans[material][1], material
+    # the changed copy was never kept, at the township nor at the district
+    with Connection(net.amqp_uri) as conn:
+        dead = conn.channel().basic_get(township_dead, no_ack=True)
+    assert "not the one announced; not kept" in dead.headers["x-tongban-error"]
+    changed = json.loads(dead.body)["body"]
+    assert changed["material"] == "M02" and sha256_of(base64.b64decode(changed["content"])) != digests["M02"]
+    for code in (R_TOWNSHIP, R_DISTRICT):
+        engine = create_engine(net.database_url(code))
+        with engine.connect() as conn:
+            kept = {row[0] for row in conn.execute(text("SELECT sha256 FROM material_blobs"))}
+        engine.dispose()
+        assert kept == set(digests.values()), code
+
+    # the late scan is on the district's case page like the others; the district decides
+    page = remote_desk(net, R_DISTRICT, "civil_affairs.reviewer").get(
+        net.url(R_DISTRICT) + f"/desk/cases/{case_no}", timeout=10).text
+    for digest in digests.values():
+        assert f"/desk/cases/{case_no}/files/{digest}" in page
+    assert "在途" not in page
+    for step, operator in (("review", "陈审查"), ("approve", "李审批")):
+        answer = net.post(R_DISTRICT, f"/api/cases/{case_no}/decisions",
+                          {"step": step, "outcome": "pass", "department": "civil_affairs", "operator": operator})
+        assert answer.status_code == 200, answer.text
+    net.wait_until(lambda: net.get(R_VILLAGE, f"/api/cases/{case_no}").json()["status"] == "result_ready",
+                   timeout=60, message="the result back at the village")
+    # nothing else dead-lettered, nothing left in the uplink
+    net.wait_until(lambda: queue_depth(node_uri, uplink_queue(R_VILLAGE)) == 0, timeout=20)
+    assert not any(net.dead_letter_counts().values()), net.dead_letter_counts()

@@ -257,11 +257,11 @@ class CaseDesk:
         permissions.can_act_at_counter(user, "rate")
         request = load(schemas.RatingSchema, data)
         return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(
-            case, request["score"], request["comment"], request["by"]))
+            case, request["score"], request["comment"], request["by"], request["reasons"]))
 
-    def rate_by_resident(self, case_no, score, comment):
+    def rate_by_resident(self, case_no, score, comment, reasons=()):
         """The applicant rates the case themselves; the caller has checked their query code."""
-        return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(case, score, comment, RESIDENT))
+        return self._on_case(case_no, _nothing, lambda wf, case: wf.rate(case, score, comment, RESIDENT, reasons))
 
     def reissue_query_code(self, case_no, user):
         """(case, new plain query code): a reprinted receipt for a resident who lost theirs,

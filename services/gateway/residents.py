@@ -123,7 +123,7 @@ class ResidentEndpoints:
         if not held_here:
             raise Conflict(f"case {view['case_no']} is not held here: rate it at the counter where it "
                            f"was filed ({view['filing_station']})")
-        return self.desk.rate_by_resident(view["case_no"], request["score"], request["comment"])
+        return self.desk.rate_by_resident(view["case_no"], request["score"], request["comment"], request["reasons"])
 
     @http("POST", "/api/status")
     def resident_status(self, request):

@@ -27,6 +27,11 @@ ACTIONS = {
     "answer_follow_up": "答复整改",
     "manage_users": "管理用户",
     "decide": "作出审批决定",
+    "read_rectifications": "查看整改单",
+    "act_on_rectification": "录入整改情况",
+    "follow_up_rectification": "录入整改回访",
+    "appeal_rating": "对评价提出申诉",
+    "decide_rating_appeal": "复核评价申诉",
 }
 
 
@@ -142,3 +147,51 @@ def sees_full_id(user):
 def list_department(user):
     """The department a user's case lists are limited to (None: no limit)."""
     return user["department"] if user["role"] in roles.DEPARTMENT_ROLES else None
+
+
+# -- ratings: rectification orders (整改) and appeals (申诉), shared/ratings/ ---------------
+# A department's order is its reviewers' and approvers'. A counter's order at the district
+# is the district's window clerks'; a village's or township's counter staff log in at their
+# own station, not the district's, so the supervisor records their action on their behalf
+# (what they report) and their appeals cannot be made here.
+def can_act_on_rectification(user, order, district_code):
+    """Who records the office's action on `order` (office, office_kind, station)."""
+    if order["office_kind"] == "department":
+        if user["role"] not in roles.DEPARTMENT_ROLES:
+            _refuse(user, "act_on_rectification", f"由责任部门（{order['office']}）的审查、审批人员录入")
+        if user["department"] != order["office"]:
+            raise Forbidden(f"整改由责任部门（{order['office']}）录入，{user['name']}属于 {user['department']}")
+    elif order["station"] == district_code:
+        require(user, "act_on_rectification", roles.WINDOW_CLERK)
+    else:
+        require(user, "act_on_rectification", roles.SUPERVISOR)
+
+
+def can_follow_up_rectification(user):
+    """The supervisor makes the follow-up call (回访) and records the resident's rating."""
+    require(user, "follow_up_rectification", roles.SUPERVISOR)
+
+
+def can_appeal_rating(user, order, district_code):
+    """The office a bad rating's order names may appeal it (a village's or township's
+    counter not here: see above)."""
+    if order["office_kind"] != "department" and order["station"] != district_code:
+        _refuse(user, "appeal_rating", f"受理站点（{order['station']}）的申诉须在该站点提出")
+    can_act_on_rectification(user, order, district_code)
+
+
+def can_decide_rating_appeal(user):
+    require(user, "decide_rating_appeal", roles.SUPERVISOR)
+
+
+def rectification_office(user, asked=None):
+    """The office a user's lists of orders and appeals are limited to: a department's
+    reviewers and approvers see their own department's (asking for another is refused);
+    the supervisor, the administrator and the district's window clerks see every one (or
+    the office asked for); nobody else sees them."""
+    if user["role"] in roles.DEPARTMENT_ROLES:
+        if asked and asked != user["department"]:
+            raise Forbidden(f"{user['name']}（{user['username']}）只能查看本部门（{user['department']}）的整改单")
+        return user["department"]
+    require(user, "read_rectifications", roles.SUPERVISOR, roles.ADMINISTRATOR, roles.WINDOW_CLERK)
+    return asked or None

@@ -8,6 +8,7 @@ from shared.cases import citizen_id, phone, query_codes
 from shared.cases.materials import outstanding
 from shared.cases.states import LABELS
 from shared.exceptions import InvalidInput
+from shared.ratings.schemas import RatingFieldsSchema
 
 
 def _who():
@@ -148,12 +149,11 @@ class FollowUpAnswerSchema(Schema):
     operator = _who()
 
 
-class RatingSchema(Schema):
+class RatingSchema(RatingFieldsSchema):
+    """好差评 at the counter: a level or a score 1-5, reasons, comment (shared/ratings/schemas.py)."""
     class Meta:
         unknown = RAISE
 
-    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    comment = fields.String(load_default="", validate=validate.Length(max=1000))
     by = fields.String(load_default="申请人", validate=validate.Length(min=1, max=50))
 
 
@@ -172,10 +172,8 @@ class ResidentQuerySchema(Schema):
             raise ValidationError(query_codes.FORMAT_MESSAGE.split(": ", 1)[-1])
 
 
-class ResidentRatingSchema(ResidentQuerySchema):
+class ResidentRatingSchema(ResidentQuerySchema, RatingFieldsSchema):
     """A resident rating their completed case themselves (case number + query code)."""
-    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
-    comment = fields.String(load_default="", validate=validate.Length(max=1000))
 
 
 def masked(case):

@@ -14,6 +14,9 @@ from shared.cases import deadlines, notices, pre_review, query_codes, states
 from shared.cases.materials import DEFICIENCY_DAYS, check_materials, outstanding
 from shared.cases.routing import deciding_station, next_hop
 from shared.exceptions import Conflict, InvalidInput
+from shared.ratings import levels as rating_levels
+from shared.ratings import policy as rating_policy
+from shared.supervision.lights import as_date
 from shared.messages import CASE_EXTENSION_DECISION, CASE_HANDOVER, CASE_RECORD, CASE_RESULT, CASE_SUPPLEMENT
 
 ITEM_FIELDS = ("code", "name", "version", "department", "category", "processing_type",
@@ -370,14 +373,22 @@ class CaseWorkflow:
         return True
 
     # -- rating (好差评) ---------------------------------------------------------------------
-    def rate(self, case, score, comment, by):
+    def rate(self, case, score, comment, by, reasons=()):
+        """好差评 (shared/ratings/levels.py): `score` 1-5 names the level; once per case,
+        within the days before the district gives the default (shared/ratings/policy.py)."""
         self._require_held(case, "rate")
         if case["status"] != states.COMPLETED:
             raise Conflict(f"case {case['case_no']} is {case['status']}: only a completed case can be rated")
         if case.get("rating"):
             raise Conflict(f"case {case['case_no']} has already been rated")
-        case["rating"] = {"score": score, "comment": comment, "by": by, "at": self.now().isoformat()}
-        self._move(case, case["status"], "rate", by, f"评价{score}分" + (f"：{comment}" if comment else ""))
+        completed = rating_policy.completed_on(case)
+        if rating_policy.RatingPolicy().window_closed(completed, as_date(self.now())):
+            raise Conflict(f"case {case['case_no']} was completed on {completed}: the rating period is over "
+                           f"and it counts as {rating_levels.DEFAULT_LABEL}")
+        level = rating_levels.LEVEL_OF_SCORE[score]
+        case["rating"] = {"score": score, "level": level, "reasons": list(reasons), "comment": comment, "by": by,
+                          "at": self.now().isoformat()}
+        self._move(case, case["status"], "rate", by, rating_levels.history_text(level, reasons, comment))
         return self._done(case)
 
     def replace_query_code(self, case, sealed, operator):

@@ -77,8 +77,9 @@ def responsible(reasons):
 
 
 def history_text(level, reasons, comment):
-    """The line the case's history gets: 评价：不满意（办事效率、材料要求）：comment."""
-    text = f"评价：{LABELS[level]}（{SCORES[level]}分）"
+    """The line the case's history gets: 评价2分（不满意），原因：办事效率、材料要求：comment
+    (as before levels, it starts with the score)."""
+    text = f"评价{SCORES[level]}分（{LABELS[level]}）"
     if reasons:
         text += "，原因：" + "、".join(REASONS[code][0] for code in reasons)
     return text + (f"：{comment}" if comment else "")

@@ -53,7 +53,7 @@ def _day_bounds(query, column, start, end):
     return query
 
 
-def counts(session, start=None, end=None, by="none", states=rules.COUNTED, kinds=rules.KINDS):
+def counts(session, start=None, end=None, by="none", states=rules.COUNTED, kinds=rules.CASE_KINDS):
     """{group: {"warning": n, "yellow_card": n, "red_card": n}} of the cards raised from
     `start` to `end` (dates, both included, None for open) in one of `states` (by
     default every state but revoked: what the figures count; the assessment asks for

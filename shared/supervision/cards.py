@@ -33,8 +33,13 @@ FINAL = (CONFIRMED, REVOKED)
 EXPLAIN, CONFIRM, REVOKE = "explain", "confirm", "revoke"
 ACTIONS = (EXPLAIN, CONFIRM, REVOKE)
 
-KINDS = ("warning", "yellow_card", "red_card")
-KIND_LABELS = {"warning": "预警", "yellow_card": "黄牌", "red_card": "红牌"}
+#: the deadline patrol's alerts about a case's own limit
+CASE_KINDS = ("warning", "yellow_card", "red_card")
+#: issue 20: a rectification order (整改, shared/ratings/rectification.py) still without
+#: its office's action after its due date; the card's department is the order's office
+RECTIFICATION_CARD = "rectification_card"
+KINDS = (*CASE_KINDS, RECTIFICATION_CARD)
+KIND_LABELS = {"warning": "预警", "yellow_card": "黄牌", "red_card": "红牌", RECTIFICATION_CARD: "整改超期"}
 STATE_LABELS = {ISSUED: "待说明", EXPLAINED: "已说明，待审核", CONFIRMED: "已确认", REVOKED: "已撤销"}
 ACTION_LABELS = {"issue": "巡查下发", EXPLAIN: "部门说明", CONFIRM: "监察确认", REVOKE: "监察撤销"}
 

@@ -95,6 +95,21 @@ def apply_online(workflow, case_no, request):
     a filing request (item_code, applicant with its mobile as `phone`, materials uploaded)
     plus `delivery` {method, address}. Returns the workflow's Result."""
     item = workflow.catalogue.get(request["item_code"])
+    mode, delivery = check_application(item, request)
+    case = workflow.new_case(case_no, request)  # checks the item, the tier, the materials
+    case["channel"] = CHANNEL_ONLINE
+    case["visits"] = 0
+    case["online"] = {"mode": mode, "delivery": delivery}
+    case["pre_review"] = {"answers": [], "since": None, "due_date": None}
+    _start(workflow, case, "apply_online", "申请人（网上申请）",
+           f"网上申请，已上传材料{len(case['materials_submitted'])}项，待{workflow.station.name}预审")
+    return workflow._done(case)
+
+
+def check_application(item, request):
+    """(online mode, delivery) of an application for `item`: refused unless the item is
+    applied for online and the delivery suits it (also checked by a portal that sends the
+    application to another counter, shared/cases/online_application.py)."""
     mode = online_mode(item)
     if mode == "none":
         raise Conflict(f"“{item['name']}”不受理网上申请，请到窗口办理")
@@ -106,14 +121,7 @@ def apply_online(workflow, case_no, request):
     if delivery["method"] != "counter" and mode != "full":
         raise InvalidInput("delivery.method: only items handled fully online (全程网办) send the result "
                            "by post or electronically")
-    case = workflow.new_case(case_no, request)  # checks the item, the tier, the materials
-    case["channel"] = CHANNEL_ONLINE
-    case["visits"] = 0
-    case["online"] = {"mode": mode, "delivery": delivery}
-    case["pre_review"] = {"answers": [], "since": None, "due_date": None}
-    _start(workflow, case, "apply_online", "申请人（网上申请）",
-           f"网上申请，已上传材料{len(case['materials_submitted'])}项，待{workflow.station.name}预审")
-    return workflow._done(case)
+    return mode, delivery
 
 
 def _start(workflow, case, action, actor, reason):

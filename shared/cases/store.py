@@ -33,6 +33,11 @@ class CaseRepository:
         counter's row stays locked until the filing commits, so numbers are handed out
         in commit order; a filing that rolls back leaves a gap, never a duplicate."""
         key = day.strftime("%Y%m%d")
+        return f"{self.station_code}-{key}-{self.next_number(key):05d}"
+
+    def next_number(self, key):
+        """The next number of this station's counter `key` (a day, YYYYMMDD, for its own
+        cases; shared/cases/online_application.py keeps another for its portal's)."""
         dialect = self.session.get_bind().dialect.name
         insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
         statement = insert(CaseSequence).values(station=self.station_code, day=key, last=1)
@@ -40,8 +45,7 @@ class CaseRepository:
             index_elements=[CaseSequence.station, CaseSequence.day],
             set_={"last": CaseSequence.last + 1},
         ).returning(CaseSequence.last)
-        last = self.session.execute(statement).scalar_one()
-        return f"{self.station_code}-{key}-{last:05d}"
+        return self.session.execute(statement).scalar_one()
 
     def find(self, case_no):
         row = self.session.get(Case, case_no)

@@ -6,11 +6,11 @@ from shared.db.models import OutboxMessage, utcnow
 from shared.contract import dump_message
 
 
-def add_message(session, exchange, routing_key, kind, body, sender):
+def add_message(session, exchange, routing_key, kind, body, sender, message_id=None):
     """Queue one message; its body is dumped through its kind's schema, in an envelope of
     this release's contract version (shared/contract.py): the one place outgoing
-    messages are made."""
-    message = dump_message(kind, body, sender)
+    messages are made. `message_id`: one the sender can find again (else a new one)."""
+    message = dump_message(kind, body, sender, message_id)
     session.add(OutboxMessage(
         message_id=message["message_id"], exchange=exchange, routing_key=routing_key,
         kind=kind, body=message))

@@ -18,6 +18,8 @@ The rules follow the life of a case (shared/cases/workflow.py):
 | hall visit (`hall.visit`) | district | the station whose hall it was, about its own ticket or appointment (shared/hall/) |
 | material file (`case.file`) | the next station on the case's route | a station before it on that route (shared/materials_files/) |
 | file asked again (`case.file_request`) | a station on the case's route | the next station after it on that route |
+| online application's file (`case.file`, `case.file_request`) | the receiving counter (the portal) | the portal that took the application (the counter), named by its case number |
+| online application (`case.online_application`) | the counter the resident chose | the station whose portal took it, numbering it in that portal's own range at the receiver, for an item the receiver's counter accepts online (shared/cases/online_application.py) |
 
 A case also carries its item as it was when the case was filed (name, limits, materials,
 who decides...). A receiver does not trust that copy: `check_item` compares it with its own
@@ -28,6 +30,8 @@ counter), and nothing else.
 """
 import json
 
+from shared.cases import online_application
+from shared.cases.pre_review import online_mode
 from shared.cases.routing import next_hop, route
 from shared.cases.workflow import ITEM_FIELDS
 from shared.exceptions import NotFound, TongbanError
@@ -35,7 +39,7 @@ from shared.messages import (
     AUDIT_COPY, CASE_ALERT, CASE_EXTENSION_DECISION, CASE_FILE, CASE_FILE_REQUEST, CASE_HANDOVER, CASE_RECORD,
     CASE_RESULT, CASE_SUPPLEMENT, CATALOGUE_CHANGE, HALL_VISIT,
 )
-from shared.stations import DISTRICT, ancestor_at
+from shared.stations import DISTRICT, ancestor_at, tier_of
 
 
 class NotEntitled(TongbanError):
@@ -209,6 +213,8 @@ def _file_route(sender, body, known):
 def check_case_file(sender, receiver, body, known=None):
     """A case's file reaches the next station on the case's route, from a station before
     it on that route (a file travels as its case does, one tier at a time)."""
+    if _from_its_portal(sender, receiver, body):
+        return
     path = _file_route(sender, body, known)
     if sender in path[:-1] and next_hop(sender, path[-1]) == receiver:
         return
@@ -216,8 +222,52 @@ def check_case_file(sender, receiver, body, known=None):
                     f"({' → '.join(path)}) may send its files here")
 
 
+def _from_its_portal(sender, receiver, body):
+    """A file of an online application goes from the portal that took it (and numbered
+    it, in its own range at the receiver) to the counter that receives it."""
+    parsed = online_application.parse(body.get("case_no") if isinstance(body, dict) else None)
+    return parsed is not None and parsed[0] == receiver and parsed[2] == sender != receiver
+
+
+def check_online_application(sender, receiver, body, catalogue):
+    """An online application reaches the counter the resident chose from the station
+    whose portal took it: a station of the district other than the receiver, naming
+    itself as the portal and the receiver as the counter, with a case number in its own
+    range at the receiver (so it can neither take the receiver's own numbers nor another
+    portal's), for an item the receiver's catalogue accepts online at the receiver's tier
+    (`catalogue` answers version() and get(code); CatalogueBehind when the receiver has not
+    reached the portal's item version yet). A compromised station can thus put
+    applications in another counter's pre-review worklist — what any resident with a
+    mobile can do at a portal — and nothing else: it can change no existing case."""
+    district = ancestor_at(receiver, DISTRICT)
+    case_no = body.get("case_no")
+    if sender == receiver or not sender.startswith(district):
+        _refuse(sender, "an online application comes from another station's portal of the district")
+    if body.get("portal_station") != sender or body.get("receiving_station") != receiver:
+        _refuse(sender, f"online application {case_no} names portal {body.get('portal_station')} and counter "
+                        f"{body.get('receiving_station')}: only portal {sender} may send its own applications, "
+                        f"and only to the counter they name")
+    parsed = online_application.parse(case_no)
+    if parsed is None or parsed[0] != receiver or parsed[2] != sender:
+        _refuse(sender, f"online application {case_no!r} is not numbered in portal {sender}'s range at station "
+                        f"{receiver} ({receiver}-YYYYMMDD-{sender}-NNNNN)")
+    if catalogue.version() < body["item_version"]:
+        raise CatalogueBehind(f"online application {case_no} was made under catalogue version "
+                              f"{body['item_version']}; this station has {catalogue.version()}")
+    try:
+        item = catalogue.get(body["item_code"])
+    except NotFound:
+        _refuse(sender, f"online application {case_no} is for item {body['item_code']}, which the catalogue "
+                        f"does not have")
+    if online_mode(item) == "none" or tier_of(receiver) not in (item.get("accepting_tiers") or ()):
+        _refuse(sender, f"station {receiver} does not accept item {item['code']} online; online application "
+                        f"{case_no} is refused")
+
+
 def check_file_request(sender, receiver, body, known=None):
     """A file asked again comes from the next station on the case's route."""
+    if _from_its_portal(receiver, sender, body):
+        return  # the counter that received an online application asks its portal again
     path = _file_route(sender, body, known)
     if receiver in path[:-1] and next_hop(receiver, path[-1]) == sender:
         return

@@ -316,7 +316,8 @@ class Simulation:
         files = [{"material": m, "filename": f"{m}.pdf", "content": SAMPLE_PDF} for m in materials if m not in left_out]
         delivery = {"method": "electronic"} if plan.online == "full" else {"method": "counter"}
         case = self.resident_post(plan, "/api/portal/applications", {
-            "item_code": plan.item_code, "applicant": person, "code": code, "delivery": delivery, "files": files})
+            "item_code": plan.item_code, "applicant": person, "code": code, "delivery": delivery, "files": files,
+            "counter": plan.station})  # the counter planned (by default the resident's own village would be)
         self.case_no[plan.key] = case["case_no"]
         self.query_code[plan.key] = case["query_code"]
         self.count(f"online: applied ({plan.online})")

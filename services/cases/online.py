@@ -14,11 +14,12 @@ import logging
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from services import query_code_hashing
+from services import online_applications, query_code_hashing
 from services.observability import log_context
 from shared.auth import permissions
 from shared.auth.roles import signed
-from shared.cases import pre_review, query_codes, schemas
+from shared.cases import online_application, pre_review, query_codes, schemas
+from shared.catalogue.store import CatalogueStore
 from shared.exceptions import Forbidden, InvalidInput
 from shared.materials_files import detection, store as material_files
 from shared.notices import one_time_codes
@@ -48,6 +49,9 @@ class OnlineApplicationSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="the 6-digit SMS code"))
     delivery = fields.Nested(DeliverySchema, load_default=lambda: {"method": "counter", "address": ""})
     note = fields.String(load_default="", validate=validate.Length(max=500))
+    # the receiving counter: a station that accepts the item; empty: the resident's own
+    # (shared/cases/online_application.py default_counter)
+    counter = fields.String(load_default="", validate=validate.Regexp(r"^(\d{6}|\d{9}|\d{12})?$"))
 
 
 class AnswerSchema(Schema):
@@ -84,6 +88,7 @@ def apply(desk, data, uploads):
                            "and notices", {"applicant": {"phone": ["a mobile number (11 digits)"]}})
     request["materials"] = sorted({material for material, _, _ in uploads})
     request["agent"] = APPLICANT
+    receiver = receiving_counter(desk, request)
     code, sealed = query_code_hashing.new_sealed()
 
     def operation(session, repo, workflow):
@@ -100,7 +105,26 @@ def apply(desk, data, uploads):
     _check_files(uploads)  # a refused file before the code is used up: the resident fixes it and sends again
     if not _code_matches(desk, mobile, request["code"]):
         raise InvalidInput(WRONG_CODE, {"code": ["wrong or expired"]})
+    if receiver != desk.info.code:  # another station's counter: sent there (services/online_applications.py)
+        return {**online_applications.send(desk, request, uploads, receiver, sealed), "query_code": code}
     return {**desk._run(operation, new_case=True), "query_code": code}
+
+
+def public_view(case):
+    """What the resident sees of what `apply` answered: the case, or the application sent
+    to another counter (already a view)."""
+    if case.get("status") == online_applications.SENT:
+        return {k: v for k, v in case.items() if k not in ("query_code", "materials_submitted")}
+    return schemas.public_status(case)
+
+
+def receiving_counter(desk, request):
+    """The station whose counter receives the application: the resident's choice, else
+    their own station (shared/cases/online_application.py)."""
+    with desk.database.reading() as session:
+        item = CatalogueStore(session).get(request["item_code"])
+    return online_application.choose_counter(desk.info.network, item, request["counter"],
+                                             request["applicant"]["residence"], desk.info.code)
 
 
 def _check_files(uploads):
@@ -125,8 +149,9 @@ def answer(desk, case_no, data, user):
     """The receiving counter's pre-review answer (counter roles of this station)."""
     permissions.can_act_at_counter(user, "pre_review")
     request = load(AnswerSchema, data)
+    # the files an application sent from another portal lists must have arrived verified
     return desk._on_case(case_no, _held_here(desk), lambda wf, case: wf.answer_pre_review(
-        case, request, signed(user)))
+        case, request, signed(user)), files_arrived=True)
 
 
 def accept_with_originals(desk, case_no, data, user):

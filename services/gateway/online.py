@@ -1,12 +1,14 @@
 """The online hall's JSON API (issue 16), beside the portal's pages
 (services/web_desk/pages_portal.py), over the same operations (services/cases/online.py):
 
-* `POST /api/portal/applications` (public): an online application at this station, its
-  receiving counter: OnlineApplicationSchema's JSON (item_code, applicant {name,
-  id_number, phone (a mobile), residence}, code — the SMS code asked with POST
-  /api/portal/codes {mobile, purpose: "apply"} — and delivery {method, address}) with
-  `files`: [{material, filename, content (base64)}]. 201 with the case and its query code
-  (shown once).
+* `POST /api/portal/applications` (public): an online application for the counter of
+  `counter` (a station that accepts the item; left out: the resident's own station, their
+  residence or its nearest ancestor accepting the item): OnlineApplicationSchema's JSON
+  (item_code, applicant {name, id_number, phone (a mobile), residence}, code — the SMS code
+  asked with POST /api/portal/codes {mobile, purpose: "apply"} — delivery {method,
+  address} and counter) with `files`: [{material, filename, content (base64)}]. 201 with
+  the case and its query code (shown once); for another station's counter the
+  application is sent there (status `submitted` until that counter has filed it).
 * `POST /api/portal/applications/<case_no>/materials` (public): the resident's uploads
   after a supplement notice, {query_code, files}; the case number and query code are
   checked like the residents' status lookup (limited attempts).
@@ -59,7 +61,7 @@ class OnlineApplicationEndpoints:
         item = self.catalogue.get(str(data.get("item_code", ""))[:16])
         uploads = _uploads(data, {m["code"] for m in item["materials"]})
         case = online.apply(self.desk, data, uploads)
-        return json_response({**schemas.public_status(case), "query_code": case["query_code"],
+        return json_response({**online.public_view(case), "query_code": case["query_code"],
                               "materials_submitted": case["materials_submitted"]}, 201)
 
     @http("POST", "/api/portal/applications/<string:case_no>/materials")
@@ -100,13 +102,15 @@ def online_paths(op, path_param, public):
     files = {"type": "array", "maxItems": 50, "items": {"type": "object", "properties": {
         "material": {"type": "string"}, "filename": {"type": "string"},
         "content": {"type": "string", "format": "byte", "description": "the file, base64"}}}}
-    apply = op("apply online at this station (its receiving counter): item_code, applicant, code (the SMS code "
+    apply = op("apply online for a receiving counter (counter: a station accepting the item; default the "
+               "resident's own): item_code, applicant, code (the SMS code "
                "of POST /api/portal/codes with purpose apply), delivery and files (base64); the case number and "
                "query code (shown once) in the answer", ok="201", errors=(400, 404, 409, 413), tag="portal",
                access=public)
     apply["requestBody"] = {"required": True, "content": {"application/json": {"schema": {
         "type": "object", "required": ["item_code", "applicant", "code"],
         "properties": {"item_code": {"type": "string"}, "applicant": {"type": "object"},
+                       "counter": {"type": "string", "description": "the receiving counter's station code"},
                        "code": {"type": "string", "pattern": "^\\d{6}$"}, "delivery": {"type": "object"},
                        "files": files}}}}}
     materials = op("the resident's uploads after a supplement notice ({query_code, files}); back to pre-review",

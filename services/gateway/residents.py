@@ -17,7 +17,7 @@ import time
 import eventlet
 from eventlet.semaphore import Semaphore
 
-from services import auth, query_code_hashing
+from services import auth, online_applications, query_code_hashing
 from services.http import STATUS_BY_ERROR, error_response, http, json_body, json_response
 from shared.cases import lookup_limits, query_codes, schemas
 from shared.db.models import utcnow
@@ -106,15 +106,25 @@ class ResidentEndpoints:
         if held_here or self.station.is_district:
             if query_code_hashing.matches(query_codes.seal_of(case), code):
                 return schemas.public_status(case), held_here
-            raise NotFound(NO_MATCH)
+            if case is not None:
+                raise NotFound(NO_MATCH)
+            return self._sent(case_no, code)
         answered, view = self.district_records.lookup(case_no, code)
         if view is not None:
             return view, False
         if answered:
-            raise NotFound(NO_MATCH)
+            return self._sent(case_no, code)
         if query_code_hashing.matches(query_codes.seal_of(case), code):
             return schemas.public_status(case), False
         raise Unavailable(NO_ANSWER)
+
+    def _sent(self, case_no, code):
+        """An application this portal sent to another counter and not yet in the
+        district's record: shown as sent (services/online_applications.py); else NotFound."""
+        view = online_applications.sent_view(self.desk, case_no, code)
+        if view is None:
+            raise NotFound(NO_MATCH)
+        return view, False
 
     def rate_as_resident(self, data, client):
         """A completed case rated by its applicant, at the counter that holds it."""

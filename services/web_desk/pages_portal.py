@@ -9,8 +9,12 @@ Residents, without logging in:
   SMS code, shared/notices/one_time_codes.py, purpose `apply`); step 2 — the code, the
   resident's township or village, one file per material (PDF, JPEG, PNG; the store's
   limits) and, for items handled fully online, how the result comes (post or electronic).
-  The application is filed at this station, its receiving counter, and the page shows its
-  case number and query code once (like a counter's receipt).
+  The resident names the receiving counter (受理窗口): any station that accepts the item,
+  by default their own (the township or village they live in, or its nearest ancestor
+  that accepts the item: shared/cases/online_application.py). The application is filed
+  there — at this station's counter directly, at another's through the broker
+  (services/online_applications.py) — and the page shows its case number and query code
+  once (like a counter's receipt).
 * `/portal/case`: the case number and query code open the case (the residents' lookup,
   with its attempt limits: services/gateway/residents.py); a case asked for a supplement
   shows the one notice listing what is missing and takes the uploads (back to pre-review).
@@ -31,7 +35,7 @@ from services.web_desk.base import DeskBase
 from services.web_desk.pages_cases import _scans
 from services.web_desk.rendering import REFUSALS, explain, form_of, page, redirect, render, status_of
 from shared.auth import roles
-from shared.cases import pre_review, states
+from shared.cases import online_application, pre_review, states
 from shared.exceptions import Forbidden, InvalidInput, NotFound, TooManyAttempts, Unavailable
 from shared.materials_files import detection
 
@@ -54,7 +58,7 @@ def display_classes(request):
 
 def _accepting(network, item):
     """The stations that accept the item (any counter of its accepting tiers)."""
-    return [s for s in network.stations.values() if s.tier in item["accepting_tiers"]]
+    return online_application.accepting_stations(network, item)
 
 
 class PortalPages(DeskBase):
@@ -84,7 +88,6 @@ class PortalPages(DeskBase):
             return self._page(request, "portal_home.html", 404, q="", items=[], shown=0, total=0, online_count=0,
                               only_online=False, error="没有这个事项。")
         return self._page(request, "portal_item.html", item=item, mode=pre_review.online_mode(item),
-                          accepted_here=self.station.tier in item["accepting_tiers"],
                           counters=_accepting(self.station.network, item))
 
     def _item(self, code):
@@ -98,7 +101,6 @@ class PortalPages(DeskBase):
     def _apply_page(self, request, item, values, status=200, step=1, **context):
         return self._page(request, "portal_apply.html", status, item=item, values=values, step=step,
                           mode=pre_review.online_mode(item), residences=self._residences(),
-                          accepted_here=self.station.tier in item["accepting_tiers"],
                           counters=_accepting(self.station.network, item), **context)
 
     def _residences(self):
@@ -146,17 +148,19 @@ class PortalPages(DeskBase):
         form = form_of(request, limit=UPLOAD_LIMIT)
         item = self._online_item(request, code)
         values = {key: form.get(key, "").strip() for key in ("name", "id_number", "mobile", "code", "residence",
-                                                              "delivery", "address")}
+                                                              "counter", "delivery", "address")}
         values["id_number"] = values["id_number"].upper()
         data = {"item_code": item["code"], "code": values["code"],
                 "applicant": {"name": values["name"], "id_number": values["id_number"], "phone": values["mobile"],
                               "residence": values["residence"]},
-                "delivery": {"method": values["delivery"] or "counter", "address": values["address"]}}
+                "delivery": {"method": values["delivery"] or "counter", "address": values["address"]},
+                "counter": values["counter"]}
         try:
             case = online.apply(self.desk, data, _scans(request, item))
         except REFUSALS as refused:
             return self._apply_page(request, item, values, status_of(refused), step=2, error=explain(refused))
         return self._page(request, "portal_applied.html", 201, case=case, item=item,
+                          counter=self.station.network.stations[case["filing_station"]],
                           uploaded=[m for m in item["materials"] if m["code"] in case["materials_submitted"]])
 
     # -- the resident's case -------------------------------------------------------------------
@@ -197,6 +201,7 @@ class PortalPages(DeskBase):
             codes = set(case["pre_review"]["answers"][-1].get("missing") or ())
             wanted = [m for m in case["item"]["materials"] if m["code"] in codes]
         return self._page(request, "portal_case.html", status, values=values, view=view, case=case, wanted=wanted,
+                          counter=self.station.network.stations.get(view.get("filing_station")),
                           visits=pre_review.visits_of(case) if case else None, done=done, error=error)
 
     # -- display options ---------------------------------------------------------------------

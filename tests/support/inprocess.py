@@ -31,6 +31,7 @@ from sqlalchemy import select
 
 from deploy.seeding import load_catalogue_file
 from deploy.settings import SAMPLE_CATALOGUE
+from services import online_applications
 from services.access_audit import AuditInbox
 from services.hall_visits import HallVisitInbox
 from services.uploads import MaterialFiles
@@ -43,6 +44,7 @@ from shared.catalogue.editing import CatalogueEditor
 from shared.catalogue.store import CatalogueStore
 from shared.db import outbox
 from shared.db.database import forget_databases
+from shared.contract import CASE_ONLINE_APPLICATION
 from shared.db.models import OutboxMessage
 from shared.messages import AUDIT_COPY, CASE_FILE, CASE_FILE_REQUEST, HALL_VISIT
 from tests.support import databases
@@ -149,6 +151,8 @@ class InProcessStation:
             return self.hall_visits.receive(message)
         if message.get("kind") in (CASE_FILE, CASE_FILE_REQUEST):
             return self.material_files.receive(message)
+        if message.get("kind") == CASE_ONLINE_APPLICATION:
+            return online_applications.receive(self.desk, message)
         return self.desk.receive(message)
 
     def case(self, case_no):

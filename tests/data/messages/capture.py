@@ -150,6 +150,19 @@ def run(databases=None):
     except CorruptedTransfer:
         pass
     net.deliver_all()
+
+    # F: applied for online at the district's portal for the village's counter (the SMS
+    # code checked by the portal): the application and its file go to the village
+    # (case.online_application, case.file), which files it for its pre-review
+    from services import online_applications
+    from shared.cases import query_codes
+    catalogue.add({**DISTRICT_ITEM, "code": "MZ-020", "name": "网上预审事项", "online": "pre_review"}, "管理员")
+    net.deliver_all()
+    request = {**filing("MZ-020", ["M01"]), "delivery": {"method": "counter", "address": ""},
+               "agent": "申请人（网上申请）"}
+    online_applications.send(district.desk, request, [("M01", "申请书.png", png(shade=0x40))], SOUTH_VILLAGE,
+                             query_codes.seal("ABCD2345"))
+    net.deliver_all()
     return net
 
 

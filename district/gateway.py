@@ -5,6 +5,7 @@ from district.admin_pages import CatalogueAdminPages
 from district.assessment_desk import AssessmentEndpoints
 from district.audit_desk import AuditEndpoints
 from district.catalogue_editing import CatalogueEditing
+from district.ratings_api import RatingEndpoints
 from district.supervision_cards import CardEndpoints
 from district.supervision_pages import SupervisionPages
 from district.supervision_desk import Supervision
@@ -18,7 +19,8 @@ from shared.hall.waiting import HALL_GROUPINGS
 from shared.supervision.statistics import GROUPINGS
 
 
-class DistrictGatewayService(SupervisionPages, CardEndpoints, AssessmentEndpoints, AuditEndpoints, CatalogueAdminPages, GatewayService):
+class DistrictGatewayService(SupervisionPages, CardEndpoints, RatingEndpoints, AssessmentEndpoints, AuditEndpoints,
+                             CatalogueAdminPages, GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()
@@ -82,7 +84,8 @@ class DistrictGatewayService(SupervisionPages, CardEndpoints, AssessmentEndpoint
         with self.access_audit.change(user, "run_patrol"):
             permissions.can_patrol(user)
             raised = self.supervision.patrol()
-        return json_response({"raised": raised})
+            ratings = self.ratings.patrol()  # the ratings' step (district/ratings.py)
+        return json_response({"raised": raised, "ratings": ratings})
 
     @http("GET", "/api/supervision/alerts")
     def supervision_alerts(self, request):

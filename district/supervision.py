@@ -2,6 +2,7 @@
 raised is logged with its case number and the station holding the case."""
 import logging
 
+from district.ratings import Ratings
 from district.supervision_desk import Supervision
 from services.config import SUPERVISION_INTERVAL_KEY
 from services.observability.logs import log_context
@@ -15,6 +16,7 @@ class SupervisionService:
     name = "supervision"
 
     supervision = Supervision()
+    ratings = Ratings()
 
     @configured_timer(SUPERVISION_INTERVAL_KEY, 60, eager=True)
     def patrol(self):
@@ -24,3 +26,9 @@ class SupervisionService:
                                  kind=CASE_ALERT if alert["message_id"] else None):
                     log.info("%s raised against %s for the case held at station %s",
                              alert["kind"], alert["department"], alert["station"])
+            # the ratings' step (好差评): new ratings, defaults after 7 days, overdue rectifications
+            done = self.ratings.patrol()
+            if any(done.values()):
+                log.info("ratings: %d copied, %d defaults given, %d rectifications opened, %d cards raised",
+                         len(done["ratings"]), len(done["defaults"]), len(done["rectifications"]),
+                         len(done["cards"]))

@@ -9,8 +9,10 @@ averages are divided here with the same formula (`figures`), so both give exactl
 same values. The working days a decided case took were counted once, when it was
 decided (the `working_days` column).
 """
+import operator
+
 from sqlalchemy import case as when
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 
 from shared import stations as st
 from shared.db.models import Case, SupervisionAlert
@@ -129,26 +131,17 @@ def _add(into, totals):
 ROLLED_UP = ("department", "station", "tier")
 
 
-def _month_key(session):
-    """The SQL expression of a case's filing month, 'YYYY-MM', in the session's dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        # the format inlined, not bound: PostgreSQL matches the GROUP BY to the SELECT by text
-        return func.to_char(Case.filed_date, literal_column("'YYYY-MM'"))
-    return func.strftime(literal_column("'%Y-%m'"), Case.filed_date)
-
-
 def _grouped(session, keys, start, end, totals=TOTALS):
-    """{key tuple: totals} of the cases filed from `start` to `end` grouped by `keys`
-    (SQL expressions), their alerts counted by a second GROUP BY; only the `totals`
-    named are counted (the others stay 0)."""
+    """{key tuple: {total: n}} of the cases filed from `start` to `end` grouped by `keys`
+    (SQL expressions), their alerts counted by a second GROUP BY (asked only when an
+    alert total is among `totals`); only the `totals` named are counted and present."""
     aggregates = {name: value for name, value in _case_totals().items() if name in totals}
     fields, width = list(aggregates), len(keys)
-    cells = {}
     query = _period(select(*keys, *aggregates.values()).select_from(Case), start, end).group_by(*keys)
+    cells = {}
     for found in session.execute(query):
         found = tuple(found)
-        totals = cells[found[:width]] = _zero()
-        _add(totals, dict(zip(fields, found[width:])))
+        cells[found[:width]] = dict(zip(fields, map(int, found[width:])))
     if not set(ALERT_FIELDS.values()) & set(totals):
         return cells
     alerts = (select(*keys, SupervisionAlert.kind, func.count())
@@ -157,35 +150,59 @@ def _grouped(session, keys, start, end, totals=TOTALS):
     alerts = _period(alerts, start, end).group_by(*keys, SupervisionAlert.kind)
     for found in session.execute(alerts):
         found = tuple(found)
-        cells.setdefault(found[:width], _zero())[ALERT_FIELDS[found[width]]] += int(found[width + 1])
+        _add_some(cells.setdefault(found[:width], {}), {ALERT_FIELDS[found[width]]: int(found[width + 1])})
     return cells
+
+
+def _add_some(into, totals):
+    """Add `totals` (some of TOTALS) into `into`, which holds some of TOTALS."""
+    for key, value in totals.items():
+        into[key] = into.get(key, 0) + value
 
 
 def several(session, start, end, network=None, totals=TOTALS):
     """The figures `statistics` gives for the cases filed from `start` to `end` grouped by
     each of ROLLED_UP, and per filing month (totals rows only), from two GROUP BYs (by
-    month; by department, station and tier, a couple of thousand groups) rolled up here:
+    filing day, which needs no sort on the figures index; by department, station and
+    tier, a couple of thousand groups) rolled up here:
     the totals are whole-number counts and sums, so adding the groups' gives exactly what
     a GROUP BY of each grouping gives. {"months": {"YYYY-MM": totals row}, by: rows}.
     `totals`: the TOTALS to count (the figures made of others are 0 or None), so a caller
     that shows a few figures has the database sum only those."""
     start, end = check_query(start, end, "none")
-    months = _grouped(session, [_month_key(session)], start, end, totals)
+    fields = [name for name in TOTALS if name in totals]
+    zero = [0] * len(fields)
+
+    def values(some):  # the totals as a list in the order of `fields`
+        return [some.get(name, 0) for name in fields]
+
+    def add(into, key, counted):  # added in C
+        into[key] = list(map(operator.add, into.get(key, zero), counted))
+
+    # by filing day, which the figures index gives in order (no sort), added up into months here
+    months = {}
+    for (day,), some in _grouped(session, [Case.filed_date], start, end, totals).items():
+        if day is not None:
+            add(months, f"{day:%Y-%m}", values(some))
     cells = _grouped(session, [Case.department, Case.filing_station, Case.filing_tier], start, end, totals)
     position = {"department": 0, "station": 1, "tier": 2}
     rolled = {by: {} for by in ROLLED_UP}
-    total = _zero()
-    for key, totals in cells.items():
-        _add(total, totals)
+    total = {}
+    for key, some in cells.items():
+        counted = values(some)
+        add(total, None, counted)
         for by in ROLLED_UP:
             group = key[position[by]]
-            _add(rolled[by].setdefault(group if group is not None else UNKNOWN, _zero()), totals)
-    found = {"months": {key[0]: {"by": "none", "group": None, "name": TOTAL_NAME, **figures(t)}
-                        for key, t in months.items()}}
+            add(rolled[by], group if group is not None else UNKNOWN, counted)
+
+    def row(by, group, name, counted):
+        return {"by": by, "group": group, "name": name, **figures({**_zero(), **dict(zip(fields, counted))})}
+    found = {"months": {month: row("none", None, TOTAL_NAME, counted) for month, counted in months.items()}}
+    total_row = row("none", None, TOTAL_NAME, total.get(None, zero))
     for by in ROLLED_UP:
         groups = rolled[by]
         ordered = group_order(by, groups, network)
         names = group_names(by, ordered, {}, network)
-        found[by] = [{"by": by, "group": key, "name": names[key], **figures(groups[key])} for key in ordered]
-        found[by].append({"by": by, "group": None, "name": TOTAL_NAME, **figures(total)})
+        found[by] = [row(by, key, names[key], groups[key]) for key in ordered]
+        found[by].append({**total_row, "by": by})
     return found

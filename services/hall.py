@@ -15,17 +15,20 @@ import logging
 from nameko.extensions import DependencyProvider
 
 from services.station_context import station_context
+from services.sweep_gates import sweep_gate
 from shared.auth import roles
 from shared.calendar import Schedule, WorkingDayCalendar
 from shared.catalogue.store import CatalogueStore
 from shared.exceptions import Forbidden, InvalidInput
 from shared.hall import schemas
+from shared.hall.appointments import half_days_ended
 from shared.hall.store import HallStore
 from shared.validation import load
 
 log = logging.getLogger(__name__)
 
 HALL_SWEEP_KEY = "TONGBAN_HALL_SWEEP_SECONDS"  # how often missed appointments are marked
+MISSED_RECHECK_SECONDS = 600.0
 
 
 def require_counter(user):
@@ -138,7 +141,17 @@ class HallDesk:
         return self._read(lambda store: store.reminders_due())
 
     def mark_missed(self):
-        return self._write(lambda store: store.mark_missed())
+        """The station's timer: appointments of ended half days not kept become missed.
+        Looks only when a half day has ended since the last look (or MISSED_RECHECK_SECONDS
+        later): nothing else makes an appointment missable (services/sweep_gates.py)."""
+        gate = sweep_gate(self.database, "missed-appointments", MISSED_RECHECK_SECONDS)
+        if not gate.begin(marker=half_days_ended(self.policy, self.clock())):
+            return 0
+        try:
+            return self._write(lambda store: store.mark_missed())
+        except BaseException:
+            gate.wake()
+            raise
 
     # -- tickets and calling (counters) --------------------------------------------------
     def issue(self, data, user):

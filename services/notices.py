@@ -23,6 +23,7 @@ import os
 from nameko.extensions import DependencyProvider
 
 from services.config import DATABASE_KEY, STATION_KEY
+from services.sweep_gates import sweep_gate
 from shared.db.database import get_database
 from shared.notices import channels, one_time_codes, reminders
 from shared.notices.outbox import add_notice, backlog
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 NOTICE_SWEEP_KEY = "TONGBAN_NOTICE_SWEEP_SECONDS"
 REMINDER_KEY = "TONGBAN_REMINDER_SECONDS"
+# how long a sweep that left nothing unsent may be skipped (what a killed process of the
+# same station left claimed is due again after the sender's LEASE anyway)
+NOTICE_RECHECK_SECONDS = 30.0
 SETTINGS = (channels.CHANNEL_KEY, channels.APP_KEY_KEY, channels.APP_SECRET_KEY, channels.SIGN_KEY,
             one_time_codes.KEY_ENV)
 
@@ -47,17 +51,37 @@ class NoticeDesk:
         self.sender = sender
         self.station_code = station_code
 
+    @property
+    def _sweep_gate(self):
+        return sweep_gate(self.database, "notices", NOTICE_RECHECK_SECONDS)
+
     def flush(self, notice_ids):
         """Send these notices now; what the channel does not take waits for the timer."""
         try:
-            return self.sender.flush(notice_ids)
+            sent = self.sender.flush(notice_ids)
         except Exception:  # the database or the channel: the timer sends them later
             log.exception("station %s: sending notices right after commit failed; the sweep will",
                           self.station_code)
-            return 0
+            sent = 0
+        if sent < len([n for n in notice_ids or () if n]):
+            self._sweep_gate.wake()
+        return sent
 
     def sweep(self):
-        return self.sender.sweep()
+        """Send what is due (the station's timer). Skipped while nothing waits: after a
+        look that left no notice unsent, until a flush in this process leaves one behind
+        or NOTICE_RECHECK_SECONDS have passed (services/sweep_gates.py)."""
+        gate = self._sweep_gate
+        if not gate.begin():
+            return 0
+        try:
+            sent = self.sender.sweep()
+            if self.backlog():   # due later (a backoff), or being sent by another process
+                gate.wake()
+            return sent
+        except BaseException:
+            gate.wake()
+            raise
 
     def add(self, kind, mobile, params, case_no=None):
         """One notice in a transaction of its own, sent at once (for a change that is not

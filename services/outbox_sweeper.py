@@ -25,8 +25,7 @@ class OutboxSweeperService:
     @configured_timer(RELAY_SWEEP_KEY, 1.0, eager=True)
     def sweep(self):
         with log_context(station=self.relay.station_code):
-            while self.relay.flush(older_than_seconds=SETTLE_SECONDS) > 0:
-                pass
+            self.relay.sweep(settle_seconds=SETTLE_SECONDS)
 
     @configured_timer(AUDIT_COPY_KEY, 10.0)
     def copy_access_audit(self):

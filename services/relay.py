@@ -21,6 +21,7 @@ from nameko.extensions import DependencyProvider
 from services.observability.logs import log_context, message_fields
 from services.observability.metrics import CREATED_AT_HEADER, created_at_header
 from services.sender_proof import user_id_of
+from services.sweep_gates import sweep_gate
 from services.topology import cases_exchange, dead_letter_exchange
 from shared.messages import CATALOGUE_EXCHANGE_PREFIX
 from shared.db import outbox
@@ -29,6 +30,10 @@ from shared.db.models import utcnow
 from services.config import DATABASE_KEY, STATION_KEY, amqp_ssl
 
 log = logging.getLogger(__name__)
+
+# how long a sweep that found nothing may be skipped: what another process of the same
+# station left in the outbox when it was killed goes out within this time
+OUTBOX_RECHECK_SECONDS = 10.0
 
 _EXCHANGES = {e.name: e for e in (cases_exchange, dead_letter_exchange)}
 
@@ -45,20 +50,44 @@ class Relay:
         older_than = None
         if older_than_seconds is not None:
             older_than = utcnow() - dt.timedelta(seconds=older_than_seconds)
-        with self.database.reading() as session:
-            pending = [(m.message_id, m.exchange, m.routing_key, m.body, m.created_at)
-                       for m in outbox.unsent(session, message_ids, older_than)]
-        sent = []
-        for message_id, exchange, routing_key, body, created_at in pending:
-            with log_context(station=self.station_code, **message_fields(body)):
-                if not self._publish(message_id, exchange, routing_key, body, created_at,
-                                     waiting=len(pending) - len(sent)):
-                    break
-            sent.append(message_id)
-        if sent:
-            with self.database.transaction() as session:
-                outbox.mark_sent(session, sent)
+        pending, sent = [], []
+        try:
+            with self.database.reading() as session:
+                pending = [(m.message_id, m.exchange, m.routing_key, m.body, m.created_at)
+                           for m in outbox.unsent(session, message_ids, older_than)]
+            for message_id, exchange, routing_key, body, created_at in pending:
+                with log_context(station=self.station_code, **message_fields(body)):
+                    if not self._publish(message_id, exchange, routing_key, body, created_at,
+                                         waiting=len(pending) - len(sent)):
+                        break
+                sent.append(message_id)
+            if sent:
+                with self.database.transaction() as session:
+                    outbox.mark_sent(session, sent)
+        except BaseException:
+            self._sweep_gate.wake()
+            raise
+        if len(sent) < len(pending):  # left for the sweep: it must look
+            self._sweep_gate.wake()
         return len(sent)
+
+    @property
+    def _sweep_gate(self):
+        return sweep_gate(self.database, "outbox", OUTBOX_RECHECK_SECONDS)
+
+    def sweep(self, settle_seconds):
+        """Publish what the outbox still holds, older than `settle_seconds` (younger ones
+        are probably being published by the worker that wrote them); the station's timer.
+        Skipped while nothing in this process left anything behind, up to
+        OUTBOX_RECHECK_SECONDS (services/sweep_gates.py). How many were published."""
+        if not self._sweep_gate.begin():
+            return 0
+        total = 0
+        while True:
+            published = self.flush(older_than_seconds=settle_seconds)
+            total += published
+            if published == 0:
+                return total
 
     def _publish(self, message_id, exchange, routing_key, body, created_at, waiting):
         """Publish one outbox message; False (logged) if it could not be."""

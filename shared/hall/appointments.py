@@ -10,7 +10,7 @@
 """
 from shared.exceptions import Conflict, InvalidInput
 from shared.hall import slots
-from shared.hall.policy import HALF_DAY_NAMES
+from shared.hall.policy import HALF_DAY_NAMES, HALF_DAYS
 
 BOOKED, KEPT, CANCELLED, MISSED = "booked", "kept", "cancelled", "missed"
 STATUSES = (BOOKED, KEPT, CANCELLED, MISSED)
@@ -52,6 +52,12 @@ def check_changeable(policy, appointment, now):
 def is_missed(policy, day, half_day, now, status=BOOKED):
     """Booked and its half day is over."""
     return status == BOOKED and now >= slots.slot_end(policy, day, half_day)
+
+
+def half_days_ended(policy, now):
+    """Which of today's half days have ended by `now`: between two changes of this there
+    is no appointment to mark missed (the station's sweep looks only when it changes)."""
+    return now.date(), tuple(now >= slots.slot_end(policy, now.date(), h) for h in HALF_DAYS)
 
 
 def reminder_day(calendar, today):

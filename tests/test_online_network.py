@@ -29,7 +29,6 @@ from tests.support.sample_files import jpeg, pdf
 from tests.test_case_network import (  # noqa: F401
     AMQP, DISTRICT, NORTH_VILLAGE, SOUTH_VILLAGE, CaseNetwork, desk_session, republish,
 )
-from tests.test_portal_web import wait_notice
 
 ITEM = "RS-005"  # 网上预审, accepted at every tier, decided at the district
 STATIONS = [DISTRICT, SOUTH_VILLAGE]
@@ -60,11 +59,20 @@ def net(notices_dir):
             os.environ["TONGBAN_NOTICE_CHANNEL"] = saved
 
 
+def sms_code(notices_dir, mobile):
+    """The one-time code the file channel took for `mobile` (the SMS the resident gets)."""
+    def newest():
+        codes = [json.loads(p.read_text(encoding="utf-8")) for p in notices_dir.glob("*.json")]
+        codes = [c for c in codes if c["mobile"] == mobile and c["kind"] == "one_time_code"]
+        return codes and max(codes, key=lambda c: c["created_at"])["params"]["code"]
+    return wait_until(newest, 30, message=f"an SMS code to {mobile}")
+
+
 def apply_at_the_district(net, notices_dir, mobile, files):
     portal = net.launcher.url_of(DISTRICT)
     asked = requests.post(portal + "/api/portal/codes", json={"mobile": mobile, "purpose": "apply"}, timeout=10)
     assert asked.status_code == 202, asked.text
-    code = wait_notice(notices_dir, mobile, "one_time_code")[-1]["params"]["code"]
+    code = sms_code(notices_dir, mobile)
     person = {"name": "许惠敏", "id_number": make_id("449902", dt.date(1961, 2, 3), 17), "phone": mobile,
               "residence": SOUTH_VILLAGE}
     answer = requests.post(portal + "/api/portal/applications", timeout=30, json={

@@ -10,7 +10,6 @@ the village with their reasons, and file nothing."""
 import base64
 import datetime as dt
 import json
-import os
 import tempfile
 from pathlib import Path
 
@@ -41,22 +40,20 @@ def notices_dir():
 
 @pytest.fixture(scope="module")
 def net(notices_dir):
-    saved = os.environ.get("TONGBAN_NOTICE_CHANNEL")
-    os.environ["TONGBAN_NOTICE_CHANNEL"] = f"file:{notices_dir}"  # the stations' processes inherit it
-    network = CaseNetwork()
-    network.startup_timeout = 240  # the machine is shared: a station may take long to start
-    try:
-        StationNetwork.start(network, groups=STATIONS)
-        wait_until(lambda: len({network.get(code, "/api/health")["catalogue_hash"] for code in STATIONS}) == 1
-                   and network.get(SOUTH_VILLAGE, "/api/health")["catalogue_version"] > 0, 180,
-                   message="the village has the district's catalogue")
-        yield network
-    finally:
-        network.stop()
-        if saved is None:
-            os.environ.pop("TONGBAN_NOTICE_CHANNEL", None)
-        else:
-            os.environ["TONGBAN_NOTICE_CHANNEL"] = saved
+    """The district and the south village, each in its own process; their SMS notices go
+    to files in `notices_dir` (the processes inherit the channel from the environment)."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TONGBAN_NOTICE_CHANNEL", f"file:{notices_dir}")
+        network = CaseNetwork()
+        network.startup_timeout = 240  # the machine is shared: a station may take long to start
+        try:
+            StationNetwork.start(network, groups=STATIONS)
+            wait_until(lambda: network.get(SOUTH_VILLAGE, "/api/health")["catalogue_hash"]
+                       == network.get(DISTRICT, "/api/health")["catalogue_hash"], 180,
+                       message="the village has the district's catalogue")
+            yield network
+        finally:
+            network.stop()
 
 
 def sms_code(notices_dir, mobile):

@@ -110,6 +110,8 @@ def check_application(item, request):
     """(online mode, delivery) of an application for `item`: refused unless the item is
     applied for online and the delivery suits it (also checked by a portal that sends the
     application to another counter, shared/cases/online_application.py)."""
+    if item.get("status") == "retired":
+        raise Conflict(f"“{item['name']}”已停止办理（item {item['code']} is retired）")
     mode = online_mode(item)
     if mode == "none":
         raise Conflict(f"“{item['name']}”不受理网上申请，请到窗口办理")

@@ -10,7 +10,8 @@ scans is filed, and one more scan uploaded late, at a village on its own RabbitM
 while its WAN link is cut; one file's bytes are changed in transit (in the village node's
 uplink queue, before the link carries it); when the link returns the township refuses the
 changed copy, asks the village again, and every file reaches the district verified, with
-the same bytes as scanned; the district lists the late one like the others and decides."""
+the same bytes as scanned; the district lists the late one like the others and decides; a
+file changed afterwards in the district's store is refused (409), not shown."""
 import base64
 import json
 import os
@@ -30,7 +31,7 @@ from deploy.settings import SAMPLE_CATALOGUE
 from services.topology import cases_exchange, station_inbox
 from shared.materials_files.store import sha256_of
 from shared.messages import CASE_FILE, dead_letter_queue, inbox_queue
-from tests.support.desk import TOKEN, form_token
+from tests.support.desk import TOKEN
 from tests.support.sample_files import jpeg, pdf, png
 from deploy.drills.harness import StationNetwork
 from tests.support.network import queue_depth
@@ -59,14 +60,14 @@ def net():
         network.stop()
 
 
-def file_at_the_desk(net, scans):
+def file_at_the_desk(net, scans, code=SOUTH_VILLAGE):
     """The village agent files MZ-002 on the desk's form with `scans` ({material: (name, bytes)})."""
-    desk = desk_session(net, SOUTH_VILLAGE, "agent")
-    url = net.launcher.url_of(SOUTH_VILLAGE)
+    desk = desk_session(net, code, "agent")
+    url = net.launcher.url_of(code)
     form = desk.get(url + "/desk/cases/new", params={"item": "MZ-002"}).text
     assert 'enctype="multipart/form-data"' in form and 'name="file_M01"' in form
     fields = {"item_code": "MZ-002", "request_id": re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1),
-              "materials": ["M01", "M02", "M03", "M04", "M05"], **applicant(SOUTH_VILLAGE),
+              "materials": ["M01", "M02", "M03", "M04", "M05"], **applicant(code),
               "csrf_token": TOKEN.search(form).group(1)}
     files = [(f"file_{m}", (name, content, "application/octet-stream")) for m, (name, content) in scans.items()]
     answer = desk.post(url + "/desk/cases/new", data=fields, files=files, allow_redirects=False, timeout=30)
@@ -169,30 +170,6 @@ def remote_files_node(amqp_uri):
     node.run("stop", "--purge")
 
 
-def remote_desk(net, code, username):
-    """A desk session of `username` at station `code` of a tests/support StationNetwork."""
-    desk = requests.Session()
-    url = net.url(code)
-    answer = desk.post(url + "/desk/login", data={"username": username, "password": net.client.password_of(code, username),
-                                                  "csrf_token": form_token(desk, url + "/desk/login")}, timeout=10)
-    assert answer.ok and f"tongban_session_{code}" in desk.cookies
-    return desk
-
-
-def file_with_scans(net, code, scans, residence):
-    """The village agent files MZ-002 with `scans` on the desk's form; the case number."""
-    desk = remote_desk(net, code, "agent")
-    url = net.url(code)
-    form = desk.get(url + "/desk/cases/new", params={"item": "MZ-002"}, timeout=10).text
-    fields = {"item_code": "MZ-002", "request_id": re.search(r'name="request_id" value="([0-9a-f]{32})"', form).group(1),
-              "materials": ["M01", "M02", "M03", "M04", "M05"],
-              **applicant(residence), "csrf_token": TOKEN.search(form).group(1)}
-    files = [(f"file_{m}", (name, content, "application/octet-stream")) for m, (name, content) in scans.items()]
-    answer = desk.post(url + "/desk/cases/new", data=fields, files=files, allow_redirects=False, timeout=30)
-    assert answer.status_code == 303, answer.text[:2000]
-    return answer.headers["Location"].split("/desk/cases/")[1].split("?")[0]
-
-
 def tamper_in_uplink(node_uri, village, material):
     """Take the village's case.file of `material` out of its node's uplink queue and put it
     back with one byte of the file changed (still valid base64, same announced hash and
@@ -232,9 +209,8 @@ def test_files_cross_a_cut_remote_link_verified_and_a_changed_copy_is_refused_an
     remote_files_node.env["RV_BROKER_SECRETS"] = str(net.secrets_path)
     remote_files_node.run("start")
     node_uri = remote_files_node.amqp_uri
-    with Connection(node_uri) as connection:
-        for name in (uplink_queue(R_VILLAGE),):
-            connection.default_channel.queue_purge(queue=name)
+    with Connection(node_uri) as connection:  # a fresh node: nothing waits there
+        connection.default_channel.queue_purge(queue=uplink_queue(R_VILLAGE))
     net.start([[R_DISTRICT, R_TOWNSHIP]])
     net.start_station(R_VILLAGE, amqp_uri=node_uri)
     net.wait_until(lambda: net.converged([R_TOWNSHIP, R_VILLAGE]), timeout=60, message=lambda: net.catalogue_states())
@@ -242,7 +218,7 @@ def test_files_cross_a_cut_remote_link_verified_and_a_changed_copy_is_refused_an
     # -- the link is cut; the village files a case with its scans, and one more scan late ------
     remote_files_node.run("cut")
     scans = {"M01": ("身份证.png", png()), "M02": ("户口簿.pdf", pdf("hukou")), "M03": ("照片.jpg", jpeg())}
-    case_no = file_with_scans(net, R_VILLAGE, scans, R_VILLAGE)
+    _, case_no = file_at_the_desk(net, scans, R_VILLAGE)
     village_case = net.get(R_VILLAGE, f"/api/cases/{case_no}").json()
     assert village_case["status"] == "forwarded" and len(village_case["files"]) == 3
     late = ("收入证明.pdf", pdf("income", padding=300))
@@ -293,9 +269,15 @@ def test_files_cross_a_cut_remote_link_verified_and_a_changed_copy_is_refused_an
             kept = {row[0] for row in conn.execute(text("SELECT sha256 FROM material_blobs"))}
         engine.dispose()
         assert kept == set(digests.values()), code
+    # the township asked the village again, once; the village's copy is the one kept
+    engine = create_engine(net.database_url(R_TOWNSHIP))
+    with engine.connect() as conn:
+        asked = conn.execute(text("SELECT routing_key FROM outbox WHERE kind = 'case.file_request'")).scalars().all()
+    engine.dispose()
+    assert asked == [R_VILLAGE]
 
     # the late scan is on the district's case page like the others; the district decides
-    page = remote_desk(net, R_DISTRICT, "civil_affairs.reviewer").get(
+    page = desk_session(net, R_DISTRICT, "civil_affairs.reviewer").get(
         net.url(R_DISTRICT) + f"/desk/cases/{case_no}", timeout=10).text
     for digest in digests.values():
         assert f"/desk/cases/{case_no}/files/{digest}" in page
@@ -306,6 +288,14 @@ def test_files_cross_a_cut_remote_link_verified_and_a_changed_copy_is_refused_an
         assert answer.status_code == 200, answer.text
     net.wait_until(lambda: net.get(R_VILLAGE, f"/api/cases/{case_no}").json()["status"] == "result_ready",
                    timeout=60, message="the result back at the village")
+    # a copy changed in the district's store after it was kept is not shown as the file
+    engine = create_engine(net.database_url(R_DISTRICT))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE material_blobs SET content = :content WHERE sha256 = :digest"),
+                     {"content": jpeg()[:-1] + b"\x00", "digest": digests["M03"]})
+    engine.dispose()
+    damaged = net.get(R_DISTRICT, f"/api/cases/{case_no}/files/{digests['M03']}")
+    assert damaged.status_code == 409 and "存储已损坏" in damaged.json()["message"]
     # nothing else dead-lettered, nothing left in the uplink
     net.wait_until(lambda: queue_depth(node_uri, uplink_queue(R_VILLAGE)) == 0, timeout=20)
     assert not any(net.dead_letter_counts().values()), net.dead_letter_counts()

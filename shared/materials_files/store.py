@@ -5,7 +5,9 @@ SHA-256), and one MaterialFile row per case, material and content. The database 
 than a folder of files: a file and its row commit or roll back with the change that keeps
 them (a refused upload leaves nothing; an upload at filing commits with the case), every
 station already backs its database up, and PostgreSQL and SQLite take the same code.
-Listings read the rows only, never the bytes.
+Listings read the rows only, never the bytes; a file's bytes are checked against its
+SHA-256 each time they are served (`read_file`), so a copy changed in the store after it
+was kept verified is refused (409), never shown as the file.
 
 A case's files travel with it (shared/materials_files/transfer.py); the case record
 lists them (`files`: sha256, material, media type, size) from the moment it leaves the
@@ -13,12 +15,15 @@ station where they were uploaded, so the deciding station knows what must arrive
 """
 import datetime as dt
 import hashlib
+import logging
 
 from sqlalchemy import func, select
 
 from shared.db.models import MaterialBlob, MaterialFile, utcnow
-from shared.exceptions import InvalidInput, NotFound
+from shared.exceptions import Conflict, InvalidInput, NotFound
 from shared.materials_files import detection
+
+log = logging.getLogger(__name__)
 
 ONLINE_UPLOADER = "申请人（网上申请）"  # uploaded_by for the resident's own uploads through the portal
 
@@ -117,6 +122,9 @@ def read_file(session, case_no, digest):
     blob = session.get(MaterialBlob, digest) if row is not None else None
     if blob is None:
         raise NotFound(f"办件{case_no}在本站没有这个文件（{digest[:12]}…）")
+    if sha256_of(blob.content) != digest:  # kept verified; changed in the store since
+        log.error("case %s: the stored file %s no longer matches its SHA-256; not shown", case_no, digest)
+        raise Conflict(f"办件{case_no}的文件（{digest[:12]}…）在本站的存储已损坏，内容与其SHA-256不符，不予显示")
     return file_view(row), blob.content
 
 

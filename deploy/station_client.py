@@ -6,6 +6,7 @@ fault drills and the tests; the web desk's own users log in themselves.
 A sample user must choose their own password at the first login: the client does so
 with a random strong one, kept in the network's password book (deploy/password_book.py)
 for every other client of that network."""
+import http.client
 import secrets
 import threading
 
@@ -134,8 +135,17 @@ class StationClient:
         def send(fresh=False):
             if ours:
                 headers["Authorization"] = f"Bearer {self.token(code, username, fresh=fresh)}"
-            return self.http().request(method, self.url_of(code) + path, json=json, params=params,
-                                       headers=headers, timeout=timeout or self.timeout)
+            try:
+                return self.http().request(method, self.url_of(code) + path, json=json, params=params,
+                                           headers=headers, timeout=timeout or self.timeout)
+            except requests.ConnectionError as exc:
+                if not _closed_while_idle(exc):
+                    raise
+                # the station closed this kept-alive connection for its silence
+                # (TONGBAN_HTTP_SOCKET_TIMEOUT) just as the request went out: it read
+                # nothing of it, so sending it again on a new connection is safe
+                return self.http().request(method, self.url_of(code) + path, json=json, params=params,
+                                           headers=headers, timeout=timeout or self.timeout)
         response = send()
         if response.status_code == 401 and ours:
             # the station's database was replaced, or the session expired: log in again
@@ -150,3 +160,11 @@ class StationClient:
 
     def patch(self, code, path, json=None, **kw):
         return self.request("PATCH", code, path, json=json, **kw)
+
+
+def _closed_while_idle(exc):
+    """A request that found its kept-alive connection closed by the server before any
+    answer (http.client's RemoteDisconnected, wrapped by urllib3 and requests)."""
+    reason = exc.args[0] if exc.args else None
+    causes = getattr(reason, "args", ())
+    return any(isinstance(c, http.client.RemoteDisconnected) for c in causes)

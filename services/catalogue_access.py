@@ -52,13 +52,18 @@ class CatalogueReplica(CatalogueReader):
             return CatalogueStore(session).apply(change)
 
     def apply_in_order(self, changes):
+        """A page of changes (a sync's answer) in one transaction: a new station catching
+        up on the whole catalogue commits once, not once per change. Stops at a gap,
+        keeping what came before it. How many were applied."""
         applied = 0
-        for change in sorted(changes, key=lambda c: c["version"]):
-            try:
-                applied += self.apply(change)
-            except CatalogueGap as gap:
-                log.warning("catalogue sync: %s; stopping this round", gap)
-                break
+        with self.database.transaction() as session:
+            store = CatalogueStore(session)
+            for change in sorted(changes, key=lambda c: c["version"]):
+                try:
+                    applied += store.apply(change)
+                except CatalogueGap as gap:
+                    log.warning("catalogue sync: %s; stopping this round", gap)
+                    break
         return applied
 
 

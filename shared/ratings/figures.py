@@ -81,12 +81,12 @@ def figures(ratings, rectifications=(), appeals=()):
 def grouped(ratings, rectifications=(), appeals=(), key=lambda rating: None):
     """{group: figures} with the ratings grouped by `key(rating)` (orders and appeals
     follow their rating's group)."""
-    groups = {}
+    group_of, groups = {}, {}
     for r in ratings:
-        groups.setdefault(key(r), []).append(r)
-    result = {}
-    for group, rows in groups.items():
-        cases = {r["case_no"] for r in rows}
-        result[group] = figures(rows, [o for o in rectifications if o["case_no"] in cases],
-                                [a for a in appeals if a["case_no"] in cases])
-    return result
+        group_of[r["case_no"]] = key(r)
+        groups.setdefault(key(r), ([], [], []))[0].append(r)
+    for index, rows in ((1, rectifications), (2, appeals)):
+        for row in rows:
+            if row["case_no"] in group_of:
+                groups[group_of[row["case_no"]]][index].append(row)
+    return {group: figures(*found) for group, found in groups.items()}

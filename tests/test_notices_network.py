@@ -19,7 +19,6 @@ import base64
 import datetime as dt
 import io
 import json
-import os
 import threading
 from pathlib import Path
 
@@ -92,19 +91,15 @@ def net(amqp_uri, gateway):
     settings = {"TONGBAN_NOTICE_CHANNEL": f"sms:{gateway.url}", "TONGBAN_SMS_APP_KEY": gateway.app_key,
                 "TONGBAN_SMS_APP_SECRET": gateway.app_secret, "TONGBAN_SMS_SIGN": SIGN,
                 "TONGBAN_NOTICE_SWEEP_SECONDS": "2"}
-    saved = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)  # the stations' processes inherit them (deploy/settings.py)
-    network = CaseNetwork(network_path=NETWORK)
-    try:
-        network.start()
-        yield network
-    finally:
-        network.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in settings.items():  # the stations' processes inherit them (deploy/settings.py)
+            env.setenv(key, value)
+        network = CaseNetwork(network_path=NETWORK)
+        try:
+            network.start()
+            yield network
+        finally:
+            network.stop()
 
 
 _serial = iter(range(40, 1000))

@@ -12,6 +12,9 @@ from shared.cases import schemas as case_schemas
 from shared.cases import views as case_views
 from shared.catalogue import schemas as catalogue_schemas
 from shared.catalogue.schemas import CATEGORIES, PROCESSING_TYPES
+from shared.ratings import appeals as rating_appeals
+from shared.ratings import rectification as rating_orders
+from shared.ratings import schemas as rating_schemas
 from shared.cases.states import LABELS
 from shared.stations import TIERS
 
@@ -118,6 +121,11 @@ def build_spec(is_district):
                          ("Schedule", catalogue_schemas.ScheduleSchema),
                          ("Forward", case_schemas.ForwardSchema),
                          ("FollowUpAnswer", case_schemas.FollowUpAnswerSchema),
+                         ("RectificationAction", rating_schemas.ActionSchema),
+                         ("RectificationFollowUp", rating_schemas.FollowUpSchema),
+                         ("RectificationRating", rating_schemas.ResidentLevelSchema),
+                         ("RatingAppeal", rating_schemas.AppealSchema),
+                         ("RatingAppealDecision", rating_schemas.AppealDecisionSchema),
                          ("Login", auth_schemas.LoginSchema), ("NewUser", auth_schemas.NewUserSchema),
                          ("PasswordChange", auth_schemas.PasswordChangeSchema)]:
         spec.components.schema(name, schema=schema)
@@ -197,7 +205,7 @@ def build_spec(is_district):
             "ask for the case's one extension", body_ref="ExtensionRequest", params=[CASE_NO],
             errors=(400, 404, 409), answer_ref="Case", example={"days": 5, "reason": "需现场核查"})},
         "/api/cases/{case_no}/rating": {"post": _op(
-            "rate a completed case (1-5)", body_ref="Rating", params=[CASE_NO], errors=(400, 404, 409),
+            "rate a completed case (a level or a score 1-5, reasons, comment)", body_ref="Rating", params=[CASE_NO], errors=(400, 404, 409),
             answer_ref="Case", example={"score": 5, "comment": "办事很方便"})},
         "/api/alerts": {"get": _op("supervision warnings and cards about cases held here", tag="supervision",
                                    params=PAGE)},
@@ -269,6 +277,35 @@ def build_spec(is_district):
                 _query("by", "grouping", ("none", "station", "tier", "department", "item", "category")),
                 _query("hall_by", "grouping of the service halls' figures (default: as by, else none)",
                        ("none", "station", "tier", "window_type", "hour"))])},
+            # 好差评: rectification orders and appeals (district/ratings_api.py)
+            "/api/rectifications": {"get": _op(
+                "rectification orders (整改单) of bad ratings", tag="ratings",
+                access="the supervisor, administrators, window clerks; a department's reviewers and approvers theirs",
+                params=[_query("state", "state", rating_orders.STATES), _query("office", "office"), *PAGE])},
+            **{f"/api/rectifications/{{case_no}}/{tail}": {"post": _op(
+                summary, params=[CASE_NO], errors=(400, 404, 409), tag="ratings", body_ref=ref, access=access,
+                example=example)} for tail, summary, ref, access, example in (
+                ("action", "record what the office did", "RectificationAction",
+                 "the responsible office (see shared/auth/permissions.py)", {"action": "已约谈窗口人员并整改"}),
+                ("follow-up", "record the follow-up call (回访)", "RectificationFollowUp", "the supervisor",
+                 {"answer": "电话回访，群众认可", "level": "satisfied"}),
+                ("rating", "record the resident's rating of the rectification", "RectificationRating",
+                 "the supervisor", {"level": "satisfied"}))},
+            "/api/ratings/stats": {"get": _op("the rating figures (好差评统计)", tag="ratings",
+                                              access="the supervisor, administrators", params=[
+                _query("from", "first rating day"), _query("to", "last rating day"),
+                _query("by", "grouping", ("none", "department", "filing_station"))])},
+            "/api/ratings/{case_no}": {"get": _op("a case's rating, its order, its appeal and their history",
+                                                  params=[CASE_NO], errors=(404,), tag="ratings")},
+            "/api/ratings/{case_no}/appeal": {"post": _op(
+                "appeal a bad rating (申诉)", ok="201", params=[CASE_NO], errors=(400, 404, 409), tag="ratings",
+                body_ref="RatingAppeal", access="the office its order names", example={"reason": "恶意评价，有录音"})},
+            "/api/ratings/{case_no}/appeal/decision": {"post": _op(
+                "uphold or annul the appealed rating (复核)", params=[CASE_NO], errors=(400, 404, 409),
+                tag="ratings", body_ref="RatingAppealDecision", access="the supervisor",
+                example={"decision": "annul", "reason": "经核实属恶意评价"})},
+            "/api/rating-appeals": {"get": _op("appeals against ratings", tag="ratings", params=[
+                _query("state", "state", rating_appeals.STATES), *PAGE])},
             # the access audit (district/audit_desk.py)
             **{path: {"get": _op(summary, tag="supervision", access="the district's supervisor only", params=[
                 _query("station", "station code"), _query("username", "username (as typed, for logins)"),

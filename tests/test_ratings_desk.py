@@ -236,3 +236,18 @@ def test_the_figures_by_department_and_period(district):
         district.ratings.figures(by="weather")
     with pytest.raises(InvalidInput):
         district.ratings.figures(start=dt.date(2026, 3, 3), end=dt.date(2026, 3, 2))
+
+
+def test_a_rating_recorded_by_a_version_1_station_score_only_is_read_by_its_level(district):
+    case_no = completed_case(district)
+    rate(district, case_no, score=2)
+    with district.database.transaction() as session:   # as a station of the release before levels stored it
+        from shared.db.models import Case
+        row = session.get(Case, case_no)
+        snapshot = dict(row.snapshot)
+        snapshot["rating"] = {k: v for k, v in snapshot["rating"].items() if k not in ("level", "reasons")}
+        row.snapshot = snapshot
+    assert district.ratings.patrol()["rectifications"] == [case_no]
+    found = district.ratings.rating(district.supervisor, case_no)
+    assert (found["rating"]["level"], found["rating"]["reasons"]) == ("dissatisfied", [])
+    assert found["rectification"]["office"] == "market_regulation"

@@ -169,8 +169,8 @@ class RatingDesk:
             total = session.scalar(select(func.count()).select_from(query.subquery()))
             rows = session.scalars(query.order_by(Rectification.opened_at.desc(), Rectification.case_no)
                                    .limit(limit).offset(offset))
-            today = self.clock.today()
-            return total, by_state, [_order(o, today) for o in rows]
+            today, calendar = self.clock.today(), self.calendar(session)
+            return total, by_state, [_order(o, today, calendar) for o in rows]
 
     def appeals_page(self, user, state=None, limit=100, offset=0):
         """(total, appeals) this user may see, oldest first (the supervisor's worklist)."""
@@ -202,7 +202,9 @@ class RatingDesk:
         order = session.get(Rectification, case_no)
         appeal = session.get(RatingAppeal, case_no)
         steps = session.scalars(select(RatingStep).where(RatingStep.case_no == case_no).order_by(RatingStep.id))
-        return {"rating": _rating(rating), "rectification": _order(order, self.clock.today()) if order else None,
+        today = self.clock.today()
+        return {"rating": _rating(rating),
+                "rectification": _order(order, today, self.calendar(session)) if order else None,
                 "appeal": _appeal(appeal) if appeal else None,
                 "appeal_due": self._appeal_due(session, order).isoformat() if order else None,
                 "history": [{"action": s.action, "actor": s.actor, "at": s.at, "text": s.text} for s in steps]}
@@ -358,13 +360,15 @@ class RatingDesk:
 def _rating(r):
     return {"case_no": r.case_no, "level": r.level, "score": r.score,
             "label": levels.label(r.level, r.is_default), "is_default": bool(r.is_default),
-            "reasons": [c for c in r.reasons.split(",") if c], "comment": r.comment, "rated_by": r.rated_by,
+            "reasons": [c for c in r.reasons.split(",") if c],
+            "reason_labels": [levels.REASONS[c][0] for c in r.reasons.split(",") if c in levels.REASONS],
+            "comment": r.comment, "rated_by": r.rated_by,
             "rated_at": r.rated_at, "rated_on": r.rated_on, "department": r.department,
             "deciding_station": r.deciding_station, "filing_station": r.filing_station,
             "annulled": bool(r.annulled)}
 
 
-def _order(o, today=None):
+def _order(o, today=None, calendar=None):
     found = {"case_no": o.case_no, "office": o.office, "office_kind": o.office_kind, "station": o.station,
              "state": o.state, "state_label": orders.STATE_LABELS[o.state], "opened_at": o.opened_at,
              "due_date": o.due_date, "action": o.action, "acted_by": o.acted_by, "acted_on": o.acted_on,
@@ -372,6 +376,8 @@ def _order(o, today=None):
              "resident_level": o.resident_level, "card_raised": bool(o.card_raised)}
     if today is not None:
         found["overdue"] = orders.overdue(found, today)
+    if calendar is not None:
+        found["light"] = orders.light(found, today, calendar)
     return found
 
 

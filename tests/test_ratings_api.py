@@ -144,7 +144,8 @@ def test_an_overdue_order_raises_its_card_once_and_an_unrated_case_turns_default
     assert again["cards"] == [] and again["defaults"] == []
     cards = ok(call("GET", "/api/supervision/cards", "supervisor", kind=RECTIFICATION_CARD))
     assert cards["total"] == 1 and cards["cards"][0]["department"] == "market_regulation"
-    assert ok(call("GET", f"/api/rectifications", "supervisor"))["rectifications"][0]["overdue"]
+    overdue = ok(call("GET", "/api/rectifications", "supervisor"))["rectifications"][0]
+    assert overdue["overdue"] and overdue["light"] == "red"
     default = ok(call("GET", f"/api/ratings/{unrated}", "supervisor"))["rating"]
     assert default["label"] == "基本满意（默认）" and default["rated_on"] == "2026-03-09"
     total = ok(call("GET", "/api/ratings/stats", "supervisor", **{"from": "2026-03-01", "to": "2026-03-31"}))["rows"][-1]

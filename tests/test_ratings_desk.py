@@ -60,7 +60,8 @@ def test_a_very_bad_rating_opens_an_order_that_is_answered_followed_up_and_rerat
     # the deciding department's, due five working days after Monday 2026-03-02
     assert (order["office"], order["office_kind"], order["station"], order["state"]) == (
         "market_regulation", "department", DISTRICT, "open")
-    assert order["due_date"] == dt.date(2026, 3, 9) and not order["overdue"]
+    assert order["due_date"] == dt.date(2026, 3, 9) and not order["overdue"] and order["light"] == "green"
+    assert found["rating"]["reason_labels"] == ["办事效率"]
 
     # another department, the supervisor and the window clerk may not answer it
     for user in (district.user(roles.REVIEWER, "civil_affairs"), district.supervisor,

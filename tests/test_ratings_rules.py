@@ -99,6 +99,10 @@ def test_an_order_is_due_five_working_days_after_it_opened():
     order = {"state": "open", "due_date": dt.date(2026, 3, 13), "acted_on": None}
     assert not orders.overdue(order, dt.date(2026, 3, 13)) and orders.overdue(order, dt.date(2026, 3, 14))
     assert not orders.overdue(dict(order, state="acted"), dt.date(2026, 3, 20))
+    assert orders.light(order, dt.date(2026, 3, 10), CAL) == "green"      # Tuesday: 3 working days left
+    assert orders.light(order, dt.date(2026, 3, 12), CAL) == "yellow"     # Thursday: one left
+    assert orders.light(order, dt.date(2026, 3, 14), CAL) == "red"
+    assert orders.light(dict(order, state="acted"), dt.date(2026, 3, 14), CAL) is None
     assert orders.on_time(order) is None
     assert orders.on_time(dict(order, acted_on=dt.date(2026, 3, 13)))
     assert not orders.on_time(dict(order, acted_on=dt.date(2026, 3, 16)))

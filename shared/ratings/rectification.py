@@ -23,6 +23,7 @@ functions after it); a step the state forbids raises Conflict here.
 """
 from shared.exceptions import Conflict, InvalidInput
 from shared.ratings.levels import COUNTER as ABOUT_COUNTER, responsible
+from shared.supervision.lights import GREEN, RED, YELLOW
 
 OPEN, ACTED, FOLLOWED_UP, CLOSED, CANCELLED = "open", "acted", "followed_up", "closed", "cancelled"
 STATES = (OPEN, ACTED, FOLLOWED_UP, CLOSED, CANCELLED)
@@ -64,6 +65,17 @@ def order_for(case_row, reasons, district_code):
 def overdue(order, today):
     """Whether an order is still waiting for its office's action after its due date."""
     return order["state"] == OPEN and today > order["due_date"]
+
+
+def light(order, today, calendar, yellow_days=1):
+    """The order's deadline light, as a running case's (shared/supervision/lights.py):
+    'red' once overdue, 'yellow' with at most `yellow_days` working days left, else
+    'green'; None once the office has acted (or the order was cancelled)."""
+    if order["state"] != OPEN:
+        return None
+    if today > order["due_date"]:
+        return RED
+    return YELLOW if calendar.working_days_between(today, order["due_date"]) <= yellow_days else GREEN
 
 
 def on_time(order):

@@ -19,7 +19,7 @@ from shared.exceptions import Conflict, InvalidInput
 from shared.materials_files import store as material_files
 from shared.trust.entitlement import NotEntitled
 from tests.support.inprocess import (  # noqa: F401 (station_factory is a fixture)
-    DISTRICT, NORTH_VILLAGE, SOUTH, SOUTH_VILLAGE, applicant, station_factory,
+    DISTRICT, NORTH_VILLAGE, SOUTH_VILLAGE, station_factory,
 )
 from tests.support.sample_files import jpeg, pdf
 from tests.test_pre_review_desk import application

@@ -9,12 +9,14 @@ The supervisor opens the board, filters the red cases and opens one; the civil a
 reviewer explains the red card of their case, the supervisor revokes it and it leaves
 the month's counts (cards page, big screen, /api/stats); the statistics page's ECharts
 charts hold the same figures as the table under each, and the CSV and Excel files too.
-Pages are screenshotted into $TONGBAN_TEST_OUTPUT/screenshots/supervision."""
+The desk's home page links the supervisor to the board, cards, statistics, big screen,
+assessment and public board (the last two are opened from there). axe-core (served by the
+station) checks every supervision page the test shows, at desktop and phone width: no
+serious or critical violation. Pages are screenshotted at both widths into
+$TONGBAN_TEST_OUTPUT/screenshots/supervision (tests/support/browser.py)."""
 import datetime as dt
 import io
-import itertools
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,22 +26,25 @@ from pathlib import Path
 
 import pytest
 import requests
+from kombu import Connection
+from nameko.rpc import get_rpc_exchange
 from openpyxl import load_workbook
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from deploy.drills.harness import free_port
 from district.supervision_desk import SupervisionDesk
 from services.config import CLOCK_FILE_KEY, DATABASE_KEY, NETWORK_KEY, STATION_KEY
+from services.topology import declare_network
 from shared.auth import roles
 from shared.clock import DISTRICT_TZ, set_simulated_now
+from shared.stations import Network
+from tests.support.browser import AXE, ECHARTS, BrowserUser, Screenshots, launch_chromium
 from tests.support.inprocess import (  # noqa: F401 (station_url is a fixture)
     DISTRICT, NETWORK_PATH, PASSWORD, filing, station_url,
 )
-from tests.test_web_desk import CHROMIUM, CHROMIUM_ARGS, stop_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = Path(os.environ.get("TONGBAN_TEST_OUTPUT", ROOT / "test-output")) / "screenshots" / "supervision"
-ECHARTS = ROOT / "services" / "web_desk" / "static" / "vendor" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+SHOTS = Screenshots("supervision")
 PATROL_DAY = dt.datetime(2026, 4, 27, 10, 0, tzinfo=DISTRICT_TZ)   # a Monday
 SERVE = """
 import eventlet; eventlet.monkey_patch()
@@ -74,6 +79,11 @@ def district(amqp_uri, station_url):
     for role, department, username in ((roles.SUPERVISOR, None, "supervisor"),
                                        (roles.REVIEWER, "civil_affairs", "civil")):
         station.add_user(role, department, username=username)
+    # the broker's exchanges, which set-up declares and a district's RPC services make (the test's own
+    # broker may be new)
+    declare_network(amqp_uri, Network.load(str(NETWORK_PATH)))
+    with Connection(amqp_uri, connect_timeout=5) as connection:
+        get_rpc_exchange({})(connection.default_channel).declare()
     clock_file = str(Path(tempfile.mkdtemp(prefix="tongban-supervision-clock-")) / "clock.json")
     set_simulated_now(clock_file, PATROL_DAY)
     port = free_port()
@@ -102,45 +112,21 @@ def district(amqp_uri, station_url):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    if not ECHARTS.is_file():
-        pytest.fail(f"{ECHARTS} is missing: run deploy/bootstrap.sh (npm ci in services/web_desk/static/vendor)",
-                    pytrace=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
-    manager = sync_playwright()
-    playwright = manager.start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-    finally:
-        stop_playwright(manager)
+    yield from launch_chromium(SHOTS, AXE, ECHARTS)
 
 
-_shots = itertools.count(1)
+class Person(BrowserUser):
+    """A district user logged in at the desk; every supervision page they are shown is
+    screenshotted and checked with axe-core (`check`)."""
 
-
-class Person:
     def __init__(self, browser, base, username):
-        self.base = base
-        self.context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-        self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-        self.page.goto(base + "/desk/login")
-        self.page.get_by_label("用户名").fill(username)
-        self.page.get_by_label("密码").fill(PASSWORD)
-        self.page.get_by_role("button", name="登录").click()
+        super().__init__(browser, base, SHOTS)
+        self.log_in(username, PASSWORD)
         expect(self.page).to_have_url(re.compile(r"/desk/$"))
 
     def open(self, path):
-        response = self.page.goto(self.base + path)
+        response = super().open(path)
         assert response.status == 200, (path, response.status)
-
-    def shot(self, name):
-        self.page.screenshot(path=str(SCREENSHOTS / f"{next(_shots):02d}-{name}.png"), full_page=True)
 
     def month_counts(self):
         self.open("/desk/supervision/cards")
@@ -153,12 +139,21 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
     supervisor = Person(browser, base, "supervisor")
     page = supervisor.page
 
+    # the desk's home leads the supervisor to every supervision page
+    links = page.locator("#supervision-links a")
+    hrefs = links.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert dict(zip(links.all_inner_texts(), hrefs)) == {
+        "实时监察：办件亮灯": "/desk/supervision", "监察卡：预警与黄红牌": "/desk/supervision/cards",
+        "统计图表": "/desk/supervision/stats", "监察大屏": "/desk/supervision/screen",
+        "月度考核": "/desk/supervision/assessment", "公示栏（公开）": "/desk/board"}
+    supervisor.check("home")
+
     # the board: two red cases, one green; the red filter; drill-down to a case
     page.get_by_role("link", name="电子监察", exact=True).click()
     expect(page).to_have_url(re.compile(r"/desk/supervision$"))
     assert page.locator('.tile[data-light="red"] .n').inner_text() == "2"
     assert page.locator('.tile[data-light="green"] .n').inner_text() == "1"
-    supervisor.shot("board")
+    supervisor.check("board")
     page.locator("#board-filters").get_by_label("时限").select_option("red")
     page.locator("#board-filters").get_by_role("button", name="筛选").click()
     expect(page).to_have_url(re.compile(r"light=red"))
@@ -166,7 +161,7 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
     expect(rows).to_have_count(2)
     assert set(rows.evaluate_all("rows => rows.map(r => r.dataset.light)")) == {"red"}
     assert district["green"] not in page.locator("#board").inner_text()
-    supervisor.shot("board-red")
+    supervisor.check("board-red")
     page.locator("#board-filters").get_by_label("部门").select_option("civil_affairs")
     page.locator("#board-filters").get_by_role("button", name="筛选").click()
     expect(rows).to_have_count(1)
@@ -178,7 +173,7 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
 
     # the month's cards before: 2 yellow, 2 red
     assert supervisor.month_counts() == {"yellow_card": 2, "red_card": 2, "warning": 0}
-    supervisor.shot("cards")
+    supervisor.check("cards")
 
     # the civil affairs reviewer sees their department's cards only, and explains the red one
     reviewer = Person(browser, base, "civil")
@@ -191,7 +186,7 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
     reviewer.page.get_by_role("button", name="提交说明").click()
     expect(reviewer.page.locator(".banner.ok")).to_contain_text("说明已提交")
     assert reviewer.page.locator("#card-state").get_attribute("data-state") == "explained"
-    reviewer.shot("card-explained")
+    reviewer.check("card-explained")
 
     # the supervisor revokes it without a reason (refused, shown), then with one
     supervisor.open(f"/desk/supervision/cards/{card_id}")
@@ -205,7 +200,7 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
     assert page.locator("#card-state").get_attribute("data-state") == "revoked"
     assert page.locator("#card-history li").evaluate_all("items => items.map(i => i.dataset.action)") == [
         "issue", "explain", "revoke"]
-    supervisor.shot("card-revoked")
+    supervisor.check("card-revoked")
     assert supervisor.month_counts() == {"yellow_card": 2, "red_card": 1, "warning": 0}
     stats = page.context.request.get(base + "/desk/supervision/screen.json").json()
     assert stats["cards_this_month"] == {"warning": 0, "yellow_card": 2, "red_card": 1}
@@ -216,7 +211,7 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
     assert page.locator("#cards-red_card").inner_text() == "1"
     assert page.locator("#light-red").inner_text() == "2"
     assert page.locator("#townships li").count() >= 1
-    supervisor.shot("screen")
+    supervisor.check("screen")
 
     # the statistics: every chart holds the figures of its table
     supervisor.open("/desk/supervision/stats?from=2026-03-01&to=2026-04-30")
@@ -235,7 +230,15 @@ def test_the_supervisor_watches_filters_and_the_card_is_explained_revoked_and_un
     trend = page.evaluate("""() => echarts.getInstanceByDom(document.getElementById('chart-trend'))
         .getOption().series.find(s => s.name === '办件数').data""")
     assert trend == [3, 1]   # March: the two overdue cases and the early one; April: the green one
-    supervisor.shot("stats")
+    supervisor.check("stats")
+
+    # the month's assessment and the public board, from the home page's links
+    for name, path in (("assessment", "/desk/supervision/assessment"), ("public-board", "/desk/board")):
+        supervisor.open("/desk/")
+        page.locator("#supervision-links").locator(f'a[href="{path}"]').click()
+        expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+        assert supervisor.status() == 200, path
+        supervisor.check(name)
 
     csv = page.context.request.get(base + "/desk/supervision/stats.csv?chart=tier&from=2026-03-01&to=2026-04-30")
     assert csv.status == 200 and csv.body().decode("utf-8-sig").splitlines()[:2] == ["层级,办件数,办结", "区行政服务中心,4,1"]

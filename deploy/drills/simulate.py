@@ -484,7 +484,7 @@ def run(settings, scale, seed, year, per_process, echo, online_shares=None):
     try:
         net.start()
         code = net.district_code
-        net.wait_catalogue()
+        net.wait_catalogue(timeout=300)  # 127 stations asking at once, on a busy machine
         staff = ScriptedStaff(net.url, timeout=600, data_dir=settings.data_dir)
         items = staff.call("read", "GET", code, "/api/items", params={"limit": 500}).json()["items"]
         calendar = WorkingDayCalendar()

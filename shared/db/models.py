@@ -703,3 +703,17 @@ class RatingStep(Base):
     text: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     __table_args__ = (Index("ix_rating_steps_case", "case_no", "id"),)
+
+
+class Bundle(Base):
+    """The current state of each bundle (一件事, issue 18), retired ones included: written
+    only by applying the catalogue's change log (kind "bundle"), at every station.
+    `payload` is the bundle as shared/catalogue/bundles.py validated it."""
+
+    __tablename__ = "bundles"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    promised_limit_days: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict] = mapped_column(JSON)

@@ -16,37 +16,28 @@ not handle is listed with its reason and retried from the dead-letter page.
 Every page is screenshotted at desktop (1280x900) and phone (390x844) width into
 $TONGBAN_TEST_OUTPUT/screenshots/admin (default test-output/screenshots/admin)."""
 import datetime as dt
-import itertools
-import os
 import re
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from sqlalchemy.orm import Session
 
 from shared.auth.login_guard import LOCKOUT_FAILURES, LoginGuard
 from shared.auth.staffing import SAMPLE_PASSWORD
 from shared.db.models import utcnow
 from shared.messages import dead_letter_queue, inbox_queue
+from tests.support.browser import AXE, NEW_PASSWORD, BrowserUser, Screenshots, launch_chromium
 from tests.support.network import wait_until
 from tests.test_case_network import CaseNetwork
 from tests.test_faults import publish, queue_depth
-from tests.test_web_desk import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, stop_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
 NETWORK = Path(__file__).parent / "cases_data" / "network_admin.yaml"
 DISTRICT, TOWNSHIP = "449919", "449919001"
-SCREENSHOTS = Path(os.environ.get("TONGBAN_TEST_OUTPUT", ROOT / "test-output")) / "screenshots" / "admin"
-DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+SHOTS = Screenshots("admin")
 CODE, NAME = "GL-901", "管理测试证明"
-AXE = ROOT / "services" / "web_desk" / "static" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
-# WCAG 2.1 A and AA rules, contrast included; a serious or critical violation fails
-AXE_RUN = """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
-  .then(result => result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-  .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))})))"""
 LI_MING_PASSWORD = "Osmanthus-ferry-73-rain-lantern"
 
 
@@ -62,85 +53,21 @@ def net(amqp_uri):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run deploy/bootstrap.sh (npm ci in services/web_desk/static/vendor)",
-                    pytrace=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
-    manager = sync_playwright()
-    playwright = manager.start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-    finally:
-        stop_playwright(manager)
+    yield from launch_chromium(SHOTS, AXE)
 
 
-_shots = itertools.count(1)
-
-
-class Desk:
+class Desk(BrowserUser):
     """One person at a station's web desk, in a browser context of their own."""
 
     def __init__(self, browser, net, code):
-        self.base = net.launcher.url_of(code)
+        super().__init__(browser, net.launcher.url_of(code), SHOTS)
         self.code = code
-        self.context = browser.new_context(locale="zh-CN", viewport=DESKTOP)
-        self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-
-    def open(self, path, shot=None):
-        response = self.page.goto(self.base + path)
-        if shot:
-            self.shot(shot)
-        return response
-
-    def status(self):
-        return self.page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-    def shot(self, name):
-        n = next(_shots)
-        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            self.page.set_viewport_size(size)
-            self.page.screenshot(path=str(SCREENSHOTS / f"{n:02d}-{name}-{label}.png"), full_page=True)
-        self.page.set_viewport_size(DESKTOP)
-
-    def axe(self, name):
-        """No serious or critical accessibility violation (axe-core, served by the station
-        itself), at desktop and at phone width."""
-        if not self.page.evaluate("typeof axe !== 'undefined'"):
-            self.page.add_script_tag(url=self.base + "/desk/static/vendor/axe.min.js")
-        for size in (DESKTOP, PHONE):
-            self.page.set_viewport_size(size)
-            violations = self.page.evaluate(AXE_RUN)
-            assert violations == [], f"{name} at {size['width']} px: {violations}"
-        self.page.set_viewport_size(DESKTOP)
 
     def click(self, button):
-        self.page.get_by_role("button", name=button).click()
+        self.submit(button)
 
     def field(self, name):
         return self.page.locator(f'[data-field="{name}"]')
-
-    def log_in(self, username, password, new_password=None):
-        self.open("/desk/login")
-        self.page.get_by_label("用户名").fill(username)
-        self.page.get_by_label("密码").fill(password)
-        self.click("登录")
-        if new_password:  # a password someone else chose: the desk asks for one's own first
-            expect(self.page).to_have_url(re.compile(r"/desk/account/password$"))
-            self.page.get_by_label("当前密码").fill(password)
-            self.page.get_by_label("新密码", exact=True).fill(new_password)
-            self.page.get_by_label("再次输入新密码").fill(new_password)
-            self.click("修改密码")
-            expect(self.page.locator(".banner.ok")).to_contain_text("密码已修改")
-
-    def close(self):
-        self.context.close()
 
 
 @pytest.fixture(scope="module")

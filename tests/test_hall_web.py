@@ -14,8 +14,6 @@ the residents' pages and the counter's pages: no serious or critical violation.
 Every page is screenshotted at desktop (1280x900) and phone (390x844) width into
 $TONGBAN_TEST_OUTPUT/screenshots/hall (default test-output/screenshots/hall)."""
 import datetime as dt
-import itertools
-import os
 import re
 import tempfile
 import time
@@ -23,27 +21,20 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from shared.auth.staffing import SAMPLE_PASSWORD
 from shared.cases.citizen_id import make as make_id
 from shared.clock import DISTRICT_TZ, set_simulated_now
+from tests.support.browser import AXE, DESKTOP, NEW_PASSWORD, PHONE, BrowserUser, Screenshots, launch_chromium
 from tests.test_case_network import CaseNetwork
-from tests.test_web_desk import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, stop_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
 NETWORK = Path(__file__).parent / "cases_data" / "network_hall.yaml"
 DISTRICT, TOWNSHIP = "449917", "449917001"
-SCREENSHOTS = Path(os.environ.get("TONGBAN_TEST_OUTPUT", ROOT / "test-output")) / "screenshots" / "hall"
-AXE = ROOT / "services" / "web_desk" / "static" / "vendor" / "node_modules" / "axe-core" / "axe.min.js"
-DESKTOP, PHONE = {"width": 1280, "height": 900}, {"width": 390, "height": 844}
+SHOTS = Screenshots("hall")
 MONDAY = dt.datetime(2026, 11, 30, 10, 0, tzinfo=DISTRICT_TZ)  # a working Monday
 TUESDAY = dt.date(2026, 12, 1)
 ITEM = "MZ-002"  # 最低生活保障申请, accepted at the district's window
-# WCAG 2.1 A and AA rules, contrast included; a serious or critical violation fails
-AXE_RUN = """() => axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
-  .then(result => result.violations.filter(v => ["serious", "critical"].includes(v.impact))
-  .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(" "))})))"""
 
 
 @pytest.fixture(scope="module")
@@ -65,89 +56,20 @@ def net(amqp_uri, clock_file):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run deploy/bootstrap.sh (npm ci in services/web_desk/static/vendor)",
-                    pytrace=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
-    manager = sync_playwright()
-    playwright = manager.start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-    finally:
-        stop_playwright(manager)
+    yield from launch_chromium(SHOTS, AXE)
 
 
-_shots = itertools.count(1)
-
-
-class Visitor:
+class Visitor(BrowserUser):
     """One person at the station in a browser context of their own."""
 
     def __init__(self, browser, net, viewport=DESKTOP):
-        self.base = net.launcher.url_of(DISTRICT)
+        super().__init__(browser, net.launcher.url_of(DISTRICT), SHOTS, viewport)
         self.net = net
-        self.viewport = viewport
-        self.context = browser.new_context(locale="zh-CN", viewport=viewport)
-        self.context.set_default_timeout(15_000)
-        self.page = self.context.new_page()
-
-    def open(self, path, shot=None):
-        response = self.page.goto(self.base + path)
-        if shot:
-            self.shot(shot)
-        return response
-
-    def status(self):
-        """The HTTP status of the page shown (from the browser's navigation timing)."""
-        return self.page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-    def shot(self, name):
-        """The page as it is, at desktop and at phone width (the same document, resized)."""
-        n = next(_shots)
-        self.page.set_viewport_size(DESKTOP)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{n:02d}-{name}-desktop.png"), full_page=True)
-        self.page.set_viewport_size(PHONE)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{n:02d}-{name}-phone.png"), full_page=True)
-        self.page.set_viewport_size(self.viewport)
-
-    def axe(self, name):
-        """No serious or critical accessibility violation on this page (axe-core, served
-        by the station itself), at desktop and at phone width."""
-        response = self.page.context.request.get(self.base + "/desk/static/vendor/axe.min.js")
-        assert response.status == 200 and "javascript" in response.headers["content-type"]
-        if not self.page.evaluate("typeof axe !== 'undefined'"):
-            self.page.add_script_tag(url=self.base + "/desk/static/vendor/axe.min.js")
-        for size in (DESKTOP, PHONE):
-            self.page.set_viewport_size(size)
-            violations = self.page.evaluate(AXE_RUN)
-            assert violations == [], f"{name} at {size['width']} px: {violations}"
-        self.page.set_viewport_size(self.viewport)
-
-    def submit(self, button):
-        self.page.get_by_role("button", name=button).click()
 
     def log_in(self, username):
-        self.open("/desk/login")
-        self.page.get_by_label("用户名").fill(username)
-        self.page.get_by_label("密码").fill(SAMPLE_PASSWORD)
-        self.submit("登录")
-        expect(self.page).to_have_url(re.compile(r"/desk/account/password$"))  # the sample password: change it
-        self.page.get_by_label("当前密码").fill(SAMPLE_PASSWORD)
-        self.page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
-        self.page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
-        self.submit("修改密码")
-        expect(self.page.locator(".banner.ok")).to_contain_text("密码已修改")
+        super().log_in(username, SAMPLE_PASSWORD, NEW_PASSWORD)  # the sample password: change it
         with self.net.client.book.open() as book:  # so the API calls of the test log in too
             book.set(DISTRICT, username, NEW_PASSWORD)
-
-    def close(self):
-        self.context.close()
 
 
 def move_clock(clock_file, when):

@@ -19,7 +19,6 @@ counter's pre-review pages at desktop and phone width: no serious or critical vi
 Every page is screenshotted at 1280x900 and 390x844 into
 $TONGBAN_TEST_OUTPUT/screenshots/portal (default test-output/screenshots/portal)."""
 import datetime as dt
-import itertools
 import json
 import os
 import re
@@ -27,20 +26,18 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from shared.auth.staffing import SAMPLE_PASSWORD
 from shared.cases.citizen_id import make as make_id
 from deploy.drills.harness import wait_until
+from tests.support.browser import AXE, DESKTOP, NEW_PASSWORD, PHONE, BrowserUser, Screenshots, launch_chromium
 from tests.support.sample_files import jpeg, pdf, png
 from tests.test_case_network import CaseNetwork
-from tests.test_hall_web import AXE, AXE_RUN, DESKTOP, PHONE
-from tests.test_web_desk import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, stop_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
 NETWORK = Path(__file__).parent / "cases_data" / "network_portal.yaml"
 DISTRICT, TOWNSHIP, VILLAGE = "449921", "449921001", "449921001201"
-SCREENSHOTS = Path(os.environ.get("TONGBAN_TEST_OUTPUT", ROOT / "test-output")) / "screenshots" / "portal"
+SHOTS = Screenshots("portal")
 PRE_REVIEW_ITEM, FULL_ITEM = "RS-005", "YB-003"
 
 
@@ -67,75 +64,20 @@ def net(amqp_uri, notices_dir):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run deploy/bootstrap.sh (npm ci in services/web_desk/static/vendor)",
-                    pytrace=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
-    manager = sync_playwright()
-    playwright = manager.start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-    finally:
-        stop_playwright(manager)
+    yield from launch_chromium(SHOTS, AXE)
 
 
-_shots = itertools.count(1)
-
-
-class Visitor:
+class Visitor(BrowserUser):
     """One person at a station in a browser context of their own."""
 
     def __init__(self, browser, net, station, viewport=DESKTOP):
-        self.base = net.launcher.url_of(station)
-        self.net, self.station, self.viewport = net, station, viewport
-        self.context = browser.new_context(locale="zh-CN", viewport=viewport)
-        self.context.set_default_timeout(20_000)
-        self.page = self.context.new_page()
-
-    def open(self, path):
-        return self.page.goto(self.base + path)
-
-    def status(self):
-        return self.page.evaluate("performance.getEntriesByType('navigation')[0].responseStatus")
-
-    def check(self, name):
-        """Screenshots at desktop and phone width, and axe-core at both: no serious or
-        critical violation."""
-        n = next(_shots)
-        if not self.page.evaluate("typeof axe !== 'undefined'"):
-            self.page.add_script_tag(url=self.base + "/desk/static/vendor/axe.min.js")
-        for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-            self.page.set_viewport_size(size)
-            self.page.screenshot(path=str(SCREENSHOTS / f"{n:02d}-{name}-{label}.png"), full_page=True)
-            violations = self.page.evaluate(AXE_RUN)
-            assert violations == [], f"{name} at {size['width']} px: {violations}"
-        self.page.set_viewport_size(self.viewport)
-
-    def submit(self, button):
-        self.page.get_by_role("button", name=button).click()
+        super().__init__(browser, net.launcher.url_of(station), SHOTS, viewport, timeout=20_000)
+        self.net, self.station = net, station
 
     def log_in(self, username):
-        self.open("/desk/login")
-        self.page.get_by_label("用户名").fill(username)
-        self.page.get_by_label("密码").fill(SAMPLE_PASSWORD)
-        self.submit("登录")
-        expect(self.page).to_have_url(re.compile(r"/desk/account/password$"))
-        self.page.get_by_label("当前密码").fill(SAMPLE_PASSWORD)
-        self.page.get_by_label("新密码", exact=True).fill(NEW_PASSWORD)
-        self.page.get_by_label("再次输入新密码").fill(NEW_PASSWORD)
-        self.submit("修改密码")
-        expect(self.page.locator(".banner.ok")).to_contain_text("密码已修改")
+        super().log_in(username, SAMPLE_PASSWORD, NEW_PASSWORD)
         with self.net.client.book.open() as book:  # the test's API calls as this user log in too
             book.set(self.station, username, NEW_PASSWORD)
-
-    def close(self):
-        self.context.close()
 
 
 def sent(notices_dir, mobile, kind=None, case_no=None):

@@ -377,7 +377,9 @@ class AlertBodySchema(AlertSchema, _Open):
 
 
 class CatalogueChangeBodySchema(CatalogueChangeSchema, _Open):
-    """One catalogue change (shared/catalogue/schemas.py), kept open to newer fields."""
+    """One catalogue change (shared/catalogue/schemas.py), kept open to newer fields. Its
+    kind "bundle" (issue 18) is one an earlier release refuses: the district, upgraded
+    last, makes bundles only once every station reads them."""
 
     class Meta:
         unknown = INCLUDE

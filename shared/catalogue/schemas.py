@@ -154,7 +154,7 @@ class CatalogueChangeSchema(Schema):
 
     version = fields.Integer(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(
-        ("add", "edit", "delegate", "retire", "calendar")))
+        ("add", "edit", "delegate", "retire", "calendar", "bundle")))
     item_code = fields.String(allow_none=True, load_default=None)
     payload = fields.Dict(required=True)
     made_at = fields.String(required=True)

@@ -56,7 +56,8 @@ class CalendarSchedule(Base):
 #: the columns of the cases' figures index, the period's day first
 FIGURE_COLUMNS = ("filed_date", "filing_station", "filing_tier", "department", "item_code", "item_category",
                   "item_name", "accepted_on", "returned", "decided_on", "due_date", "working_days",
-                  "promised_limit_days", "legal_limit_days", "rating_score", "case_no")
+                  "promised_limit_days", "legal_limit_days", "rating_score",
+                  "online", "visits", "pre_review_answers", "pre_review_on_time", "case_no")  # 0019: online ones
 
 
 class Case(Base):

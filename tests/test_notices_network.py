@@ -31,7 +31,7 @@ from shared.cases.citizen_id import make as make_id
 from shared.notices.sender import LEASE
 from tests.support.sample_files import jpeg, pdf
 from tests.support.sms_receiver import SmsReceiver
-from tests.test_case_network import CaseNetwork
+from tests.test_case_network import running_case_network
 
 NETWORK = Path(__file__).parent / "cases_data" / "network_portal.yaml"
 DISTRICT, TOWNSHIP, VILLAGE = "449921", "449921001", "449921001201"
@@ -94,12 +94,8 @@ def net(amqp_uri, gateway):
     with pytest.MonkeyPatch.context() as env:
         for key, value in settings.items():  # the stations' processes inherit them (deploy/settings.py)
             env.setenv(key, value)
-        network = CaseNetwork(network_path=NETWORK)
-        try:
-            network.start()
+        with running_case_network(network_path=NETWORK) as network:
             yield network
-        finally:
-            network.stop()
 
 
 _serial = iter(range(40, 1000))

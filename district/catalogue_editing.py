@@ -50,6 +50,15 @@ class CatalogueDesk:
     def retire(self, code, made_by):
         return self._change("retire", code, made_by)
 
+    def add_bundle(self, data, made_by):
+        return self._change("add_bundle", data, made_by)
+
+    def edit_bundle(self, code, data, made_by):
+        return self._change("edit_bundle", code, data, made_by)
+
+    def retire_bundle(self, code, made_by):
+        return self._change("retire_bundle", code, made_by)
+
     def publish_schedule(self, data, made_by):
         change = self._change("publish_schedule", data, made_by)
         if self.provisional is not None:

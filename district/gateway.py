@@ -9,6 +9,7 @@ from district.ratings_api import RatingEndpoints
 from district.supervision_cards import CardEndpoints
 from district.supervision_pages import SupervisionPages
 from district.supervision_desk import Supervision
+from services.gateway.bundles import BundleEditingEndpoints
 from services.gateway.service import GatewayService
 from services.hall_visits import HallVisitInboxProvider
 from services.http import http, json_body, json_response, page_of, query_date
@@ -20,7 +21,7 @@ from shared.supervision.statistics import GROUPINGS
 
 
 class DistrictGatewayService(SupervisionPages, CardEndpoints, RatingEndpoints, AssessmentEndpoints, AuditEndpoints,
-                             CatalogueAdminPages, GatewayService):
+                             CatalogueAdminPages, BundleEditingEndpoints, GatewayService):
     name = "district_gateway"
 
     catalogue_desk = CatalogueEditing()

@@ -5,6 +5,7 @@ from nameko.extensions import DependencyProvider
 
 from services.config import DATABASE_KEY
 from shared.calendar import Schedule, WorkingDayCalendar
+from shared.catalogue.bundles import all_items, bundle_view
 from shared.catalogue.store import CatalogueGap, CatalogueStore
 from shared.db.database import get_database
 
@@ -36,6 +37,21 @@ class CatalogueReader:
     def get(self, code):
         with self.database.reading() as session:
             return CatalogueStore(session).get(code)
+
+    def bundles(self, include_retired=False, tier=None):
+        """The bundles (一件事), by code; with `tier`, those a counter of that tier accepts."""
+        with self.database.reading() as session:
+            found = CatalogueStore(session).bundles(include_retired)
+        return [b for b in found if tier is None or tier in b["accepting_tiers"]]
+
+    def bundle(self, code, yes=None):
+        """A bundle with its items' details and merged materials (shared/catalogue/bundles.py
+        bundle_view), for the questionnaire's `yes` answers if given."""
+        with self.database.reading() as session:
+            store = CatalogueStore(session)
+            found = store.bundle(code)
+            items = store.items_by_code(all_items(found))
+        return bundle_view(found, items, yes)
 
     def calendar(self):
         with self.database.reading() as session:

@@ -5,6 +5,7 @@ from services.cases.desk import CaseDeskProvider
 from services.catalogue_access import Catalogue
 from services.config import Station
 from services.gateway.broker import BrokerProbe
+from services.gateway.bundles import BundleEndpoints
 from services.gateway.dead_letters import DeadLetterEndpoints
 from services.gateway.hall import HallEndpoints
 from services.gateway.metrics import MetricsEndpoints
@@ -214,7 +215,7 @@ class CaseEndpoints:
         return json_response({"total": total, "limit": limit, "offset": offset, "alerts": alerts})
 
 
-class GatewayService(CatalogueEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,
+class GatewayService(CatalogueEndpoints, BundleEndpoints, AccountEndpoints, MyAccountEndpoints, CaseEndpoints, ResidentEndpoints,
                      HallEndpoints, PortalCodeEndpoints, OnlineApplicationEndpoints, DeadLetterEndpoints, MetricsEndpoints, MaterialFileEndpoints,
                      WebDeskPages):
     name = "gateway"

@@ -7,9 +7,10 @@ def canonical_json(value):
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def content_hash(items, schedules):
-    """sha256 over every item (current and retired, with status and version) and every
-    published calendar schedule, in code / year order."""
+def content_hash(items, schedules, bundles=()):
+    """sha256 over every item (current and retired, with status and version), every
+    published calendar schedule and every bundle (active and retired), in code / year /
+    code order. A catalogue without bundles hashes as it did before bundles existed."""
     digest = hashlib.sha256()
     for item in sorted(items, key=lambda i: i["code"]):
         digest.update(canonical_json(item).encode("utf-8"))
@@ -18,4 +19,9 @@ def content_hash(items, schedules):
     for schedule in sorted(schedules, key=lambda s: s["year"]):
         digest.update(canonical_json(schedule).encode("utf-8"))
         digest.update(b"\n")
+    if bundles:
+        digest.update(b"--bundles--\n")
+        for bundle in sorted(bundles, key=lambda b: b["code"]):
+            digest.update(canonical_json(bundle).encode("utf-8"))
+            digest.update(b"\n")
     return digest.hexdigest()

@@ -1,4 +1,5 @@
-"""The district's catalogue rules: how an item is added, edited, delegated and retired.
+"""The district's catalogue rules: how an item is added, edited, delegated and retired,
+and how a bundle (一件事, shared/catalogue/bundles.py) is added, edited and retired.
 
 Each operation validates everything first and only then records one new version, so a
 refused change leaves the catalogue exactly as it was.
@@ -6,29 +7,31 @@ refused change leaves the catalogue exactly as it was.
 from marshmallow import ValidationError
 
 from shared.calendar import Schedule
+from shared.catalogue.bundles import BundleSchema
 from shared.catalogue.schemas import (
     DelegationSchema, ItemSchema, ScheduleSchema,
 )
+from shared.catalogue.store import BUNDLE
 from shared.exceptions import Conflict, InvalidInput, NotFound
 from shared.stations import TIER_RANK
 
 
-def _validated(schema, data):
+def _validated(schema, data, what="item"):
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object")
     try:
         return schema.load(data)
     except ValidationError as err:
-        raise InvalidInput(_summary(err.messages), details=err.messages) from None
+        raise InvalidInput(_summary(err.messages, what), details=err.messages) from None
 
 
-def _summary(messages):
+def _summary(messages, what="item"):
     parts = []
     for field_name, problems in sorted(messages.items(), key=lambda kv: str(kv[0])):
         if isinstance(problems, dict):
             problems = [f"{k}: {v}" for k, v in problems.items()]
         parts.append(f"{field_name}: {'; '.join(str(p) for p in problems)}")
-    return "invalid item — " + " | ".join(parts)
+    return f"invalid {what} — " + " | ".join(parts)
 
 
 class CatalogueEditor:
@@ -86,6 +89,54 @@ class CatalogueEditor:
         except ValueError as err:
             raise InvalidInput(f"schedule: {err}") from None
         return self.store.record("calendar", None, schedule.to_dict(), self.clock().isoformat(), made_by)
+
+    # -- bundles (一件事) ------------------------------------------------------------------
+    def add_bundle(self, data, made_by):
+        if not isinstance(data, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        schema = self._bundle_schema(data, existing=self.store.bundle_codes())
+        bundle = _validated(schema, data, "bundle")
+        return self._record_bundle(dict(bundle, status="active"), made_by)
+
+    def edit_bundle(self, code, data, made_by):
+        """A new version of the bundle: `data` is the whole bundle (what it leaves out takes
+        its default); retiring is `retire_bundle`'s."""
+        self._current_bundle(code)
+        if not isinstance(data, dict):
+            raise InvalidInput("the request body must be a JSON object")
+        problems = {}
+        if data.get("code", code) != code:
+            problems["code"] = ["a bundle's code cannot be changed"]
+        if data.get("status", "active") != "active":
+            problems["status"] = ["retire a bundle by retiring it, not by editing it"]
+        if problems:
+            raise InvalidInput(_summary(problems, "bundle"), details=problems)
+        bundle = {k: v for k, v in data.items() if k not in ("status", "version")}
+        bundle["code"] = code
+        bundle = _validated(self._bundle_schema(bundle), bundle, "bundle")
+        return self._record_bundle(dict(bundle, status="active"), made_by)
+
+    def retire_bundle(self, code, made_by):
+        bundle = dict(self._current_bundle(code), status="retired")
+        bundle.pop("version")
+        return self._record_bundle(bundle, made_by)
+
+    def _bundle_schema(self, data, existing=None):
+        """The schema, with the catalogue's items the bundle names (as sent: not loaded yet)."""
+        def listed(value):
+            return value if isinstance(value, list) else []
+        codes = listed(data.get("items")) + [c for q in listed(data.get("questions")) if isinstance(q, dict)
+                                             for c in listed(q.get("adds"))]
+        return BundleSchema(items=self.store.items_by_code(codes), existing=existing)
+
+    def _current_bundle(self, code):
+        bundle = self.store.bundle(code)
+        if bundle["status"] == "retired":
+            raise Conflict(f"bundle '{code}' is retired: it can no longer be changed")
+        return bundle
+
+    def _record_bundle(self, bundle, made_by):
+        return self.store.record(BUNDLE, bundle["code"], bundle, self.clock().isoformat(), made_by)
 
     def _current(self, code):
         item = self.store.get(code)

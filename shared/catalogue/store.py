@@ -3,12 +3,19 @@
 The district's copy is the master; every other copy is a replica that applies the
 master's changes in version order. Both keep the same tables, so the same search and
 the same content hash work everywhere.
+
+A change's `kind` says what it writes: "calendar" a year's schedule, "bundle" a bundle
+(一件事, shared/catalogue/bundles.py: its whole state, `status` included, under its code in
+`item_code`), any other kind (add, edit, delegate, retire) an item.
 """
 from sqlalchemy import func, or_, select
 
 from shared.catalogue.content import content_hash
-from shared.db.models import CalendarSchedule, CatalogueChange, Item
+from shared.db.models import Bundle, CalendarSchedule, CatalogueChange, Item
 from shared.exceptions import NotFound
+
+
+BUNDLE = "bundle"  # the kind of a bundle's change
 
 
 class CatalogueGap(Exception):
@@ -41,11 +48,46 @@ class CatalogueStore:
     def item_at_version(self, code, version):
         change = self.session.scalars(
             select(CatalogueChange)
-            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version)
+            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version,
+                   CatalogueChange.kind != BUNDLE)
             .order_by(CatalogueChange.version.desc()).limit(1)).first()
         if change is None:
             raise NotFound(f"item '{code}' did not exist at catalogue version {version}")
         return change.payload
+
+    def bundle(self, code):
+        row = self.session.get(Bundle, code)
+        if row is None:
+            raise NotFound(f"no bundle with code '{code}' in the catalogue")
+        return row.payload
+
+    def bundle_at_version(self, code, version):
+        """The bundle as it was at a catalogue version (what a filing made then used)."""
+        payload = self.session.scalar(
+            select(CatalogueChange.payload)
+            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version,
+                   CatalogueChange.kind == BUNDLE)
+            .order_by(CatalogueChange.version.desc()).limit(1))
+        if payload is None:
+            raise NotFound(f"bundle '{code}' did not exist at catalogue version {version}")
+        return payload
+
+    def bundles(self, include_retired=False):
+        """Every bundle, by code (the active ones unless `include_retired`)."""
+        query = select(Bundle).order_by(Bundle.code)
+        if not include_retired:
+            query = query.where(Bundle.status == "active")
+        return [row.payload for row in self.session.scalars(query)]
+
+    def bundle_codes(self):
+        return set(self.session.scalars(select(Bundle.code)))
+
+    def items_by_code(self, codes):
+        """{code: payload} of those of `codes` in the catalogue (retired ones included)."""
+        codes = sorted({c for c in codes if isinstance(c, str)})
+        if not codes:
+            return {}
+        return {row.code: row.payload for row in self.session.scalars(select(Item).where(Item.code.in_(codes)))}
 
     def search(self, text=None, department=None, category=None, processing_type=None,
                authority_tier=None, include_retired=False, limit=50, offset=0):
@@ -82,7 +124,7 @@ class CatalogueStore:
 
     def content_hash(self):
         items = [row.payload for row in self.session.scalars(select(Item))]
-        return content_hash(items, self.schedules())
+        return content_hash(items, self.schedules(), self.bundles(include_retired=True))
 
     def changes_since(self, version, limit=1000):
         rows = self.session.scalars(
@@ -117,7 +159,17 @@ class CatalogueStore:
             version=change["version"], kind=change["kind"], item_code=change["item_code"],
             payload=change["payload"], made_at=change["made_at"], made_by=change["made_by"]))
         payload = change["payload"]
-        if change["kind"] == "calendar":
+        if change["kind"] == BUNDLE:
+            row = self.session.get(Bundle, change["item_code"])
+            if row is None:
+                row = Bundle(code=change["item_code"])
+                self.session.add(row)
+            row.version = change["version"]
+            row.status = payload["status"]
+            row.name = payload["name"]
+            row.promised_limit_days = payload["promised_limit_days"]
+            row.payload = payload
+        elif change["kind"] == "calendar":
             row = self.session.get(CalendarSchedule, payload["year"])
             if row is None:
                 self.session.add(CalendarSchedule(year=payload["year"], version=change["version"],

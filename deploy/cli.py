@@ -312,12 +312,13 @@ def bench_record(count, years, seed, database_url):
 @click.option("--seed", type=int, default=2026, show_default=True)
 @click.option("--repeat", type=int, default=20, show_default=True, help="Timed requests per page.")
 @click.option("--keep", is_flag=True, help="Keep the district's database (and its folder) afterwards.")
+@click.option("--reuse", is_flag=True, help="Time the record a --keep run left in the database (not generated).")
 @click.pass_context
-def bench_pages(ctx, count, seed, repeat, keep):
+def bench_pages(ctx, count, seed, repeat, keep, reuse):
     """Generate a year into the district's database, start the district and time the supervision pages, the
     public board and the API behind them (p50/p95). PostgreSQL: the root --database-url template."""
     from deploy.drills import bench_pages as b
-    b.run(_settings(ctx), count, seed, repeat, keep, click.echo)
+    b.run(_settings(ctx), count, seed, repeat, keep, click.echo, reuse=reuse)
 
 
 from deploy.drills.chaos import chaos  # noqa: E402

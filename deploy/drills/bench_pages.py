@@ -16,7 +16,8 @@ behind them, timed over HTTP on a generated full year.
    client included. A page that does not answer 200 is reported with its status, not timed.
 
 The figures are upper bounds on a machine shared with other work. The databases are
-dropped at the end unless `--keep`.
+dropped at the end unless `--keep`; `--reuse` times again the record a `--keep` run left
+in the database (the page month is that of its last filing day), without generating it.
 """
 import datetime as dt
 import hashlib
@@ -26,7 +27,7 @@ import tempfile
 import time
 
 import requests
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.pool import NullPool
 
 from deploy.drills import record
@@ -136,7 +137,8 @@ def desk_session(url):
 def measure(url, end, repeat, echo):
     """[(what, status, p50 s, p95 s, calls)]."""
     api = requests.Session()
-    login = api.post(url + "/api/login", json={"username": SUPERVISOR, "password": PASSWORD}, timeout=30)
+    # the first patrol over a year (minutes on a busy machine on PostgreSQL) may hold the login back
+    login = api.post(url + "/api/login", json={"username": SUPERVISOR, "password": PASSWORD}, timeout=600)
     login.raise_for_status()
     api.headers["Authorization"] = f"Bearer {login.json()['token']}"
     clients = {"api": api, "desk": desk_session(url), None: requests.Session()}
@@ -173,7 +175,7 @@ def format_results(results, limit=1.0):
     return "\n".join(lines)
 
 
-def run(settings, count, seed, repeat, keep, echo):
+def run(settings, count, seed, repeat, keep, echo, reuse=False):
     settings.data_dir = tempfile.mkdtemp(prefix="tongban-bench-pages-")
     settings.supervision_seconds = 86400.0  # the patrol runs once at start, not during the timing
     net = StationNetwork(settings, per_process=1, clean_env=False, startup_timeout=300)
@@ -184,23 +186,32 @@ def run(settings, count, seed, repeat, keep, echo):
         net.prepare()  # the broker's network and the sample catalogue in the district's database
         database = get_database(url_of_database)
         with database.reading() as session:
-            if session.scalar(select(Case.case_no).limit(1)) is not None:
+            last_filed = session.scalar(select(func.max(Case.filed_date)))
+        if reuse:
+            if last_filed is None:
+                raise SystemExit(f"{url_of_database.split('@')[-1]} holds no cases: --reuse times a kept record")
+            keep, end = True, last_filed  # the year a --keep run left, timed again
+            echo(f"timing the record already there (filed up to {end})")
+            refresh_statistics(database)  # the indexes a migration since may have made
+        else:
+            if last_filed is not None:
                 keep = True  # not ours to drop
-                raise SystemExit(f"{url_of_database.split('@')[-1]} already holds cases: give an empty database")
-        network, items = record.load_sample()
-        generator = record.generate(database, network, items, count, 1, seed, echo=echo)
-        add_filing_entries(database, echo)
-        refresh_statistics(database)
-        with database.transaction() as session:
-            Accounts(session, network.station(district), network).add(
-                {"username": SUPERVISOR, "name": "基准监察员", "role": "supervisor", "department": None,
-                 "password": PASSWORD})
+                raise SystemExit(f"{url_of_database.split('@')[-1]} already holds cases: give an empty database "
+                                 "(or --reuse the record a --keep run left)")
+            network, items = record.load_sample()
+            end = record.generate(database, network, items, count, 1, seed, echo=echo).end
+            add_filing_entries(database, echo)
+            refresh_statistics(database)
+            with database.transaction() as session:
+                Accounts(session, network.station(district), network).add(
+                    {"username": SUPERVISOR, "name": "基准监察员", "role": "supervisor", "department": None,
+                     "password": PASSWORD})
         started = time.monotonic()
         net.start([district])
         echo(f"district up in {time.monotonic() - started:.1f} s; letting its first patrol finish")
         time.sleep(20)
-        echo(f"timing {repeat} requests per page (the record ends {generator.end}):")
-        results = measure(net.url(district), generator.end, repeat, echo)
+        echo(f"timing {repeat} requests per page (the record ends {end}):")
+        results = measure(net.url(district), end, repeat, echo)
         echo(format_results(results))
         return results
     finally:

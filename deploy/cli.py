@@ -167,6 +167,54 @@ def catalogue_seed(ctx, catalogue_path):
     click.echo(f"{added} items added" if added else "the district catalogue already has items")
 
 
+@catalogue.command("bundles")
+@click.option("--all", "include_retired", is_flag=True, help="Retired bundles too.")
+@click.pass_context
+def catalogue_bundles(ctx, include_retired):
+    """List the district catalogue's bundles (一件事)."""
+    from services.catalogue_access import CatalogueReader
+    from services.config import load_network
+    from shared.db.database import get_database
+    settings = _settings(ctx)
+    net = load_network(settings.network_path)
+    reader = CatalogueReader(get_database(settings.database_for(net.district_code)))
+    for bundle in reader.bundles(include_retired):
+        view = reader.bundle(bundle["code"])
+        click.echo(f"{bundle['code']}  {bundle['name']}  v{bundle['version']}  {bundle['status']}  "
+                   f"{bundle['promised_limit_days']}个工作日  {len(view['selected'])}项  "
+                   f"{'/'.join(bundle['accepting_tiers'])}")
+
+
+@catalogue.command("bundle-add")
+@click.option("--file", "bundle_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A YAML file: one bundle, or a list under 'bundles'.")
+@click.option("--by", "made_by", default="命令行", show_default=True, help="Who the change records.")
+@click.pass_context
+def catalogue_bundle_add(ctx, bundle_path, made_by):
+    """Add the file's bundles to the district catalogue, each a new version; the district's
+    relay publishes them to every station (each station's sync also fetches them)."""
+    from pathlib import Path
+
+    import yaml
+
+    from district.catalogue_editing import record_change
+    from services.config import load_network
+    from shared.db.database import get_database
+    from shared.exceptions import TongbanError
+    settings = _settings(ctx)
+    net = load_network(settings.network_path)
+    loaded = yaml.safe_load(Path(bundle_path).read_text(encoding="utf-8"))
+    bundles = loaded.get("bundles", [loaded]) if isinstance(loaded, dict) else loaded
+    database = get_database(settings.database_for(net.district_code))
+    for bundle in bundles if isinstance(bundles, list) else [bundles]:
+        try:
+            change, _ = record_change(database, set(net.departments), net.district_code, "add_bundle", bundle,
+                                      made_by)
+        except TongbanError as refused:
+            raise click.ClickException(refused.message) from None
+        click.echo(f"{change['item_code']} added: catalogue version {change['version']}")
+
+
 @main.command()
 @click.argument("codes", nargs=-1)
 @click.option("--per-process", type=int, default=0,

@@ -21,6 +21,18 @@ def _now():
     return dt.datetime.now().astimezone()
 
 
+def record_change(database, departments, district_code, operation, *args):
+    """One edit in one transaction: the new version and its change event in the outbox.
+    (change, the event's message id). Published at once by the gateway's relay; from the
+    command line (`tongban catalogue bundle-add`), by the running district's relay sweep."""
+    with database.transaction() as session:
+        editor = CatalogueEditor(CatalogueStore(session), departments, _now)
+        change = getattr(editor, operation)(*args)
+        message_id = outbox.add_message(session, catalogue_exchange_name(district_code), "", CATALOGUE_CHANGE,
+                                        change, district_code)
+    return change, message_id
+
+
 class CatalogueDesk:
     def __init__(self, database, relay, departments, district_code, provisional=None):
         self.database = database
@@ -30,11 +42,7 @@ class CatalogueDesk:
         self.provisional = provisional  # ProvisionalDueDates of the district's own cases
 
     def _change(self, operation, *args):
-        with self.database.transaction() as session:
-            editor = CatalogueEditor(CatalogueStore(session), self.departments, _now)
-            change = getattr(editor, operation)(*args)
-            message_id = outbox.add_message(session, catalogue_exchange_name(self.district_code), "", CATALOGUE_CHANGE,
-                                            change, self.district_code)
+        change, message_id = record_change(self.database, self.departments, self.district_code, operation, *args)
         self.relay.flush([message_id])
         return change
 

@@ -87,7 +87,11 @@ class Relay:
             published = self.flush(older_than_seconds=settle_seconds)
             total += published
             if published == 0:
-                return total
+                break
+        with self.database.reading() as session:
+            if outbox.backlog(session):  # younger than settle_seconds, or refused: look again
+                self._sweep_gate.wake()
+        return total
 
     def _publish(self, message_id, exchange, routing_key, body, created_at, waiting):
         """Publish one outbox message; False (logged) if it could not be."""

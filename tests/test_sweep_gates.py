@@ -83,3 +83,19 @@ def test_a_flush_that_publishes_everything_leaves_the_sweep_asleep(memory_db):
     sent = _handover(memory_db, 3)
     assert relay.flush([sent]) == 1
     assert sweep_gate(memory_db, "outbox", OUTBOX_RECHECK_SECONDS).begin() is False
+
+
+def test_a_row_too_young_for_this_look_keeps_the_sweep_awake(memory_db):
+    """A failed flush wakes the sweep; if its next look comes before the row has settled,
+    the look must not put the gate back to sleep for the whole recheck time."""
+    sweep_gates.forget(memory_db)
+    clock = Clock()
+    relay = Relay(memory_db, SwitchablePublisher(), VILLAGE)
+    gate = sweep_gate(memory_db, "outbox", OUTBOX_RECHECK_SECONDS)
+    gate.clock = clock
+    assert relay.sweep(settle_seconds=0) == 0
+    young = _handover(memory_db, 4)
+    assert relay.flush([young]) == 0                 # broker down
+    relay.publisher.up = True
+    assert relay.sweep(settle_seconds=3600) == 0     # too young for this look
+    assert gate.begin() is True                      # ... so the next one looks again

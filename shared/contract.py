@@ -225,13 +225,23 @@ class ExtensionSchema(_Open):
 class RatingSnapshotSchema(_Open):
     """好差评: the applicant's rating of the finished case (shared/ratings/levels.py): its
     score 1-5 always (version-1 stations read only the score), and since issue 20 the
-    level the score names and the reasons chosen."""
+    level the score names and the reasons chosen. `by` and `at` are bounded as the
+    district's ratings table keeps them (a counter's `by` is at most 50 characters,
+    shared/cases/schemas.py RatingSchema), and a level must name the score sent with it."""
     score = _int(required=True, validate=validate.Range(min=1, max=5))
     level = _text(validate=validate.OneOf(rating_levels.LEVELS))
     reasons = fields.List(_text(validate=validate.OneOf(tuple(rating_levels.REASONS))))
     comment = _text()
-    by = _text()
-    at = IsoDateTime(required=True)
+    by = _text(validate=validate.Length(max=50))
+    at = IsoDateTime(required=True, validate=validate.Length(max=40))
+
+    @validates_schema
+    def level_names_the_score(self, data, **kwargs):
+        if data.get("level") is not None:
+            try:
+                rating_levels.resolve(data["score"], data["level"])
+            except TongbanError as refused:
+                raise ValidationError(refused.message, "level") from None
 
 
 class NoticeSchema(_Open):

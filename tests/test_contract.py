@@ -202,6 +202,30 @@ def test_a_broken_envelope_or_body_names_the_field(breakage, field):
         contract.load_message(message)
 
 
+@pytest.mark.parametrize("forged, errors", [
+    ({"by": "某" * 150}, {"by": ["Longer than maximum length 50."]}),
+    ({"at": "2026-11-24T09:30:00.123456+08:00:00.000000"}, {"at": ["Longer than maximum length 40."]}),
+    ({"score": 5, "level": "very_dissatisfied"},
+     {"level": ["score 5 and level very_dissatisfied disagree (very_dissatisfied is 1)"]}),
+])
+def test_a_forged_rating_that_the_districts_ledger_cannot_keep_is_refused_and_nothing_changes(
+        forged, errors, memory_db):
+    """As the red-team's village did: a case.record whose rating has a 150-character `by`, an
+    `at` longer than the ledger's column, or a score the level contradicts; the district
+    refuses it at the contract, so it never reaches the case nor the ratings' patrol."""
+    station = receiver(memory_db, DISTRICT, at="2026-11-24T10:00:00+08:00")
+    message = copy.deepcopy(fixture("15-case.record-rate")["message"])
+    message["body"]["case"]["rating"].update(forged)
+    before = counts(memory_db, Case, ProcessedMessage, OutboxMessage)
+    with pytest.raises(contract.InvalidMessage) as refused:
+        station.receive(message)
+    assert refused.value.details == {"body": {"case": {"rating": errors}}}
+    assert counts(memory_db, Case, ProcessedMessage, OutboxMessage) == before
+    ok = copy.deepcopy(fixture("15-case.record-rate")["message"])
+    ok["body"]["case"]["rating"].update({"score": 1, "level": "very_dissatisfied", "by": "某" * 50})
+    assert contract.load_message(ok)["body"]["case"]["rating"]["by"] == "某" * 50
+
+
 # a district of its own for the dead-letter test: broker users are shared by every virtual
 # host, so its village's user must be one no other test's stations use
 LONE_DISTRICT, LONE_VILLAGE = "449931", "449931001201"

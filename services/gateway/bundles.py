@@ -14,6 +14,7 @@ A bad bundle answers 400 naming every bad field (`details` by field); the catalo
 version is unchanged.
 """
 from services.http import http, json_body, json_response
+from shared.catalogue.bundles import BundleSchema
 from shared.exceptions import InvalidInput
 from shared.stations import TIERS
 
@@ -62,3 +63,27 @@ class BundleEditingEndpoints:
     def retire_bundle(self, request, code):
         with self._catalogue_change(request, "retire_bundle") as editor:
             return json_response(self.catalogue_desk.retire_bundle(code, editor))
+
+
+def bundle_paths(spec, op, path_param, query, public, is_district):
+    """The bundles' paths for the OpenAPI document (services/gateway/openapi.py's helpers)."""
+    spec.components.schema("Bundle", schema=BundleSchema)
+    code = path_param("code", "bundle code, e.g. B001")
+    paths = {
+        "/api/bundles": {"get": op("the bundles (一件事) of this station's catalogue", tag="catalogue", access=public,
+                                   params=[query("include_retired", "1: retired ones too"),
+                                           query("tier", "only those a counter of this tier accepts", TIERS)])},
+        "/api/bundles/{code}": {"get": op(
+            "one bundle with its items' details, merged materials and the days it saves; yes=Q1,Q3: for "
+            "the questionnaire's yes answers", tag="catalogue", access=public, errors=(400, 404),
+            params=[code, query("yes", "question codes answered yes, comma-separated")])},
+    }
+    if is_district:
+        paths["/api/bundles"]["post"] = op("add a bundle", ok="201", body_ref="Bundle", errors=(400,),
+                                           tag="catalogue", access="administrators")
+        paths["/api/bundles/{code}"]["put"] = op("edit a bundle (the whole bundle; a new version)", body_ref="Bundle",
+                                                 params=[code], errors=(400, 404, 409), tag="catalogue",
+                                                 access="administrators")
+        paths["/api/bundles/{code}/retire"] = {"post": op("retire a bundle", params=[code], errors=(404, 409),
+                                                          tag="catalogue", access="administrators")}
+    return paths

@@ -3,6 +3,7 @@ the handlers validate with (apispec)."""
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from services.gateway.bundles import bundle_paths
 from services.gateway.hall import hall_components, hall_paths
 from services.gateway.portal_codes import code_components, code_paths
 from services.gateway.uploads import upload_paths
@@ -240,6 +241,7 @@ def build_spec(is_district):
     code_components(spec)
     paths.update(code_paths(_op, PUBLIC))
     paths.update(online_paths(_op, _path_param, PUBLIC))
+    paths.update(bundle_paths(spec, _op, _path_param, _query, PUBLIC, is_district))
     if is_district:
         paths.update({
             "/api/catalogue/items": {"post": _op("add an item", ok="201", body_ref="Item", errors=(400, 409),

@@ -29,7 +29,8 @@ GUIDE_FIELDS = {"where": "办理地点", "basis": "设定依据", "how_long": "�
 MATERIAL_FIELDS = {"code": "材料编码", "name": "材料名称", "kind": "材料类型", "copies": "份数"}
 USER_LABELS = {"username": "用户名", "name": "姓名", "role": "角色", "department": "所属部门"}
 STATUS_NAMES = {"current": "现行", "retired": "已取消"}
-KIND_NAMES = {"add": "新增事项", "edit": "修改事项", "delegate": "下放", "retire": "取消事项", "calendar": "发布节假日安排"}
+KIND_NAMES = {"add": "新增事项", "edit": "修改事项", "delegate": "下放", "retire": "取消事项", "calendar": "发布节假日安排",
+              "bundle": "一件事（新增、修改或取消）"}
 STEP_CHOICES = {"review,approve": "审查、审批（一审一核）", "approve": "审批（一步）"}
 EXTRA_MATERIAL_ROWS = 3
 MAX_MATERIAL_ROWS = 60

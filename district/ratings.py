@@ -7,6 +7,8 @@ minute by default, in one transaction:
 
 1. a rating that reached the district with a case's record since the last patrol is
    copied into `ratings`; a bad one opens its rectification order, due in 5 working days;
+   each in a savepoint of its own, so a rating the table refuses is logged and left out
+   (and tried again next patrol) without holding back the others;
 2. a case completed 7 or more days ago and still unrated gets 「基本满意（默认）」, counted
    apart from real ratings (a real rating that arrives later, e.g. from a station that was
    offline, takes its place);
@@ -21,10 +23,11 @@ Each step is idempotent (a row per case; the card's `card_raised` flag and the a
 key), so a patrol repeated after a restart neither loses nor repeats one.
 """
 import datetime as dt
+import logging
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import exists, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from services.station_context import station_context
 from shared.auth import permissions
@@ -33,7 +36,7 @@ from shared.calendar import Schedule, WorkingDayCalendar
 from shared.cases import states
 from shared.catalogue.store import CatalogueStore
 from shared.db.models import Case, RatingAppeal, RatingRecord, RatingStep, Rectification, SupervisionAlert
-from shared.exceptions import Conflict, InvalidInput, NotFound
+from shared.exceptions import Conflict, Forbidden, InvalidInput, NotFound
 from shared.ratings import appeals as appeal_rules
 from shared.ratings import figures as rating_figures
 from shared.ratings import levels
@@ -43,6 +46,8 @@ from shared.ratings.policy import RatingPolicy, completed_on
 from shared.supervision.cards import RECTIFICATION_CARD
 from shared.supervision.lights import as_date
 from shared.validation import load
+
+log = logging.getLogger(__name__)
 
 SYSTEM = "系统（好差评巡查）"
 #: what the figures may be grouped by: the rating's columns
@@ -75,29 +80,49 @@ class RatingDesk:
         return done
 
     def _copy_ratings(self, session, now, today, calendar, done):
+        """Each rating in its own savepoint: one that the ledger cannot keep (a record
+        stored before the contract bounded its fields, shared/contract.py
+        RatingSnapshotSchema) is logged and left, and every other rating is copied.
+        (On SQLite, pysqlite opens no transaction before a savepoint, so each copy commits
+        on its own: still whole, rating and order together, and the patrol is idempotent.)"""
         real = exists().where(RatingRecord.case_no == Case.case_no, RatingRecord.is_default.is_(False))
-        for row in session.scalars(select(Case).where(Case.rating_score.is_not(None), ~real)
-                                   .order_by(Case.case_no)):
-            rating = row.snapshot["rating"]
-            level = levels.level_of(rating)
-            reasons = [code for code in rating.get("reasons") or () if code in levels.REASONS]
-            replaced = session.get(RatingRecord, row.case_no)
-            if replaced is not None:   # a default given while the rating was on its way
-                session.delete(replaced)
-                session.flush()
-                self._step(session, row.case_no, "replace_default", SYSTEM, now,
-                           f"默认评价由群众评价（{levels.LABELS[level]}）取代")
-            session.add(RatingRecord(
-                case_no=row.case_no, level=level, score=levels.SCORES[level], reasons=",".join(reasons),
-                comment=rating.get("comment") or "", is_default=False, rated_by=rating.get("by") or "",
-                rated_at=rating["at"], rated_on=as_date(rating["at"]), department=row.department,
-                deciding_station=row.deciding_station, filing_station=row.filing_station))
-            self._step(session, row.case_no, "rate", rating.get("by") or "申请人", now,
-                       levels.history_text(level, reasons, rating.get("comment") or ""))
-            done["ratings"].append(row.case_no)
-            if levels.is_bad(level):
-                self._open(session, row, reasons, now, today, calendar)
-                done["rectifications"].append(row.case_no)
+        rows = session.scalars(select(Case).where(Case.rating_score.is_not(None), ~real)
+                               .order_by(Case.case_no)).all()
+        for row in rows:
+            case_no = row.case_no
+            try:
+                with session.begin_nested():
+                    bad = self._copy_rating(session, row, now, today, calendar)
+            except (SQLAlchemyError, KeyError, TypeError, ValueError) as failed:
+                log.error("ratings patrol: the rating of case %s cannot be copied, left out: %s",
+                          case_no, str(failed)[:300])
+                continue
+            done["ratings"].append(case_no)
+            if bad:
+                done["rectifications"].append(case_no)
+
+    def _copy_rating(self, session, row, now, today, calendar):
+        """Copy one case's rating (opening its order if bad), flushed; True if bad."""
+        rating = row.snapshot["rating"]
+        level = levels.level_of(rating)
+        reasons = [code for code in rating.get("reasons") or () if code in levels.REASONS]
+        replaced = session.get(RatingRecord, row.case_no)
+        if replaced is not None:   # a default given while the rating was on its way
+            session.delete(replaced)
+            session.flush()
+            self._step(session, row.case_no, "replace_default", SYSTEM, now,
+                       f"默认评价由群众评价（{levels.LABELS[level]}）取代")
+        session.add(RatingRecord(
+            case_no=row.case_no, level=level, score=levels.SCORES[level], reasons=",".join(reasons),
+            comment=rating.get("comment") or "", is_default=False, rated_by=rating.get("by") or "",
+            rated_at=rating["at"], rated_on=as_date(rating["at"]), department=row.department,
+            deciding_station=row.deciding_station, filing_station=row.filing_station))
+        self._step(session, row.case_no, "rate", rating.get("by") or "申请人", now,
+                   levels.history_text(level, reasons, rating.get("comment") or ""))
+        if levels.is_bad(level):
+            self._open(session, row, reasons, now, today, calendar)
+        session.flush()   # here, so that a value the table refuses fails in this savepoint
+        return levels.is_bad(level)
 
     def _open(self, session, row, reasons, now, today, calendar):
         office, kind, station = orders.order_for(
@@ -189,11 +214,26 @@ class RatingDesk:
             return total, [_appeal(a) for a in rows]
 
     def rating(self, user, case_no):
-        """A case's rating with its order, its appeal and every step (annulled ones too)."""
+        """A case's rating with its order, its appeal and every step (annulled ones too).
+        Who may read ratings is checked before anything is read; a department's user
+        reads only its own (its order's office, or with no order, a good or default
+        rating, the rating's department), and gets the same refusal for another's and
+        for none, so the answer does not tell which cases were rated."""
+        own = permissions.rectification_office(user)
         with self.database.reading() as session:
-            found = self._view(session, case_no)
-        permissions.rectification_office(user, found["rectification"]["office"] if found["rectification"] else None)
-        return found
+            if own is not None and self._office_of(session, case_no) != own:
+                raise Forbidden(f"{user['name']}（{user['username']}）只能查看本部门（{own}）的评价记录")
+            return self._view(session, case_no)
+
+    @staticmethod
+    def _office_of(session, case_no):
+        """The office a case's rating is about: its order's, else the rating's department
+        (None without a rating)."""
+        order = session.get(Rectification, case_no)
+        if order is not None:
+            return order.office
+        rating = session.get(RatingRecord, case_no)
+        return rating.department if rating is not None else None
 
     def _view(self, session, case_no):
         rating = session.get(RatingRecord, case_no)

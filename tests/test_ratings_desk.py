@@ -252,3 +252,63 @@ def test_a_rating_recorded_by_a_version_1_station_score_only_is_read_by_its_leve
     found = district.ratings.rating(district.supervisor, case_no)
     assert (found["rating"]["level"], found["rating"]["reasons"]) == ("dissatisfied", [])
     assert found["rectification"]["office"] == "market_regulation"
+
+
+def poison(station, case_no, **rating):
+    """As a record stored before the contract bounded a rating's fields (the red-team's
+    forged case.record): the case's stored rating is changed in place."""
+    from shared.db.models import Case
+    with station.database.transaction() as session:
+        row = session.get(Case, case_no)
+        snapshot = dict(row.snapshot)
+        snapshot["rating"] = {**snapshot["rating"], **rating}
+        row.snapshot = snapshot
+
+
+def test_a_rating_the_ledger_cannot_keep_is_left_out_and_every_other_rating_is_copied(district, caplog):
+    """One bad record must not stop the district's whole ratings patrol: on PostgreSQL a
+    150-character `by` does not fit `ratings.rated_by` (String(100)); an `at` that is no
+    moment fails on both databases. Each is logged and left out; the others are copied."""
+    from tests.support.databases import ON_POSTGRESQL
+    long_by, no_moment, good = completed_case(district), completed_case(district), completed_case(district)
+    rate(district, long_by, score=5)
+    poison(district, long_by, by="某" * 150, level="very_dissatisfied")
+    rate(district, no_moment, score=1)
+    poison(district, no_moment, at="2026-03-02T25:99:00+08:00")
+    rate(district, good, level="dissatisfied", reasons=["efficiency"])
+    copied = [long_by, good] if not ON_POSTGRESQL else [good]   # SQLite keeps a String(100) longer
+    for _ in range(2):    # left out again at the next patrol, and the good one not copied twice
+        done = district.ratings.patrol()
+        assert (done["ratings"], done["rectifications"]) == (copied, copied)
+        copied = []
+    assert district.ratings.rating(district.supervisor, good)["rectification"]["office"] == "market_regulation"
+    with pytest.raises(NotFound):
+        district.ratings.rating(district.supervisor, no_moment)
+    left_out = [r.getMessage() for r in caplog.records if "cannot be copied" in r.getMessage()]
+    assert any(no_moment in m for m in left_out) and (any(long_by in m for m in left_out) == ON_POSTGRESQL)
+    with district.database.reading() as session:
+        assert {s.case_no for s in session.query(RatingStep)} == (
+            {good} if ON_POSTGRESQL else {good, long_by})
+
+
+def test_a_department_reads_only_its_own_ratings_and_cannot_tell_which_others_exist(district):
+    """As the red-team did: civil affairs read market regulation's good rating (no order)
+    and its default one; a 404 for an unrated case against a 403 for a rated one told
+    them which cases were rated. Now both are refused alike."""
+    good, unrated = completed_case(district), completed_case(district)
+    rate(district, good, score=5, comment="很好")
+    district.clock.advance(days=8)
+    assert district.ratings.patrol()["defaults"] == [unrated]
+    civil = district.user(roles.REVIEWER, "civil_affairs", username="civil")
+    refusals = []
+    for case_no in (good, unrated, "449902-20260302-99999"):
+        with pytest.raises(Forbidden) as refused:
+            district.ratings.rating(civil, case_no)
+        refusals.append(refused.value.message)
+    assert len(set(refusals)) == 1 and "civil_affairs" in refusals[0]
+    assert district.ratings.rating(district.market, good)["rating"]["comment"] == "很好"
+    assert district.ratings.rating(district.market, unrated)["rating"]["is_default"]
+    with pytest.raises(Forbidden):   # a role that reads no ratings is refused before any read
+        district.ratings.rating(district.user(roles.VILLAGE_AGENT, username="agent"), "449902-20260302-99999")
+    with pytest.raises(NotFound):
+        district.ratings.rating(district.supervisor, "449902-20260302-99999")

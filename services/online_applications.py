@@ -52,12 +52,9 @@ def send(desk, request, uploads, receiver, seal):
     here, now = desk.info.code, desk.clock()
     if receiver not in desk.info.network.stations:
         raise InvalidInput(f"counter: {receiver} is not a station of this district")
-    if request["applicant"]["residence"] not in desk.info.network.stations:
-        raise InvalidInput(f"applicant.residence: {request['applicant']['residence']} is not a township or "
-                           f"village of this district")
     with desk.database.transaction() as session:
         item = CatalogueStore(session).get(request["item_code"])
-        pre_review.check_application(item, request)
+        online_application.check_sendable(desk.info.network, item, request)  # as before the code was used
         number = online_application.case_no(receiver, now.date(), here, desk._repository(session).next_number(
             online_application.sequence_day(now.date())))
         with log_context(station=here, case_no=number):

@@ -132,3 +132,27 @@ def test_the_resident_sees_it_as_sent_at_the_portal_until_the_district_records_i
     [record] = village.relay.of_kind("case.record", to=DISTRICT)
     district.receive(record)  # the village's record: the district holds a copy, as of every case
     assert district.case(number)["status"] == "pre_review"
+
+
+def test_an_application_for_another_counter_refused_for_its_residence_or_item_leaves_the_sms_code_unused(
+        station_factory):
+    """As the red-team did: for another station's counter, a residence that is no station
+    of the district, or an item not applied for online, was refused only after the
+    one-time code was used up, so the resident had to ask for a new one. Now refused
+    first (the residence naming its field), and the same code then files the corrected
+    application."""
+    district = station_factory(DISTRICT)
+    files = [("M01", "a.pdf", pdf())]
+    data = dict(application(district, "13612340022"), counter=NORTH_VILLAGE)
+    nowhere = dict(data, applicant=dict(data["applicant"], residence="449902999999"))
+    with pytest.raises(InvalidInput) as refused:
+        online.apply(district.desk, nowhere, files)
+    assert refused.value.details == {"applicant": {"residence": ["not a township or village of this district"]}}
+    assert online.apply(district.desk, data, files)["filing_station"] == NORTH_VILLAGE
+
+    counter_only = dict(application(district, "13612340023"), item_code="MZ-006", counter=SOUTH_VILLAGE)  # counter only
+    with pytest.raises(Conflict, match="不受理网上申请"):
+        online.apply(district.desk, counter_only, [])
+    assert online.apply(district.desk, dict(counter_only, item_code=ITEM), files)["filing_station"] == SOUTH_VILLAGE
+    assert len(sent_to(district, CASE_ONLINE_APPLICATION, NORTH_VILLAGE)) == 1
+    assert len(sent_to(district, CASE_ONLINE_APPLICATION, SOUTH_VILLAGE)) == 1

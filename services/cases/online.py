@@ -120,11 +120,15 @@ def public_view(case):
 
 def receiving_counter(desk, request):
     """The station whose counter receives the application: the resident's choice, else
-    their own station (shared/cases/online_application.py)."""
+    their own station (shared/cases/online_application.py). For another station's counter,
+    what `send` refuses is refused here, before the SMS code is used up."""
     with desk.database.reading() as session:
         item = CatalogueStore(session).get(request["item_code"])
-    return online_application.choose_counter(desk.info.network, item, request["counter"],
-                                             request["applicant"]["residence"], desk.info.code)
+    receiver = online_application.choose_counter(desk.info.network, item, request["counter"],
+                                                 request["applicant"]["residence"], desk.info.code)
+    if receiver != desk.info.code:
+        online_application.check_sendable(desk.info.network, item, request)
+    return receiver
 
 
 def _check_files(uploads):

@@ -24,6 +24,7 @@ Plain Python; no nameko, no database.
 """
 import re
 
+from shared.cases import pre_review
 from shared.exceptions import InvalidInput
 from shared.stations import parent_of
 
@@ -92,6 +93,19 @@ def choose_counter(network, item, chosen, residence, portal):
         raise InvalidInput(f"counter: {chosen} does not accept “{item['name']}”; choose a station that does "
                            f"(受理窗口须为可受理该事项的站点)", {"counter": ["not a station accepting the item"]})
     return chosen
+
+
+def check_sendable(network, item, request):
+    """What the portal checks of an application for another station's counter before the
+    resident's SMS code is used up (services/cases/online.py `receiving_counter`), and
+    again as it sends it: the residence is a township or village of this district, the
+    item is applied for online with this delivery (pre_review.check_application).
+    Returns (online mode, delivery)."""
+    residence = request["applicant"]["residence"]
+    if residence not in network.stations:
+        raise InvalidInput(f"applicant.residence: {residence} is not a township or village of this district",
+                           {"applicant": {"residence": ["not a township or village of this district"]}})
+    return pre_review.check_application(item, request)
 
 
 def body(number, portal, receiver, item, request, seal, files, applied_at, verified_at):

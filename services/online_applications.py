@@ -125,7 +125,5 @@ def receive(desk, message):
             ids = desk._commit(session, repo, result, new_case=True)
         log.info("online application %s from the portal of %s is waiting for its pre-review here",
                  body["case_no"], sender)
-    if ids:
-        desk.relay.flush(ids)
-    desk._send_notices()
+    desk._publish(ids)
     return result.case

@@ -13,21 +13,25 @@ import json
 import eventlet
 import pytest
 
+from services.cases import online
 from services.gateway.service import GatewayService
 from services.outbox_sweeper import OutboxSweeperService
 from services.config import AUDIT_COPY_KEY, RELAY_SWEEP_KEY
 from services.hall import HALL_SWEEP_KEY
-from services.notices import NOTICE_SWEEP_KEY
+from services.notices import NOTICE_SWEEP_KEY, NoticeDesk
+from shared.auth import roles
 from shared.db.models import ResidentNotice, utcnow
 from shared.exceptions import TooManyAttempts
 from shared.notices import channels, one_time_codes, sender as sender_module
 from shared.notices.channels import FileChannel, SmsChannel, channel_from
 from shared.notices.outbox import add_notice
 from shared.notices.sender import LEASE, NoticeSender
-from tests.support.inprocess import (  # noqa: F401 (station_url is a fixture)
-    DISTRICT, declare_rpc_exchange, service_config, station_url,
+from tests.support.inprocess import (  # noqa: F401 (station_url and station_factory are fixtures)
+    DISTRICT, SOUTH_VILLAGE, declare_rpc_exchange, service_config, station_factory, station_url,
 )
+from tests.support.sample_files import pdf
 from tests.support.sms_receiver import SmsReceiver
+from tests.test_pre_review_desk import application
 
 STATION = "449902001201"
 MOBILE = "13800138000"
@@ -210,6 +214,28 @@ def test_the_file_channel_writes_one_file_per_notice_with_its_text(memory_db, tm
     record = json.loads(files[0].read_text(encoding="utf-8"))
     assert record["mobile"] == MOBILE and record["kind"] == "result_ready"
     assert record["text"].startswith("【揭东区政务服务】黄秀英您好，您申请的“个体工商户设立登记”")
+
+
+def test_a_steps_notices_leave_at_once_even_when_the_relay_fails_after_its_commit(station_factory, tmp_path,
+                                                                                     clock):
+    """The broker is down as the counter answers a pre-review: the answer is committed, the
+    relay's publish fails (the sweep publishes the message later), and the resident's
+    notice still leaves at once rather than waiting for the notice sweep."""
+    village = station_factory(SOUTH_VILLAGE)
+    case_no = online.apply(village.desk, application(village, "13700001111"), [("M01", "a.pdf", pdf())])["case_no"]
+    channel = FileChannel(tmp_path / "sms", sign=SIGN)
+    village.desk.notices = NoticeDesk(village.database, NoticeSender(village.database, channel, SOUTH_VILLAGE, clock),
+                                      SOUTH_VILLAGE)
+
+    def broker_down(exchange, routing_key, envelope):
+        raise ConnectionError("the broker is down")
+    village.relay.publish = broker_down
+    clerk = village.user(roles.VILLAGE_AGENT, username="agent")
+    with pytest.raises(ConnectionError):
+        online.answer(village.desk, case_no, {"answer": "supplement", "materials": ["M02"]}, clerk)
+    assert village.case(case_no)["pre_review"]["answers"][-1]["answer"] == "supplement"   # committed
+    [sent] = [json.loads(f.read_text(encoding="utf-8")) for f in (tmp_path / "sms").iterdir()]
+    assert (sent["kind"], sent["mobile"]) == ("supplement_needed", "13700001111")
 
 
 @pytest.mark.parametrize("spec, settings, problem", [

@@ -105,6 +105,15 @@ class CaseDesk:
         if ids and self.notices is not None:
             self.notices.flush(ids)
 
+    def _publish(self, ids):
+        """After the commit: publish its outbox rows `ids`, and its notices leave at once
+        even if the relay failed (the sweep publishes whatever the relay left)."""
+        try:
+            if ids:
+                self.relay.flush(ids)
+        finally:
+            self._send_notices()
+
     def _run(self, operation, new_case=False):
         """operation(session, repo, workflow) -> Result; commits, then publishes.
         `new_case`: the operation files a new case, which is inserted, never merged."""
@@ -119,9 +128,7 @@ class CaseDesk:
             # another process serving this station changed the case after we read it
             raise Conflict("the case was changed by someone else at the same moment; nothing was "
                            "saved — reload it and try again") from None
-        if ids:
-            self.relay.flush(ids)
-        self._send_notices()
+        self._publish(ids)
         return result.case
 
     # -- counter operations -------------------------------------------------------------
@@ -319,9 +326,7 @@ class CaseDesk:
                 return
             self._notice_ids = []
             ids = handlers[kind](session, self._repository(session), message)
-        if ids:
-            self.relay.flush(ids)
-        self._send_notices()
+        self._publish(ids)
 
     # Each handler first checks that the (broker-proven) sender may send this message
     # (shared/trust/entitlement.py); NotEntitled dead-letters it with nothing changed.

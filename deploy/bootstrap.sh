@@ -269,7 +269,7 @@ case "$MODE" in
     # meet), since one pass leaves much of the machine's two cores idle while it waits for
     # stations; TONGBAN_TEST_SIDE_BY_SIDE=0 runs them one after the other.
     # A hard limit per pass, so that a hung test cannot hold CI for its whole time budget.
-    limit="${TONGBAN_TEST_TIMEOUT:-3600}"
+    limit="${TONGBAN_TEST_TIMEOUT:-4800}"  # CI gives up at 90 minutes
     run_pass() {  # database, then the command; answers the command's status
       local database=$1; shift
       TONGBAN_TEST_DATABASE="$database" timeout --signal=TERM --kill-after=60 "$limit" "$@"

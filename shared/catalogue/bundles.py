@@ -30,12 +30,8 @@ from shared.catalogue.schemas import GuideSchema
 from shared.stations import TIERS
 
 BUNDLE_STATUSES = ("active", "retired")
-STATUS_NAMES = {"active": "有效", "retired": "已取消"}
 MAX_QUESTIONS = 10
 CODE = re.compile(r"^B\d{3}$")
-# the order a bundle's fields are shown in
-FIELDS = ("code", "name", "guide", "keywords", "items", "questions", "materials", "promised_limit_days",
-          "accepting_tiers", "prerequisites", "status")
 
 
 class QuestionSchema(Schema):

@@ -29,10 +29,13 @@ PERIODS = [(None, None), (dt.date(2026, 1, 1), END), (dt.date(2026, 3, 1), dt.da
            (dt.date(2026, 10, 1), dt.date(2026, 10, 7)), (dt.date(2027, 1, 1), None)]
 
 
-def generated(database, count=500, seed=7):
+def generated(database, count=500, seed=8):
     """(snapshots, alerts) of a record over 2026 and a busier last three weeks (cases still
     waiting, suspended or running at the year's end), with eight times the share of the
-    rarer outcomes so a few hundred cases hold them all."""
+    rarer outcomes so a few hundred cases hold them all. The draws depend on the sample
+    catalogue: when items are added, check that the seed still yields every state (the
+    next test says so if not; seed 7 stopped yielding a suspended case with the bundles'
+    eight new items)."""
     calendar = calendar_of(database)
     year = RecordGenerator(NETWORK, ITEMS, calendar, END, years=1, seed=seed, rare=8)
     weeks = RecordGenerator(NETWORK, ITEMS, calendar, END, years=21 / 365.25, seed=seed + 1, rare=8, first=count)

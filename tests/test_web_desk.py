@@ -6,32 +6,24 @@ One case of a district item decided in two steps (MZ-002 最低生活保障申�
 village counter to the district's civil-affairs office and back, every step done by its
 own user in their own browser session; and a resident rating their completed case on the
 status page, without logging in. Every page visited is screenshotted into
-$TONGBAN_TEST_OUTPUT/screenshots (default test-output/screenshots)."""
+$TONGBAN_TEST_OUTPUT/screenshots/desk (default test-output/screenshots/desk)."""
 import datetime as dt
-import itertools
-import os
 import re
 import time
 from pathlib import Path
 
-import eventlet
-import greenlet
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from shared.auth.staffing import SAMPLE_PASSWORD
 from shared.cases.citizen_id import make as make_id
+from tests.support.browser import NEW_PASSWORD, Screenshots, launch_chromium
 from tests.test_case_network import running_case_network
 
-ROOT = Path(__file__).resolve().parent.parent
 NETWORK = Path(__file__).parent / "cases_data" / "network_desk.yaml"
 DISTRICT, TOWNSHIP, VILLAGE = "449903", "449903001", "449903001201"
-SCREENSHOTS = Path(os.environ.get("TONGBAN_TEST_OUTPUT", ROOT / "test-output")) / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = Screenshots("desk")
 MISSING_CORE = "家庭收入及财产情况申报表"  # MZ-002's material M04, a core one
-NEW_PASSWORD = "Mulberry-kiln-58-Jiedong-tide"  # what each sample user chooses at the first login
 
 
 @pytest.fixture(scope="module")
@@ -42,43 +34,7 @@ def net(amqp_uri):
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
-    manager = sync_playwright()
-    playwright = manager.start()
-    try:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-    finally:
-        stop_playwright(manager)
-
-
-def stop_playwright(manager):
-    """Stop Playwright under eventlet's monkey-patching (tests/conftest.py).
-
-    Playwright's sync API runs its asyncio loop in a dispatcher greenlet; the loop waits
-    on green sockets, and eventlet's hub makes itself the parent of every greenlet that
-    waits in it. So when stop() lets the dispatcher run to its end, the dispatcher returns
-    to the hub instead of to us, and stop() would never return. A green thread notices
-    the dispatcher has ended and switches back to where stop() waits for it."""
-    caller = greenlet.getcurrent()
-    stopped = False
-
-    def resume():
-        while not manager._dispatcher_fiber.dead:
-            eventlet.sleep(0.02)
-        if not stopped and caller.gr_frame is not None and caller.gr_frame.f_code.co_name == "__exit__":
-            caller.switch()
-    eventlet.spawn(resume)
-    manager.__exit__()
-    stopped = True
-
-
-_shots = itertools.count(1)
+    yield from launch_chromium(SHOTS)
 
 
 class Desk:
@@ -98,7 +54,7 @@ class Desk:
         return response
 
     def shot(self, name):
-        self.page.screenshot(path=str(SCREENSHOTS / f"{next(_shots):02d}-{name}.png"), full_page=True)
+        self.page.screenshot(path=str(SHOTS.folder / f"{SHOTS.number():02d}-{name}.png"), full_page=True)
 
     def log_in(self, username, shot):
         self.open("/desk/login")

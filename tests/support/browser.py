@@ -1,4 +1,4 @@
-"""What the Chromium tests share (tests/test_admin_web.py, test_hall_web.py,
+"""What the Chromium tests share (tests/test_web_desk.py, test_admin_web.py, test_hall_web.py,
 test_portal_web.py, test_supervision_web.py): Debian's Chromium under Playwright for a
 test module, screenshots numbered in the order taken, and one person's browser context at
 a station with the steps every test takes — open a page, read its HTTP status, screenshot
@@ -18,12 +18,17 @@ import os
 import re
 from pathlib import Path
 
+import eventlet
+import greenlet
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.test_web_desk import CHROMIUM, CHROMIUM_ARGS, NEW_PASSWORD, stop_playwright  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+NEW_PASSWORD = "Mulberry-kiln-58-Jiedong-tide"  # what each sample user chooses at the first login
 NODE_MODULES = ROOT / "services" / "web_desk" / "static" / "vendor" / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 ECHARTS = NODE_MODULES / "echarts" / "dist" / "echarts.min.js"
@@ -74,6 +79,27 @@ def launch_chromium(shots, *needed):
         chromium.close()
     finally:
         stop_playwright(manager)
+
+
+def stop_playwright(manager):
+    """Stop Playwright under eventlet's monkey-patching (tests/conftest.py).
+
+    Playwright's sync API runs its asyncio loop in a dispatcher greenlet; the loop waits
+    on green sockets, and eventlet's hub makes itself the parent of every greenlet that
+    waits in it. So when stop() lets the dispatcher run to its end, the dispatcher returns
+    to the hub instead of to us, and stop() would never return. A green thread notices
+    the dispatcher has ended and switches back to where stop() waits for it."""
+    caller = greenlet.getcurrent()
+    stopped = False
+
+    def resume():
+        while not manager._dispatcher_fiber.dead:
+            eventlet.sleep(0.02)
+        if not stopped and caller.gr_frame is not None and caller.gr_frame.f_code.co_name == "__exit__":
+            caller.switch()
+    eventlet.spawn(resume)
+    manager.__exit__()
+    stopped = True
 
 
 class BrowserUser:

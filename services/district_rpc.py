@@ -12,6 +12,7 @@ from kombu import Exchange, Queue
 from nameko.rpc import RPC_REPLY_QUEUE_TTL, ReplyListener, RpcProxy, get_rpc_exchange
 
 from services.config import STATION_KEY
+from services.consumers import SafeQueueConsumer
 from services.sender_proof import user_id_of
 from shared.messages import district_service_name
 from shared.stations import ancestor_at
@@ -19,7 +20,12 @@ from shared.trust.identities import reply_queue_name
 
 
 class StationReplyListener(ReplyListener):
-    """nameko's ReplyListener, with the reply queue named for the station."""
+    """nameko's ReplyListener, with the reply queue named for the station, on the queue
+    consumer that survives a lost connection (services/consumers.py): nameko's own acks a
+    reply on a connection the broker has just closed and the error kills the container
+    (seen when the district's broker restarted mid-load on PostgreSQL)."""
+
+    queue_consumer = SafeQueueConsumer()
 
     def setup(self):
         key = str(uuid.uuid4())

@@ -46,14 +46,17 @@ class CatalogueStore:
         return item.payload
 
     def item_at_version(self, code, version):
-        change = self.session.scalars(
-            select(CatalogueChange)
-            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version,
-                   CatalogueChange.kind != BUNDLE)
-            .order_by(CatalogueChange.version.desc()).limit(1)).first()
-        if change is None:
+        payload = self._payload_at_version(code, version, CatalogueChange.kind != BUNDLE)
+        if payload is None:
             raise NotFound(f"item '{code}' did not exist at catalogue version {version}")
-        return change.payload
+        return payload
+
+    def _payload_at_version(self, code, version, kind_filter):
+        """The payload of the newest change to `code` at or before `version` (None if none)."""
+        return self.session.scalar(
+            select(CatalogueChange.payload)
+            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version, kind_filter)
+            .order_by(CatalogueChange.version.desc()).limit(1))
 
     def bundle(self, code):
         row = self.session.get(Bundle, code)
@@ -63,11 +66,7 @@ class CatalogueStore:
 
     def bundle_at_version(self, code, version):
         """The bundle as it was at a catalogue version (what a filing made then used)."""
-        payload = self.session.scalar(
-            select(CatalogueChange.payload)
-            .where(CatalogueChange.item_code == code, CatalogueChange.version <= version,
-                   CatalogueChange.kind == BUNDLE)
-            .order_by(CatalogueChange.version.desc()).limit(1))
+        payload = self._payload_at_version(code, version, CatalogueChange.kind == BUNDLE)
         if payload is None:
             raise NotFound(f"bundle '{code}' did not exist at catalogue version {version}")
         return payload
